@@ -1,0 +1,99 @@
+"""The denoiser: a small bidirectional transformer (pre-LN, learned positions, tied output).
+
+Attention is written by hand (MatMul + Softmax) so that the ONNX export uses only plain ops
+that ONNX Runtime and tract both run.  The output projection is computed only at the
+requested positions (design §4: `query_positions`).
+"""
+import math
+from dataclasses import dataclass, asdict
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class Config:
+    vocab: int = 8192
+    d: int = 256
+    layers: int = 4
+    heads: int = 4
+    ffn: int = 1024
+    seq: int = 256
+    dropout: float = 0.0
+
+    def dict(self):
+        return asdict(self)
+
+
+class Block(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        self.h = c.heads
+        self.ln1 = nn.LayerNorm(c.d)
+        self.qkv = nn.Linear(c.d, 3 * c.d)
+        self.proj = nn.Linear(c.d, c.d)
+        self.ln2 = nn.LayerNorm(c.d)
+        self.fc1 = nn.Linear(c.d, c.ffn)
+        self.fc2 = nn.Linear(c.ffn, c.d)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x, bias):
+        b, s, d = x.shape
+        dh = d // self.h
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
+        q = q.reshape(b, s, self.h, dh).transpose(1, 2)
+        k = k.reshape(b, s, self.h, dh).transpose(1, 2)
+        v = v.reshape(b, s, self.h, dh).transpose(1, 2)
+        att = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(dh)) + bias
+        att = torch.softmax(att, dim=-1)
+        y = torch.matmul(att, v).transpose(1, 2).reshape(b, s, d)
+        x = x + self.drop(self.proj(y))
+        x = x + self.drop(self.fc2(F.gelu(self.fc1(self.ln2(x)), approximate="tanh")))
+        return x
+
+
+class Denoiser(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        self.c = c
+        self.tok = nn.Embedding(c.vocab, c.d)
+        self.pos = nn.Embedding(c.seq, c.d)
+        self.blocks = nn.ModuleList([Block(c) for _ in range(c.layers)])
+        self.lnf = nn.LayerNorm(c.d)
+        self.apply(self._init)
+        for n, p in self.named_parameters():
+            if n.endswith("proj.weight") or n.endswith("fc2.weight"):
+                nn.init.normal_(p, std=0.02 / math.sqrt(2 * c.layers))
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.02)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, std=0.02)
+
+    def hidden(self, input_ids, attention_mask):
+        s = input_ids.shape[1]
+        pos = torch.arange(s, device=input_ids.device)
+        x = self.tok(input_ids) + self.pos(pos)[None]
+        # key padding bias [b, 1, 1, s]: 0 where attended, -1e9 at padding
+        bias = (1.0 - attention_mask.to(x.dtype))[:, None, None, :] * -1e9
+        for blk in self.blocks:
+            x = blk(x, bias)
+        return self.lnf(x)
+
+    def logits_at(self, h, flat_idx):
+        """Training path: h [b, s, d], flat_idx [n] into b*s -> logits [n, vocab]."""
+        return h.reshape(-1, h.shape[-1])[flat_idx] @ self.tok.weight.t()
+
+    def forward(self, input_ids, attention_mask, query_positions):
+        h = self.hidden(input_ids, attention_mask)
+        idx = query_positions.unsqueeze(-1).expand(-1, -1, h.shape[-1])
+        hq = torch.gather(h, 1, idx)
+        return torch.matmul(hq, self.tok.weight.t())
+
+
+def nparams(m):
+    return sum(p.numel() for p in m.parameters())
