@@ -123,7 +123,7 @@ def python_spans(b):
     return out
 
 
-LET_RE = re.compile(rb"\blet\s+(?:mut\s+)?[A-Za-z_]\w*\s*:\s*")
+LET_RE = re.compile(rb"\blet\s+(?:mut\s+)?[A-Za-z_]\w*\s*:(?!:)\s*")
 
 
 def rust_let_spans(b):

@@ -41,7 +41,8 @@ class Block(nn.Module):
     def forward(self, x, bias):
         b, s, d = x.shape
         dh = d // self.h
-        q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
+        qkv = self.qkv(self.ln1(x))
+        q, k, v = qkv[..., :d], qkv[..., d:2 * d], qkv[..., 2 * d:]  # Slice, not Split (plain ops)
         q = q.reshape(b, s, self.h, dh).transpose(1, 2)
         k = k.reshape(b, s, self.h, dh).transpose(1, 2)
         v = v.reshape(b, s, self.h, dh).transpose(1, 2)
@@ -92,7 +93,8 @@ class Denoiser(nn.Module):
         h = self.hidden(input_ids, attention_mask)
         idx = query_positions.unsqueeze(-1).expand(-1, -1, h.shape[-1])
         hq = torch.gather(h, 1, idx)
-        return torch.matmul(hq, self.tok.weight.t())
+        # W @ hq^T then transpose: keeps a single copy of the tied embedding in the ONNX file
+        return torch.matmul(self.tok.weight, hq.transpose(1, 2)).transpose(1, 2)
 
 
 def nparams(m):
