@@ -1,0 +1,372 @@
+//! The canvas: every hole occurrence of every file becomes a slot in a row (a window
+//! of its file plus cross-file context), laid out exactly as docs/canvas.md says.
+//! Entry point: [`Canvas::build`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::{bail, Context, Result};
+
+use super::context::{ident_regex, ContextIndex};
+use super::model::{Model, CTX, SEP, SLOT0};
+use super::FileHoles;
+
+/// Most tokens of one context snippet.
+pub const SNIPPET_TOKENS: usize = 48;
+
+/// Where a slot's tokens sit: row and first position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Occurrence {
+    pub row: usize,
+    pub start: usize,
+}
+
+/// One hole occurrence.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    pub file: usize,
+    /// Index into `files[file].holes`.
+    pub hole: usize,
+    pub len: usize,
+    /// The row whose predictions decide this slot.
+    pub owner: Occurrence,
+    /// Copies of the slot in later rows of the same file whose windows also cover it;
+    /// they are kept in sync with the owner but do not vote.
+    pub mirrors: Vec<Occurrence>,
+    /// Index into [`Canvas::groups`].
+    pub group: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub file: usize,
+    /// `[seq_len]` token ids.
+    pub ids: Vec<i64>,
+    /// `[seq_len]`: 1 on content, 0 on padding.
+    pub mask: Vec<i64>,
+    /// Position of `<|sep|>`: the window is `0..sep`.
+    pub sep: usize,
+    /// Number of context snippets written after `<|sep|>`.
+    pub snippets: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Canvas {
+    pub seq_len: usize,
+    pub rows: Vec<Row>,
+    pub slots: Vec<Slot>,
+    /// Slots decoded jointly (a tie) — one entry per slot when untied.
+    pub groups: Vec<Vec<usize>>,
+    /// `slot_of[file][hole]` is the slot index.
+    pub slot_of: Vec<Vec<usize>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Item {
+    /// Token id with absolute byte range in the file text.
+    Tok(u32, usize, usize),
+    /// Position `i` of the slot of hole `h`.
+    SlotTok(usize, usize),
+}
+
+struct RowBuild {
+    tokens: Vec<i64>,
+    /// (hole, start) of every slot written in the window, the main hole included.
+    slots: Vec<(usize, usize)>,
+    window: (usize, usize),
+    offset: usize,
+}
+
+impl Canvas {
+    /// Lays out all holes of all files. Slots are numbered file by file in hole order.
+    pub fn build(files: &[FileHoles], ctx: &ContextIndex, model: &Model) -> Result<Canvas> {
+        let seq_len = model.seq_len();
+        let w = model.window_budget();
+        let mut canvas = Canvas { seq_len, ..Default::default() };
+        let mut snippet_cache: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut tie_groups: BTreeMap<(String, String), usize> = BTreeMap::new();
+
+        for (fi, file) in files.iter().enumerate() {
+            let mut order: Vec<usize> = (0..file.holes.len()).collect();
+            order.sort_by_key(|&h| (file.holes[h].offset, h));
+            for h in &file.holes {
+                if h.offset > file.text.len() || !file.text.is_char_boundary(h.offset) {
+                    bail!(
+                        "hole `{}` in {}: offset {} is not a character boundary of the text",
+                        h.name,
+                        file.path.display(),
+                        h.offset
+                    );
+                }
+                if h.max_tokens == 0 || h.max_tokens > super::MAX_SLOT_TOKENS || h.max_tokens + 8 > w {
+                    bail!(
+                        "hole `{}` in {}: max_tokens {} must be between 1 and {} for this model",
+                        h.name,
+                        file.path.display(),
+                        h.max_tokens,
+                        super::MAX_SLOT_TOKENS.min(w.saturating_sub(8))
+                    );
+                }
+            }
+            // slot index per hole of this file, once assigned
+            let base = canvas.slots.len();
+            let mut assigned: Vec<Option<usize>> = vec![None; file.holes.len()];
+            for (rank, &h) in order.iter().enumerate() {
+                if assigned[h].is_some() {
+                    continue;
+                }
+                let rb = build_window(file, &order, rank, w, model)?;
+                let row_idx = canvas.rows.len();
+                for &(oh, start) in &rb.slots {
+                    let occ = Occurrence { row: row_idx, start };
+                    match assigned[oh] {
+                        Some(s) => canvas.slots[s].mirrors.push(occ),
+                        None => {
+                            let s = canvas.slots.len();
+                            assigned[oh] = Some(s);
+                            canvas.slots.push(Slot {
+                                file: fi,
+                                hole: oh,
+                                len: file.holes[oh].max_tokens,
+                                owner: occ,
+                                mirrors: Vec::new(),
+                                group: usize::MAX,
+                            });
+                        }
+                    }
+                }
+                let row = finish_row(rb, file, ctx, model, &mut snippet_cache, fi)?;
+                canvas.rows.push(row);
+            }
+            let mut per_hole = Vec::with_capacity(file.holes.len());
+            for (h, a) in assigned.iter().enumerate() {
+                let s = a.with_context(|| format!("hole {h} of {} got no slot", file.path.display()))?;
+                per_hole.push(s);
+            }
+            // Slots were created in window order; the group numbering follows hole order.
+            for (h, &s) in per_hole.iter().enumerate() {
+                let hole = &file.holes[h];
+                let g = match &hole.tie_key {
+                    Some(key) => *tie_groups.entry((hole.name.clone(), key.clone())).or_insert_with(|| {
+                        canvas.groups.push(Vec::new());
+                        canvas.groups.len() - 1
+                    }),
+                    None => {
+                        canvas.groups.push(Vec::new());
+                        canvas.groups.len() - 1
+                    }
+                };
+                canvas.groups[g].push(s);
+                canvas.slots[s].group = g;
+            }
+            debug_assert!(per_hole.iter().all(|&s| s >= base));
+            canvas.slot_of.push(per_hole);
+        }
+        Ok(canvas)
+    }
+}
+
+fn encode(model: &Model, text: &str, at: usize, out: &mut Vec<Item>) -> Result<()> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    let enc = model
+        .tokenizer
+        .encode(text, false)
+        .map_err(|e| anyhow::anyhow!("tokenizer failed: {e}"))?;
+    for (id, (s, e)) in enc.get_ids().iter().zip(enc.get_offsets()) {
+        out.push(Item::Tok(*id, at + s, at + e));
+    }
+    Ok(())
+}
+
+fn floor_char(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_char(text: &str, mut i: usize) -> usize {
+    while i < text.len() && !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The byte range kept by the cheap pre-crop: whole lines, at most `limit` bytes each side.
+pub fn precrop(text: &str, offset: usize, limit: usize) -> (usize, usize) {
+    let start = if offset <= limit {
+        0
+    } else {
+        let cut = ceil_char(text, offset - limit);
+        match text[cut..offset].find('\n') {
+            Some(i) => cut + i + 1,
+            None => cut,
+        }
+    };
+    let end = if text.len() - offset <= limit {
+        text.len()
+    } else {
+        let cut = floor_char(text, offset + limit);
+        match text[offset..cut].rfind('\n') {
+            Some(i) => offset + i + 1,
+            None => cut,
+        }
+    };
+    (start, end)
+}
+
+/// Token budgets (prefix, suffix) for a window of `w` tokens around a slot of `n`.
+pub fn split_budget(w: usize, n: usize, prefix_len: usize, suffix_len: usize) -> (usize, usize) {
+    let budget = w - n;
+    let p0 = budget * 3 / 4;
+    let s0 = budget - p0;
+    let mut p = prefix_len.min(p0);
+    let mut s = suffix_len.min(s0);
+    if prefix_len < p0 {
+        s = suffix_len.min(budget - p);
+    }
+    if suffix_len < s0 {
+        p = prefix_len.min(budget - s);
+    }
+    (p, s)
+}
+
+fn build_window(file: &FileHoles, order: &[usize], rank: usize, w: usize, model: &Model) -> Result<RowBuild> {
+    let main = order[rank];
+    let hole = &file.holes[main];
+    let n = hole.max_tokens;
+    let o = hole.offset;
+    let text = &file.text;
+    let (ps, se) = precrop(text, o, 8 * (w - n));
+
+    // Prefix: text and other holes in [ps, o) (holes at `o` ordered before the main one).
+    let mut prefix = Vec::new();
+    let mut cur = ps;
+    for &h in &order[..rank] {
+        let off = file.holes[h].offset;
+        if off < ps {
+            continue;
+        }
+        encode(model, &text[cur..off], cur, &mut prefix)?;
+        prefix.extend((0..file.holes[h].max_tokens).map(|i| Item::SlotTok(h, i)));
+        cur = off;
+    }
+    encode(model, &text[cur..o], cur, &mut prefix)?;
+    let mut suffix = Vec::new();
+    let mut cur = o;
+    for &h in &order[rank + 1..] {
+        let off = file.holes[h].offset;
+        if off > se {
+            break;
+        }
+        encode(model, &text[cur..off], cur, &mut suffix)?;
+        suffix.extend((0..file.holes[h].max_tokens).map(|i| Item::SlotTok(h, i)));
+        cur = off;
+    }
+    encode(model, &text[cur..se], cur, &mut suffix)?;
+
+    let (p, s) = split_budget(w, n, prefix.len(), suffix.len());
+    // Keep the last p prefix tokens, never half a slot.
+    let mut from = prefix.len() - p;
+    while from < prefix.len() {
+        match prefix[from] {
+            Item::SlotTok(_, i) if i > 0 => from += 1,
+            _ => break,
+        }
+    }
+    // Keep the first s suffix tokens, never half a slot.
+    let mut to = s;
+    while to > 0 && to < suffix.len() {
+        match suffix[to] {
+            Item::SlotTok(_, i) if i > 0 => to -= 1,
+            _ => break,
+        }
+    }
+
+    let mut rb = RowBuild { tokens: Vec::with_capacity(w + 1), slots: Vec::new(), window: (o, o), offset: o };
+    let push = |item: &Item, rb: &mut RowBuild| match *item {
+        Item::Tok(id, s, e) => {
+            rb.window.0 = rb.window.0.min(s);
+            rb.window.1 = rb.window.1.max(e);
+            rb.tokens.push(i64::from(id));
+        }
+        Item::SlotTok(h, i) => {
+            if i == 0 {
+                rb.slots.push((h, rb.tokens.len()));
+            }
+            rb.tokens.push(i64::from(SLOT0) + i as i64);
+        }
+    };
+    for it in &prefix[from..] {
+        push(it, &mut rb);
+    }
+    rb.slots.push((main, rb.tokens.len()));
+    rb.tokens.extend((0..n).map(|i| i64::from(SLOT0) + i as i64));
+    for it in &suffix[..to] {
+        push(it, &mut rb);
+    }
+    rb.slots.sort_by_key(|&(_, start)| start);
+    // Slots listed by position; the main hole is decided here, others if unassigned.
+    Ok(rb)
+}
+
+/// Identifiers of `text[window]`, nearest to `offset` first, each once.
+pub fn identifiers_by_distance(text: &str, window: (usize, usize), offset: usize) -> Vec<&str> {
+    let mut best: HashMap<&str, (usize, usize)> = HashMap::new();
+    for m in ident_regex().find_iter(&text[window.0..window.1]) {
+        let (a, b) = (window.0 + m.start(), window.0 + m.end());
+        if m.as_str().as_bytes()[0].is_ascii_digit() {
+            continue;
+        }
+        let d = if b <= offset { offset - b } else { a.saturating_sub(offset) };
+        let e = best.entry(m.as_str()).or_insert((d, a));
+        if (d, a) < *e {
+            *e = (d, a);
+        }
+    }
+    let mut v: Vec<(&str, (usize, usize))> = best.into_iter().collect();
+    v.sort_by_key(|&(name, key)| (key, name));
+    v.into_iter().map(|(n, _)| n).collect()
+}
+
+fn finish_row(
+    rb: RowBuild,
+    file: &FileHoles,
+    ctx: &ContextIndex,
+    model: &Model,
+    cache: &mut HashMap<String, Vec<u32>>,
+    fi: usize,
+) -> Result<Row> {
+    let seq_len = model.seq_len();
+    let mut ids = rb.tokens;
+    let sep = ids.len();
+    ids.push(i64::from(SEP));
+    let mut snippets = 0;
+    if !ctx.is_empty() {
+        for name in identifiers_by_distance(&file.text, rb.window, rb.offset) {
+            let room = seq_len - ids.len();
+            if room < 2 {
+                break;
+            }
+            let Some(sn) = ctx.snippet(name, &file.path) else { continue };
+            if !cache.contains_key(&sn.text) {
+                let enc = model
+                    .tokenizer
+                    .encode(sn.text.as_str(), false)
+                    .map_err(|e| anyhow::anyhow!("tokenizer failed: {e}"))?;
+                cache.insert(sn.text.clone(), enc.get_ids().to_vec());
+            }
+            let toks = &cache[&sn.text];
+            let take = toks.len().min(SNIPPET_TOKENS).min(room - 1);
+            ids.push(i64::from(CTX));
+            ids.extend(toks[..take].iter().map(|&t| i64::from(t)));
+            snippets += 1;
+        }
+    }
+    let len = ids.len();
+    debug_assert!(len <= seq_len);
+    ids.resize(seq_len, 0);
+    let mask = (0..seq_len).map(|i| i64::from(i < len)).collect();
+    Ok(Row { file: fi, ids, mask, sep, snippets })
+}

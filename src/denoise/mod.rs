@@ -1,0 +1,246 @@
+//! Hole filling with a masked-diffusion denoiser (design §2, §4–§6; canvas layout in
+//! `docs/canvas.md`).
+//!
+//! Entry points for the rest of the tool:
+//! - [`Denoiser::load`] reads a model (a folder, or the default embedded at build time),
+//!   validates it against the model contract and picks an engine (ONNX Runtime when its
+//!   library is found, else the embedded pure-Rust engine).
+//! - [`ContextIndex::build`] indexes definition headers of the repository for the
+//!   cross-file context section of each canvas row.
+//! - [`Denoiser::fill`] lays every hole of every file out on one canvas, decodes it
+//!   (parallel threshold rule or the sequential baseline) and returns a best guess with
+//!   a confidence per hole. Acceptance (regex, kind, reparse) is the caller's job.
+//!
+//! Module map (one entry point each): [`model`] loading + contract validation,
+//! [`onnx_proto`] minimal ONNX signature reader, [`engine`] the `Engine` trait and its
+//! two implementations, [`context`] the symbol index, [`canvas`] rows/windows/slots,
+//! [`decode`] the decoding loop.
+
+pub mod canvas;
+pub mod context;
+pub mod decode;
+pub mod engine;
+pub mod model;
+pub mod onnx_proto;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+
+pub use context::ContextIndex;
+
+/// Largest slot length: the canvas has 32 slot-mask tokens `<|m0|>`…`<|m31|>`.
+pub const MAX_SLOT_TOKENS: usize = 32;
+
+fn default_max_tokens() -> usize {
+    8
+}
+
+/// One entry of a rule's `holes:` map (design §2).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoleSpec {
+    /// Slot length in model tokens (default 8, at most 32).
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: usize,
+    /// Tree-sitter node kind the fill must parse as (checked by the caller).
+    pub kind: Option<String>,
+    /// Regex the fill must match (checked by the caller).
+    pub regex: Option<String>,
+    /// Template whose rendering keys a repo-wide tie: equal keys share one fill.
+    pub tie: Option<String>,
+    /// Per-hole acceptance threshold; else the run's threshold.
+    pub min_confidence: Option<f32>,
+}
+
+impl HoleSpec {
+    /// Checks the numeric limits (`max_tokens` in 1..=32, `min_confidence` in 0..=1).
+    pub fn validate(&self, name: &str) -> Result<()> {
+        if self.max_tokens == 0 || self.max_tokens > MAX_SLOT_TOKENS {
+            anyhow::bail!(
+                "hole `{name}`: max_tokens must be between 1 and {MAX_SLOT_TOKENS}, got {}",
+                self.max_tokens
+            );
+        }
+        if let Some(c) = self.min_confidence {
+            if !(0.0..=1.0).contains(&c) {
+                anyhow::bail!("hole `{name}`: min_confidence must be between 0 and 1, got {c}");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One hole occurrence in a rewritten file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoleSite {
+    pub name: String,
+    /// Byte offset in [`FileHoles::text`] where the fill goes.
+    pub offset: usize,
+    pub max_tokens: usize,
+    /// Rendered tie text; equal keys (and the same hole name) share one fill across all files.
+    pub tie_key: Option<String>,
+}
+
+/// A rewritten file with its holes (empty at their offsets).
+#[derive(Debug, Clone)]
+pub struct FileHoles {
+    /// Repository-relative path.
+    pub path: PathBuf,
+    pub text: String,
+    pub holes: Vec<HoleSite>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeMode {
+    /// Confidence-threshold parallel rule (design §5).
+    Parallel,
+    /// Baseline: one token per slot per step, left to right.
+    Sequential,
+}
+
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    pub mode: DecodeMode,
+    /// τ: positions whose confidence reaches it are committed in the same step.
+    pub threshold: f32,
+    /// Maximum number of decoding steps; 0 means no limit (a slot of n tokens
+    /// never needs more than n steps). When the limit is hit, every position still
+    /// open is committed from the last step's predictions.
+    pub max_steps: usize,
+    /// Rows per engine call; 0 means all unfinished rows in one tensor per step.
+    /// Bounds memory on very large canvases (each chunk is one forward pass).
+    pub max_batch: usize,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions { mode: DecodeMode::Parallel, threshold: 0.9, max_steps: 0, max_batch: 0 }
+    }
+}
+
+/// The decoded best guess for one hole.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fill {
+    pub text: String,
+    /// Product of the committed positions' probabilities up to and including the first
+    /// `<|eoh|>` (docs/canvas.md).
+    pub confidence: f32,
+    /// Number of model tokens in the fill (before `<|eoh|>`).
+    pub tokens: usize,
+    /// Geometric mean of the same probabilities.
+    pub mean_confidence: f32,
+    /// For each slot position, the 1-based decoding step that committed it (positions
+    /// filled by an `<|eoh|>` committed earlier in the slot carry that step).
+    pub steps: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DecodeStats {
+    /// Engine calls (one per step, or more with `max_batch`).
+    pub forward_passes: usize,
+    /// Decoding steps.
+    pub steps: usize,
+    /// Slot positions committed by a decision (an `<|eoh|>` counts once).
+    pub tokens_committed: usize,
+    pub rows: usize,
+    pub slots: usize,
+    pub seconds: f64,
+    pub engine: String,
+}
+
+/// Where the model comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelSource {
+    /// The model embedded at build time from `model/default/` (if this build has one).
+    Default,
+    /// A folder with `model.json`, the ONNX file and `tokenizer.json`.
+    Path(PathBuf),
+}
+
+/// Which hardware runs the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    /// TensorRT, then CUDA, then CPU (ONNX Runtime); the embedded engine if no
+    /// ONNX Runtime library is found.
+    Auto,
+    Cpu,
+    Cuda,
+    TensorRt,
+}
+
+impl std::str::FromStr for Device {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Device::Auto),
+            "cpu" => Ok(Device::Cpu),
+            "cuda" | "gpu" => Ok(Device::Cuda),
+            "tensorrt" | "trt" => Ok(Device::TensorRt),
+            other => anyhow::bail!("unknown device `{other}` (expected auto, cpu, cuda or tensorrt)"),
+        }
+    }
+}
+
+/// A loaded model and the engine that runs it.
+pub struct Denoiser {
+    model: model::Model,
+    engine: Box<dyn engine::Engine>,
+}
+
+impl std::fmt::Debug for Denoiser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Denoiser")
+            .field("model", &self.model.origin)
+            .field("engine", &self.engine.name())
+            .finish()
+    }
+}
+
+impl Denoiser {
+    /// Loads and validates a model, then starts an engine for `device`.
+    ///
+    /// Errors (all with a message naming the problem): missing folder or files,
+    /// unreadable/corrupt `model.json`, `tokenizer.json` or ONNX file, a model whose
+    /// inputs/outputs or special tokens break the contract, no default model in this
+    /// build, or a device that cannot be honoured.
+    pub fn load(src: &ModelSource, device: Device) -> Result<Self> {
+        let model = model::Model::load(src)?;
+        let engine = engine::create(&model, device)?;
+        Ok(Denoiser { model, engine })
+    }
+
+    /// Builds a denoiser from parts (tests and benchmarks pick an engine explicitly).
+    pub fn from_parts(model: model::Model, engine: Box<dyn engine::Engine>) -> Self {
+        Denoiser { model, engine }
+    }
+
+    pub fn model(&self) -> &model::Model {
+        &self.model
+    }
+
+    pub fn engine(&self) -> &dyn engine::Engine {
+        self.engine.as_ref()
+    }
+
+    /// Fills every hole of every file on one batched canvas. Returns one [`Fill`] per
+    /// hole (per file, in the order of `files[i].holes`) and run statistics.
+    pub fn fill(
+        &self,
+        files: &[FileHoles],
+        ctx: &ContextIndex,
+        opts: &DecodeOptions,
+    ) -> Result<(Vec<Vec<Fill>>, DecodeStats)> {
+        let start = Instant::now();
+        let canvas = canvas::Canvas::build(files, ctx, &self.model)?;
+        let (fills, mut stats) = decode::decode(&canvas, self.engine.as_ref(), &self.model, opts)?;
+        stats.seconds = start.elapsed().as_secs_f64();
+        stats.engine = self.engine.name().to_string();
+        Ok((fills, stats))
+    }
+
+    pub fn engine_name(&self) -> &str {
+        self.engine.name()
+    }
+}

@@ -1,0 +1,297 @@
+//! Model loading and contract validation (design §4, docs/canvas.md).
+//!
+//! A model is a folder with `model.json` (the sidecar), the ONNX file and
+//! `tokenizer.json`, or the default embedded at build time from `model/default/`.
+//! Entry point: [`Model::load`].
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Deserialize;
+
+use super::onnx_proto::{self, Signature, FLOAT32, INT64};
+use super::{ModelSource, MAX_SLOT_TOKENS};
+
+/// Canvas format this runtime implements (docs/canvas.md).
+pub const CANVAS_FORMAT: u32 = 1;
+
+/// Special tokens and their required ids (docs/canvas.md, "Tokenizer").
+pub const PAD: u32 = 0;
+pub const MASK: u32 = 1;
+pub const EOH: u32 = 2;
+pub const SEP: u32 = 3;
+pub const CTX: u32 = 4;
+/// Id of `<|m0|>`; `<|mi|>` is `SLOT0 + i`.
+pub const SLOT0: u32 = 5;
+/// Ids `0..NUM_SPECIAL` are special tokens; a fill never contains them (except `<|eoh|>`,
+/// which ends it).
+pub const NUM_SPECIAL: u32 = SLOT0 + MAX_SLOT_TOKENS as u32;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SpecialTokens {
+    pub pad: String,
+    pub mask: String,
+    pub eoh: String,
+    pub sep: String,
+    pub ctx: String,
+    pub slot_prefix: String,
+    pub max_slot: usize,
+}
+
+/// `model.json`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelConfig {
+    pub canvas_format: u32,
+    pub max_seq_len: usize,
+    pub vocab_size: usize,
+    pub special_tokens: SpecialTokens,
+    #[serde(default = "default_onnx")]
+    pub onnx: String,
+    #[serde(default = "default_tokenizer")]
+    pub tokenizer: String,
+    #[serde(default)]
+    pub supports_query_positions: bool,
+    #[serde(default)]
+    pub provenance: serde_json::Value,
+}
+
+fn default_onnx() -> String {
+    "model.onnx".into()
+}
+fn default_tokenizer() -> String {
+    "tokenizer.json".into()
+}
+
+/// A validated model: sidecar, tokenizer and ONNX bytes.
+pub struct Model {
+    pub config: ModelConfig,
+    pub tokenizer: tokenizers::Tokenizer,
+    pub onnx: Cow<'static, [u8]>,
+    pub signature: Signature,
+    /// The graph takes `query_positions` (else logits come for every position).
+    pub has_query_positions: bool,
+    /// Where it came from, for messages ("embedded default" or the folder).
+    pub origin: String,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model").field("origin", &self.origin).field("config", &self.config).finish()
+    }
+}
+
+#[cfg(refactor_default_model)]
+mod embedded {
+    pub const MODEL_JSON: &[u8] =
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/model/default/model.json"));
+    pub const TOKENIZER: &[u8] =
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/model/default/tokenizer.json"));
+    pub const ONNX: &[u8] =
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/model/default/model.onnx"));
+}
+
+/// Whether this build embeds a default model.
+pub fn has_default_model() -> bool {
+    cfg!(refactor_default_model)
+}
+
+impl Model {
+    pub fn load(src: &ModelSource) -> Result<Model> {
+        match src {
+            ModelSource::Path(p) => Self::load_dir(p),
+            ModelSource::Default => Self::load_default(),
+        }
+    }
+
+    #[cfg(refactor_default_model)]
+    fn load_default() -> Result<Model> {
+        Self::from_parts(
+            embedded::MODEL_JSON,
+            embedded::TOKENIZER,
+            Cow::Borrowed(embedded::ONNX),
+            "embedded default model".into(),
+        )
+    }
+
+    #[cfg(not(refactor_default_model))]
+    fn load_default() -> Result<Model> {
+        bail!(
+            "no default model is shipped in this build (model/default/ was absent when it was \
+             compiled); pass --model PATH with a folder holding model.json, model.onnx and tokenizer.json"
+        )
+    }
+
+    fn load_dir(path: &Path) -> Result<Model> {
+        let dir: PathBuf = if path.is_file() {
+            // Accept the sidecar or the ONNX file itself; the folder is what counts.
+            path.parent().map(Path::to_path_buf).unwrap_or_default()
+        } else {
+            path.to_path_buf()
+        };
+        if !dir.is_dir() {
+            bail!("model folder `{}` does not exist", path.display());
+        }
+        let json_path = dir.join("model.json");
+        let json = std::fs::read(&json_path).with_context(|| {
+            format!("model folder `{}` has no readable model.json (the model sidecar)", dir.display())
+        })?;
+        let config = parse_config(&json).with_context(|| format!("in `{}`", json_path.display()))?;
+        let tok_path = dir.join(&config.tokenizer);
+        let tok = std::fs::read(&tok_path)
+            .with_context(|| format!("cannot read the tokenizer `{}`", tok_path.display()))?;
+        let onnx_path = dir.join(&config.onnx);
+        let onnx = std::fs::read(&onnx_path)
+            .with_context(|| format!("cannot read the ONNX model `{}`", onnx_path.display()))?;
+        Self::from_parts(&json, &tok, Cow::Owned(onnx), dir.display().to_string())
+    }
+
+    /// Builds and validates a model from the three files' bytes.
+    pub fn from_parts(
+        json: &[u8],
+        tokenizer: &[u8],
+        onnx: Cow<'static, [u8]>,
+        origin: String,
+    ) -> Result<Model> {
+        let ctx = |e: anyhow::Error| e.context(format!("invalid model `{origin}`"));
+        let config = parse_config(json).map_err(ctx)?;
+        let tokenizer = tokenizers::Tokenizer::from_bytes(tokenizer)
+            .map_err(|e| anyhow!("tokenizer.json is not a valid Hugging Face tokenizer: {e}"))
+            .map_err(ctx)?;
+        check_tokenizer(&config, &tokenizer).map_err(ctx)?;
+        let signature = onnx_proto::read_signature(&onnx)
+            .context("the ONNX file is corrupt or not an ONNX model")
+            .map_err(ctx)?;
+        let has_query_positions = check_signature(&config, &signature).map_err(ctx)?;
+        Ok(Model { config, tokenizer, onnx, signature, has_query_positions, origin })
+    }
+
+    pub fn seq_len(&self) -> usize {
+        self.config.max_seq_len
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.config.vocab_size
+    }
+
+    /// Window budget `W = seq_len * 5 / 8` including the slot (docs/canvas.md).
+    pub fn window_budget(&self) -> usize {
+        self.config.max_seq_len * 5 / 8
+    }
+}
+
+fn parse_config(json: &[u8]) -> Result<ModelConfig> {
+    let config: ModelConfig =
+        serde_json::from_slice(json).context("model.json is not a valid model sidecar")?;
+    if config.canvas_format != CANVAS_FORMAT {
+        bail!(
+            "model.json has canvas_format {}, this build implements canvas format {CANVAS_FORMAT}",
+            config.canvas_format
+        );
+    }
+    let st = &config.special_tokens;
+    let expected = [
+        (&st.pad, "<|pad|>"),
+        (&st.mask, "<|mask|>"),
+        (&st.eoh, "<|eoh|>"),
+        (&st.sep, "<|sep|>"),
+        (&st.ctx, "<|ctx|>"),
+        (&st.slot_prefix, "<|m"),
+    ];
+    for (got, want) in expected {
+        if got != want {
+            bail!("model.json names special token `{got}` where canvas format 1 has `{want}`");
+        }
+    }
+    if st.max_slot != MAX_SLOT_TOKENS {
+        bail!("model.json has max_slot {}, canvas format 1 has {MAX_SLOT_TOKENS}", st.max_slot);
+    }
+    // The window (5/8 of a row) must hold the longest slot with room around it.
+    if config.max_seq_len < 64 {
+        bail!("model.json max_seq_len {} is too small (at least 64)", config.max_seq_len);
+    }
+    if config.vocab_size <= NUM_SPECIAL as usize {
+        bail!("model.json vocab_size {} leaves no room for ordinary tokens", config.vocab_size);
+    }
+    Ok(config)
+}
+
+fn check_tokenizer(config: &ModelConfig, tok: &tokenizers::Tokenizer) -> Result<()> {
+    let fixed = ["<|pad|>", "<|mask|>", "<|eoh|>", "<|sep|>", "<|ctx|>"];
+    let names = fixed
+        .iter()
+        .map(|s| s.to_string())
+        .chain((0..MAX_SLOT_TOKENS).map(|i| format!("<|m{i}|>")));
+    for (id, name) in names.enumerate() {
+        match tok.token_to_id(&name) {
+            Some(got) if got as usize == id => {}
+            Some(got) => bail!("tokenizer.json has `{name}` at id {got}; canvas format 1 needs id {id}"),
+            None => bail!("tokenizer.json lacks the special token `{name}` (id {id})"),
+        }
+    }
+    let n = tok.get_vocab_size(true);
+    if n > config.vocab_size {
+        bail!(
+            "tokenizer.json has {n} tokens but model.json says vocab_size {}",
+            config.vocab_size
+        );
+    }
+    Ok(())
+}
+
+/// Checks inputs/outputs against design §4; returns whether `query_positions` is taken.
+fn check_signature(config: &ModelConfig, sig: &Signature) -> Result<bool> {
+    let check_input = |name: &str| -> Result<()> {
+        let t = sig.input(name).ok_or_else(|| {
+            let have: Vec<_> = sig.inputs.iter().map(|i| i.name.as_str()).collect();
+            anyhow!("the ONNX model has no input `{name}` (its inputs: {})", have.join(", "))
+        })?;
+        if t.elem_type != INT64 {
+            bail!("the ONNX input `{name}` is {}, the contract needs int64", t.type_name());
+        }
+        if let Some(s) = &t.shape {
+            if s.len() != 2 {
+                bail!("the ONNX input `{name}` has rank {}, the contract needs [batch, seq]", s.len());
+            }
+        }
+        Ok(())
+    };
+    check_input("input_ids")?;
+    check_input("attention_mask")?;
+    let has_q = sig.input("query_positions").is_some();
+    if has_q {
+        check_input("query_positions")?;
+    } else if config.supports_query_positions {
+        bail!("model.json says supports_query_positions but the ONNX model has no `query_positions` input");
+    }
+    for i in &sig.inputs {
+        if !matches!(i.name.as_str(), "input_ids" | "attention_mask" | "query_positions") {
+            bail!(
+                "the ONNX model has an input `{}` that is not part of the contract \
+                 (input_ids, attention_mask, query_positions)",
+                i.name
+            );
+        }
+    }
+    let out = sig.output("logits").ok_or_else(|| {
+        let have: Vec<_> = sig.outputs.iter().map(|i| i.name.as_str()).collect();
+        anyhow!("the ONNX model has no output `logits` (its outputs: {})", have.join(", "))
+    })?;
+    if out.elem_type != FLOAT32 {
+        bail!("the ONNX output `logits` is {}, the contract needs float32", out.type_name());
+    }
+    if let Some(s) = &out.shape {
+        if s.len() != 3 {
+            bail!("the ONNX output `logits` has rank {}, the contract needs [batch, seq|k, vocab]", s.len());
+        }
+        if let Some(v) = s[2] {
+            if v as usize != config.vocab_size {
+                bail!(
+                    "the ONNX output `logits` has vocabulary {v} but model.json says vocab_size {}",
+                    config.vocab_size
+                );
+            }
+        }
+    }
+    Ok(has_q)
+}
