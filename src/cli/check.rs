@@ -1,0 +1,187 @@
+//! `refactor check`: the apply engine without writing, for CI. Diff-aware
+//! (`--changed-since`, `--changed-lines`), several report formats, shards.
+
+use super::flags::{CheckArgs, FailOn, Format};
+use super::{find_root, print_summary, run_options, EXIT_FOUND, EXIT_OK};
+use crate::emit::{diff, report, sarif};
+use crate::pipeline::{self, FileResult};
+use crate::plan;
+use crate::rule::{load_rules, Severity};
+use anyhow::{bail, Context};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+
+pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
+    let rules = load_rules(&args.common.rules)?;
+    let root = find_root();
+    let mut opts = run_options(&args.common, root.clone());
+    if let Some(s) = &args.shard {
+        opts.shard = Some(parse_shard(s)?);
+    }
+    let mut changed_lines = None;
+    if let Some(rev) = &args.changed_since {
+        let changes = changed_since(&root, rev)?;
+        opts.only = Some(changes.keys().cloned().collect());
+        if args.changed_lines {
+            changed_lines = Some(changes);
+        }
+    }
+    let result = pipeline::run(&rules, &opts)?;
+    let mut records: Vec<report::Record> = report::records(&result, &rules)
+        .into_iter()
+        .filter(|r| r.severity() != Severity::Off)
+        .collect();
+    if let Some(lines) = &changed_lines {
+        records.retain(|r| {
+            lines.get(&r.file.rel).is_some_and(|set| {
+                let end_line = if r.end.1 == 0 && r.end.0 > r.start.0 {
+                    r.end.0 - 1
+                } else {
+                    r.end.0
+                };
+                set.range(r.start.0..=end_line).next().is_some()
+            })
+        });
+    }
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => out.write_all(report::json_lines(&records).as_bytes())?,
+        Format::Sarif => {
+            let doc = sarif::sarif(&records, &rules);
+            out.write_all(serde_json::to_string_pretty(&doc)?.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        Format::Github => {
+            for r in &records {
+                writeln!(out, "{}", sarif::github_command(r))?;
+            }
+        }
+        Format::Diff => {
+            let files: BTreeSet<&str> = records.iter().map(|r| r.file.rel.as_str()).collect();
+            for f in result.changed() {
+                if files.contains(f.rel.as_str()) {
+                    out.write_all(diff::file_diff(f).as_bytes())?;
+                }
+            }
+        }
+        Format::Text => {
+            let color = super::use_color(args.common.color);
+            for r in &records {
+                writeln!(
+                    out,
+                    "{}:{}:{}: {}[{}]: {}",
+                    r.file.rel,
+                    r.start.0,
+                    r.start.1 + 1,
+                    r.severity().name(),
+                    r.rule.id,
+                    r.message()
+                )?;
+                if let Some(e) = r.edit {
+                    let d = edit_diff(r.file, e);
+                    let d = if color { diff::colorize(&d) } else { d };
+                    for line in d.lines() {
+                        writeln!(out, "    {line}")?;
+                    }
+                }
+            }
+        }
+    }
+    out.flush()?;
+    print_summary(&result, args.common.quiet);
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Hint => Some(Severity::Hint),
+        FailOn::Never => None,
+    };
+    let failing = threshold.is_some_and(|t| records.iter().any(|r| r.severity() >= t));
+    Ok(if failing { EXIT_FOUND } else { EXIT_OK })
+}
+
+/// The diff one edit alone would make (shown under its finding).
+fn edit_diff(f: &FileResult, e: &plan::Edit) -> String {
+    let mut single = e.clone();
+    if !single.holes.iter().all(|h| h.fill.is_some()) {
+        // Show unresolved holes as `$?NAME`.
+        single.replacement = report::render_replacement(e);
+        single.holes.clear();
+    }
+    single.status = plan::EditStatus::Applied;
+    let (text, _) = plan::apply(&f.original, std::slice::from_ref(&single), f.crlf);
+    let d = similar::TextDiff::from_lines(f.original.as_str(), text.as_str());
+    let s = d
+        .unified_diff()
+        .context_radius(1)
+        .header(&format!("a/{}", f.rel), &format!("b/{}", f.rel))
+        .to_string();
+    // Drop the file header lines; the finding line already names the file.
+    s.lines()
+        .skip(2)
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+pub fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
+    let (i, n) = s
+        .split_once('/')
+        .context("--shard must look like I/N, e.g. 0/4")?;
+    let i: u64 = i.trim().parse().context("--shard: I is not a number")?;
+    let n: u64 = n.trim().parse().context("--shard: N is not a number")?;
+    if n == 0 || i >= n {
+        bail!("--shard {s}: need 0 <= I < N");
+    }
+    Ok((i, n))
+}
+
+/// Files changed between `rev`'s merge base with HEAD and the working tree
+/// (index and untracked files included, deletions left out, renames
+/// followed), with their changed (added) line numbers.
+pub fn changed_since(root: &Path, rev: &str) -> anyhow::Result<BTreeMap<String, BTreeSet<usize>>> {
+    let repo = git2::Repository::discover(root)
+        .with_context(|| format!("--changed-since needs a git repository at {}", root.display()))?;
+    let target = repo
+        .revparse_single(rev)
+        .with_context(|| format!("--changed-since: unknown revision `{rev}`"))?
+        .peel_to_commit()?;
+    let head = repo.head()?.peel_to_commit()?;
+    let base = repo.merge_base(head.id(), target.id())?;
+    let base_tree = repo.find_commit(base)?.tree()?;
+    let mut dopts = git2::DiffOptions::new();
+    dopts
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .show_untracked_content(true)
+        .context_lines(0);
+    let mut d = repo.diff_tree_to_workdir_with_index(Some(&base_tree), Some(&mut dopts))?;
+    let mut find = git2::DiffFindOptions::new();
+    find.renames(true).for_untracked(true);
+    d.find_similar(Some(&mut find))?;
+    let mut out: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    for delta in d.deltas() {
+        if delta.status() == git2::Delta::Deleted {
+            continue;
+        }
+        if let Some(p) = delta.new_file().path() {
+            out.entry(p.to_string_lossy().replace('\\', "/")).or_default();
+        }
+    }
+    d.foreach(
+        &mut |_, _| true,
+        None,
+        None,
+        Some(&mut |delta, _hunk, line| {
+            if line.origin() == '+' {
+                if let (Some(p), Some(n)) = (delta.new_file().path(), line.new_lineno()) {
+                    out.entry(p.to_string_lossy().replace('\\', "/"))
+                        .or_default()
+                        .insert(n as usize);
+                }
+            }
+            true
+        }),
+    )?;
+    Ok(out)
+}

@@ -1,0 +1,221 @@
+//! Every command-line flag, defined once with its documentation (design §1).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "refactor",
+    version,
+    about = "Repo-wide batch refactoring with ast-grep-compatible rules",
+    long_about = "Repo-wide batch refactoring with ast-grep-compatible YAML rules.\n\n\
+Rewrite templates may contain holes ($?NAME) that a masked-diffusion model fills.\n\
+Exit codes: 0 success (check: nothing to change), 1 check found changes, 2 error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Rewrite code: print a unified diff (default), --write it, or --commit it.
+    Apply(ApplyArgs),
+    /// CI bot: report what the rules would change; exit 1 if something would.
+    Check(CheckArgs),
+    /// Run rule tests (`*.test.yml` / `*-test.yml` files beside the rules).
+    Test(TestArgs),
+    /// Measure hole filling on code that already has the answers.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    Auto,
+    Cpu,
+    Cuda,
+    Tensorrt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DecodeArg {
+    Parallel,
+    Sequential,
+}
+
+/// Options shared by every command that runs rules over files.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Rule file (one or more rules separated by `---`) or folder of rule files. Repeatable.
+    #[arg(long = "rule", short = 'r', value_name = "PATH", required = true)]
+    pub rules: Vec<PathBuf>,
+
+    /// Files or folders to process (default: the current folder).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Only process files matching this glob (repeatable; gitignore syntax).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+
+    /// Skip files matching this glob (repeatable; gitignore syntax).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Worker threads (0: one per core).
+    #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = 8 * 1024 * 1024, value_name = "BYTES")]
+    pub max_filesize: u64,
+
+    /// Also search hidden files and folders.
+    #[arg(long)]
+    pub hidden: bool,
+
+    /// Do not honour .gitignore / .ignore files.
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Follow symbolic links.
+    #[arg(long)]
+    pub follow: bool,
+
+    /// When to use colors (NO_COLOR is respected with `auto`).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print no summary or notes on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+/// Model options; only used when a rule has holes.
+#[derive(Debug, Args, Clone)]
+pub struct ModelArgs {
+    /// Model folder (model.json, ONNX file, tokenizer.json); default: the shipped model.
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+
+    /// Where the model runs.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
+
+    /// Maximum denoising steps (0: as many as the longest slot needs).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub steps: usize,
+
+    /// Default confidence a fill needs to be applied (a hole's min_confidence overrides it).
+    #[arg(long, default_value_t = 0.5, value_name = "T")]
+    pub threshold: f32,
+
+    /// Per-position commit threshold τ of parallel decoding.
+    #[arg(long, default_value_t = 0.9, value_name = "TAU")]
+    pub tau: f32,
+
+    /// Decoding schedule: parallel (confidence threshold) or sequential baseline.
+    #[arg(long, value_enum, default_value_t = DecodeArg::Parallel)]
+    pub decode: DecodeArg,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Write the changes to the files (atomically).
+    #[arg(long, conflicts_with = "commit")]
+    pub write: bool,
+
+    /// Write the changes and commit exactly those files with git.
+    #[arg(long)]
+    pub commit: bool,
+
+    /// With --commit: allow touching files that have uncommitted changes.
+    #[arg(long, requires = "commit")]
+    pub allow_dirty: bool,
+
+    /// Print the edit report as JSON lines instead of a diff.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+    Github,
+    Diff,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Hint,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Only check files changed between REV's merge base with HEAD and the working tree.
+    #[arg(long, value_name = "REV")]
+    pub changed_since: Option<String>,
+
+    /// With --changed-since: only report findings that overlap changed lines.
+    #[arg(long, requires = "changed_since")]
+    pub changed_lines: bool,
+
+    /// Lowest severity that makes the exit code 1 (rules without severity count as error).
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+
+    /// Check only shard I of N (0-based), split by a stable hash of the path.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Rule files or folders; test files are found beside them.
+    #[arg(value_name = "PATH", default_value = "rules")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Task: py-return-type, py-param-type, py-kwarg-name, py-local-name, rs-let-type.
+    #[arg(long)]
+    pub task: String,
+
+    /// Files or folders of code that already has the answers.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// At most this many sites (0: all), taken in path order.
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
+}

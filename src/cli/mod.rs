@@ -1,0 +1,174 @@
+//! The command line: flags (`flags`), and one module per command. Each
+//! command returns its exit code; errors become exit code 2 with a message
+//! on stderr, and nothing is written after an error.
+
+pub mod apply;
+pub mod check;
+pub mod flags;
+pub mod test_cmd;
+
+use crate::denoise::{DecodeMode, DecodeOptions, Device, ModelSource};
+use crate::fill::FillOptions;
+use crate::pipeline::RunOptions;
+use crate::walk::WalkOptions;
+use clap::Parser;
+use flags::{Cli, ColorChoice, Command, CommonArgs, DecodeArg, DeviceArg, ModelArgs};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FOUND: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
+
+/// Parses arguments and runs a command; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Apply(a) => apply::run(a),
+        Command::Check(c) => check::run(c),
+        Command::Test(t) => test_cmd::run(t),
+        Command::Eval(e) => crate::eval::run(e),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// Whether to color stdout.
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// The repository root containing the current folder, or the current folder.
+pub fn find_root() -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    git2::Repository::discover(&cwd)
+        .ok()
+        .and_then(|r| r.workdir().map(Path::to_path_buf))
+        .unwrap_or(cwd)
+}
+
+pub fn fill_options(m: &ModelArgs) -> FillOptions {
+    FillOptions {
+        model: match &m.model {
+            Some(p) => ModelSource::Path(p.clone()),
+            None => ModelSource::Default,
+        },
+        device: match m.device {
+            DeviceArg::Auto => Device::Auto,
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Cuda => Device::Cuda,
+            DeviceArg::Tensorrt => Device::TensorRt,
+        },
+        decode: DecodeOptions {
+            mode: match m.decode {
+                DecodeArg::Parallel => DecodeMode::Parallel,
+                DecodeArg::Sequential => DecodeMode::Sequential,
+            },
+            threshold: m.tau,
+            max_steps: m.steps,
+            ..DecodeOptions::default()
+        },
+        threshold: m.threshold,
+    }
+}
+
+pub fn run_options(c: &CommonArgs, root: PathBuf) -> RunOptions {
+    if c.threads > 0 {
+        // Ignore the error when a pool already exists (tests call us twice).
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(c.threads)
+            .build_global();
+    }
+    RunOptions {
+        paths: if c.paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            c.paths.clone()
+        },
+        walk: WalkOptions {
+            include: c.include.clone(),
+            exclude: c.exclude.clone(),
+            max_filesize: c.max_filesize,
+            follow_links: c.follow,
+            hidden: c.hidden,
+            no_ignore: c.no_ignore,
+            threads: c.threads,
+        },
+        fill: fill_options(&c.model),
+        root,
+        only: None,
+        shard: None,
+        progress: !c.quiet && std::io::stderr().is_terminal(),
+    }
+}
+
+/// Notes about skipped and rejected files, and the one-line summary.
+pub fn print_summary(run: &crate::pipeline::RunResult, quiet: bool) {
+    if quiet {
+        return;
+    }
+    for s in &run.skipped {
+        eprintln!("note: skipped {}: {}", s.path.display(), s.reason);
+    }
+    let mut matched = 0;
+    let mut changed = 0;
+    let mut rejected = 0;
+    let mut overlaps = 0;
+    let mut unresolved = 0;
+    for f in &run.files {
+        if !f.findings.is_empty() {
+            matched += 1;
+        }
+        if f.new_text.is_some() {
+            changed += 1;
+        }
+        if let Some(why) = &f.rejected {
+            rejected += 1;
+            eprintln!("warning: {}: {why}", f.rel);
+        }
+        for e in &f.edits {
+            match &e.status {
+                crate::plan::EditStatus::Overlap { .. } => overlaps += 1,
+                crate::plan::EditStatus::Unresolved => unresolved += 1,
+                _ => {}
+            }
+        }
+    }
+    let mut line = format!(
+        "refactor: {} files scanned, {} matched, {} changed, {} skipped, {} rejected",
+        run.scanned,
+        matched,
+        changed,
+        run.skipped.len(),
+        rejected
+    );
+    if overlaps > 0 {
+        line.push_str(&format!(", {overlaps} overlapping edits skipped"));
+    }
+    if let Some(fs) = &run.fill {
+        line.push_str(&format!(
+            "; holes: {} filled of {} ({} unresolved edits) by {} in {} forward passes, {:.2}s",
+            fs.accepted, fs.holes, unresolved, fs.stats.engine, fs.stats.forward_passes, fs.stats.seconds
+        ));
+    }
+    eprintln!("{line}");
+}

@@ -1,0 +1,114 @@
+//! `--commit`: write the changed files and commit exactly those, in one
+//! commit whose message names the rules.
+//!
+//! The commit's tree is HEAD's tree plus our files (not the index), so
+//! changes the user staged elsewhere are never swept into it. A touched file
+//! with uncommitted changes is refused unless `allow_dirty`, before anything
+//! is written.
+
+use crate::emit::write::write_atomic;
+use crate::pipeline::FileResult;
+use anyhow::{bail, Context};
+use git2::{IndexEntry, IndexTime, Repository, Status};
+use std::path::Path;
+
+/// Files whose working copy or index differs from HEAD.
+pub fn dirty_files(repo: &Repository, files: &[&FileResult]) -> anyhow::Result<Vec<String>> {
+    let mut dirty = Vec::new();
+    for f in files {
+        let st = repo
+            .status_file(Path::new(&f.rel))
+            .unwrap_or(Status::WT_NEW);
+        if !(st.is_empty() || st == Status::CURRENT) {
+            dirty.push(f.rel.clone());
+        }
+    }
+    Ok(dirty)
+}
+
+pub fn open_repo(root: &Path) -> anyhow::Result<Repository> {
+    Repository::discover(root).with_context(|| {
+        format!(
+            "--commit needs a git repository, and {} is not inside one",
+            root.display()
+        )
+    })
+}
+
+/// Checks that committing is possible (clean files unless `allow_dirty`).
+/// Call before writing anything.
+pub fn preflight(repo: &Repository, files: &[&FileResult], allow_dirty: bool) -> anyhow::Result<()> {
+    if repo.workdir().is_none() {
+        bail!("--commit needs a repository with a working tree");
+    }
+    if !allow_dirty {
+        let dirty = dirty_files(repo, files)?;
+        if !dirty.is_empty() {
+            bail!(
+                "refusing to commit: {} file(s) to change have uncommitted changes ({}); commit or stash them, or pass --allow-dirty",
+                dirty.len(),
+                dirty.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes `files` and commits them. Returns the new commit id.
+pub fn write_and_commit(
+    repo: &Repository,
+    files: &[&FileResult],
+    rule_ids: &[String],
+) -> anyhow::Result<git2::Oid> {
+    let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let mut idx = git2::Index::new()?;
+    if let Some(h) = &head {
+        idx.read_tree(&h.tree()?)?;
+    }
+    for f in files {
+        let new = f.new_text.as_deref().expect("only changed files are committed");
+        write_atomic(&f.path, new).with_context(|| format!("cannot write {}", f.path.display()))?;
+        let mode = idx
+            .get_path(Path::new(&f.rel), 0)
+            .map(|e| e.mode)
+            .unwrap_or(0o100644);
+        let entry = IndexEntry {
+            ctime: IndexTime::new(0, 0),
+            mtime: IndexTime::new(0, 0),
+            dev: 0,
+            ino: 0,
+            mode,
+            uid: 0,
+            gid: 0,
+            file_size: new.len() as u32,
+            id: git2::Oid::zero(),
+            flags: 0,
+            flags_extended: 0,
+            path: f.rel.as_bytes().to_vec(),
+        };
+        idx.add_frombuffer(&entry, new.as_bytes())?;
+    }
+    let tree_id = idx.write_tree_to(repo)?;
+    let tree = repo.find_tree(tree_id)?;
+    let sig = repo
+        .signature()
+        .or_else(|_| git2::Signature::now("refactor", "refactor@localhost"))?;
+    let mut names: Vec<&str> = rule_ids.iter().map(String::as_str).collect();
+    names.sort();
+    names.dedup();
+    let message = format!(
+        "refactor: apply {}\n\nRewrote {} file(s) with rule(s): {}.\n",
+        names.join(", "),
+        files.len(),
+        names.join(", ")
+    );
+    let parents: Vec<&git2::Commit> = head.iter().collect();
+    let oid = repo.commit(Some("HEAD"), &sig, &sig, &message, &tree, &parents)?;
+    // Keep the real index in step for the files we committed only.
+    let mut real = repo.index()?;
+    for f in files {
+        real.add_path(Path::new(&f.rel))?;
+    }
+    real.write()?;
+    Ok(oid)
+}

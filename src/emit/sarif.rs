@@ -1,0 +1,122 @@
+//! SARIF 2.1.0 and GitHub workflow commands, built from report records so
+//! they carry the same facts as the JSON report.
+
+use super::report::{render_replacement, Record};
+use crate::rule::{Rule, Severity};
+use serde_json::{json, Value};
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info | Severity::Hint => "note",
+        Severity::Off => "none",
+    }
+}
+
+/// A SARIF region: 1-based lines and columns (columns in Unicode code
+/// points, declared by the run's `columnKind`).
+fn region(start: (usize, usize), end: (usize, usize)) -> Value {
+    json!({
+        "startLine": start.0,
+        "startColumn": start.1 + 1,
+        "endLine": end.0,
+        "endColumn": end.1 + 1,
+    })
+}
+
+pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
+    let rule_index: std::collections::BTreeMap<&str, usize> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.as_str(), i))
+        .collect();
+    let driver_rules: Vec<Value> = rules
+        .iter()
+        .map(|r| {
+            let mut v = json!({
+                "id": r.id,
+                "shortDescription": {"text": r.message.clone().unwrap_or_else(|| r.id.clone())},
+                "defaultConfiguration": {"level": level(r.severity.unwrap_or(Severity::Error))},
+                "properties": {"language": r.lang.name()},
+            });
+            if let Some(n) = &r.note {
+                v["help"] = json!({"text": n});
+            }
+            if let Some(u) = &r.url {
+                v["helpUri"] = json!(u);
+            }
+            v
+        })
+        .collect();
+    let results: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            let mut v = json!({
+                "ruleId": r.rule.id,
+                "ruleIndex": rule_index[r.rule.id.as_str()],
+                "level": level(r.severity()),
+                "message": {"text": r.message()},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": r.file.rel},
+                        "region": region(r.start, r.end),
+                    }
+                }],
+            });
+            if let Some(e) = r.edit {
+                v["fixes"] = json!([{
+                    "description": {"text": format!("{} ({})", r.message(), r.status())},
+                    "artifactChanges": [{
+                        "artifactLocation": {"uri": r.file.rel},
+                        "replacements": [{
+                            "deletedRegion": region(r.start, r.end),
+                            "insertedContent": {"text": render_replacement(e)},
+                        }],
+                    }],
+                }]);
+            }
+            v
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "refactor",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": driver_rules,
+            }},
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    })
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// `::error file=…,line=…,col=…,endLine=…,endColumn=…,title=…::message`
+pub fn github_command(r: &Record) -> String {
+    let cmd = match r.severity() {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        _ => "notice",
+    };
+    format!(
+        "::{cmd} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+        escape_property(&r.file.rel),
+        r.start.0,
+        r.start.1 + 1,
+        r.end.0,
+        r.end.1 + 1,
+        escape_property(&r.rule.id),
+        escape_data(&r.message())
+    )
+}

@@ -1,0 +1,169 @@
+//! Supported languages: ast-grep's names and file extensions, the tree-sitter
+//! grammar behind each, and the metavariable "expando" character a language
+//! needs because `$` is not an identifier character in its grammar.
+
+use std::fmt;
+use std::path::Path;
+
+/// One tree-sitter grammar. The names and extensions follow ast-grep so rule
+/// files written for it load unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Lang {
+    Rust,
+    Python,
+    JavaScript,
+    TypeScript,
+    Tsx,
+    Go,
+    Java,
+    C,
+    Cpp,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 9] = [
+        Lang::Rust,
+        Lang::Python,
+        Lang::JavaScript,
+        Lang::TypeScript,
+        Lang::Tsx,
+        Lang::Go,
+        Lang::Java,
+        Lang::C,
+        Lang::Cpp,
+    ];
+
+    /// Parses a language name as ast-grep accepts it (case-insensitive, with
+    /// its aliases).
+    pub fn from_name(name: &str) -> Option<Lang> {
+        let lower = name.trim().to_ascii_lowercase();
+        Some(match lower.as_str() {
+            "rust" | "rs" => Lang::Rust,
+            "python" | "py" => Lang::Python,
+            "javascript" | "js" | "jsx" => Lang::JavaScript,
+            "typescript" | "ts" => Lang::TypeScript,
+            "tsx" => Lang::Tsx,
+            "go" | "golang" => Lang::Go,
+            "java" => Lang::Java,
+            "c" => Lang::C,
+            "cpp" | "c++" | "cc" | "cxx" => Lang::Cpp,
+            _ => return None,
+        })
+    }
+
+    /// The canonical name, as used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::Rust => "rust",
+            Lang::Python => "python",
+            Lang::JavaScript => "javascript",
+            Lang::TypeScript => "typescript",
+            Lang::Tsx => "tsx",
+            Lang::Go => "go",
+            Lang::Java => "java",
+            Lang::C => "c",
+            Lang::Cpp => "cpp",
+        }
+    }
+
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            Lang::Rust => &["rs"],
+            Lang::Python => &["py", "py3", "pyi", "bzl"],
+            Lang::JavaScript => &["js", "mjs", "cjs", "jsx"],
+            Lang::TypeScript => &["ts", "mts", "cts"],
+            Lang::Tsx => &["tsx"],
+            Lang::Go => &["go"],
+            Lang::Java => &["java"],
+            Lang::C => &["c", "h"],
+            Lang::Cpp => &["cc", "hpp", "cpp", "c++", "hh", "cxx", "cu", "ino"],
+        }
+    }
+
+    /// The language a file belongs to, by extension.
+    pub fn from_path(path: &Path) -> Option<Lang> {
+        let ext = path.extension()?.to_str()?;
+        Lang::ALL
+            .into_iter()
+            .find(|l| l.extensions().iter().any(|e| e.eq_ignore_ascii_case(ext)))
+    }
+
+    pub fn grammar(self) -> tree_sitter::Language {
+        match self {
+            Lang::Rust => tree_sitter_rust::LANGUAGE.into(),
+            Lang::Python => tree_sitter_python::LANGUAGE.into(),
+            Lang::JavaScript => tree_sitter_javascript::LANGUAGE.into(),
+            Lang::TypeScript => tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+            Lang::Tsx => tree_sitter_typescript::LANGUAGE_TSX.into(),
+            Lang::Go => tree_sitter_go::LANGUAGE.into(),
+            Lang::Java => tree_sitter_java::LANGUAGE.into(),
+            Lang::C => tree_sitter_c::LANGUAGE.into(),
+            Lang::Cpp => tree_sitter_cpp::LANGUAGE.into(),
+        }
+    }
+
+    /// Character that stands in for `$` in patterns, for grammars where `$`
+    /// cannot start an identifier (ast-grep uses the same one, `µ`).
+    pub fn expando(self) -> char {
+        match self {
+            Lang::JavaScript | Lang::TypeScript | Lang::Tsx | Lang::Java => '$',
+            Lang::Rust | Lang::Python | Lang::Go | Lang::C | Lang::Cpp => 'µ',
+        }
+    }
+
+    /// Parses source text. Parsing only fails on cancellation, which we never
+    /// request, so a missing tree is a bug.
+    pub fn parse(self, source: &str) -> tree_sitter::Tree {
+        thread_local! {
+            static PARSERS: std::cell::RefCell<Vec<(Lang, tree_sitter::Parser)>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        PARSERS.with(|cell| {
+            let mut parsers = cell.borrow_mut();
+            let idx = match parsers.iter().position(|(l, _)| *l == self) {
+                Some(i) => i,
+                None => {
+                    let mut p = tree_sitter::Parser::new();
+                    p.set_language(&self.grammar())
+                        .expect("grammar version is compatible with tree-sitter");
+                    parsers.push((self, p));
+                    parsers.len() - 1
+                }
+            };
+            parsers[idx]
+                .1
+                .parse(source, None)
+                .expect("tree-sitter parse without cancellation")
+        })
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Number of ERROR and MISSING nodes in a tree: validation compares this
+/// before and after a rewrite.
+pub fn count_errors(tree: &tree_sitter::Tree) -> usize {
+    let mut cursor = tree.walk();
+    let mut count = 0;
+    loop {
+        let node = cursor.node();
+        if node.is_error() || node.is_missing() {
+            count += 1;
+        }
+        if node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return count;
+            }
+        }
+    }
+}

@@ -1,0 +1,642 @@
+//! Code patterns with metavariables, matched structurally against syntax
+//! trees with ast-grep's semantics (its "smart" strictness by default):
+//!
+//! * the pattern is parsed as code of the rule's language, after `$` sigils
+//!   are swapped for the language's expando character;
+//! * the pattern's root is its single node, unwrapped while a node has one
+//!   child (so `foo` is an identifier pattern, not a program);
+//! * `$A` matches one named node, `$$A` any node, `$_`/`$_A` match without
+//!   capturing, `$$$A` zero or more siblings, lazily and without
+//!   backtracking: it stops at the first candidate that matches the pattern
+//!   node after it, exactly like ast-grep, so rules behave the same here;
+//! * a metavariable used twice must bind equal code.
+
+use super::env::{Binding, Env};
+use crate::lang::Lang;
+use tree_sitter::Node;
+
+/// How strictly trivia must agree. ast-grep's `strictness` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    Cst,
+    Smart,
+    Ast,
+    Relaxed,
+    Signature,
+}
+
+impl Strictness {
+    pub fn parse(s: &str) -> Option<Strictness> {
+        Some(match s {
+            "cst" => Strictness::Cst,
+            "smart" => Strictness::Smart,
+            "ast" => Strictness::Ast,
+            "relaxed" => Strictness::Relaxed,
+            "signature" => Strictness::Signature,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetaVar {
+    /// `$A` (named only) or `$$A` (any node).
+    Capture(String, bool),
+    /// `$_` / `$_A` (named only) or `$$_`.
+    Dropped(bool),
+    /// `$$$`
+    Multiple,
+    /// `$$$A`
+    MultiCapture(String),
+}
+
+impl MetaVar {
+    /// Recognises a metavariable in `text`, written with `sigil`.
+    pub fn parse(text: &str, sigil: char) -> Option<MetaVar> {
+        let ellipsis: String = std::iter::repeat_n(sigil, 3).collect();
+        if text == ellipsis {
+            return Some(MetaVar::Multiple);
+        }
+        if let Some(name) = text.strip_prefix(ellipsis.as_str()) {
+            if !name.chars().all(is_var_char) {
+                return None;
+            }
+            return Some(if name.starts_with('_') {
+                MetaVar::Multiple
+            } else {
+                MetaVar::MultiCapture(name.to_string())
+            });
+        }
+        let rest = text.strip_prefix(sigil)?;
+        let (name, named) = match rest.strip_prefix(sigil) {
+            Some(r) => (r, false),
+            None => (rest, true),
+        };
+        let first = name.chars().next()?;
+        if !(first == '_' || first.is_ascii_uppercase()) || !name.chars().all(is_var_char) {
+            return None;
+        }
+        Some(if name.starts_with('_') {
+            MetaVar::Dropped(named)
+        } else {
+            MetaVar::Capture(name.to_string(), named)
+        })
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            MetaVar::Capture(n, _) | MetaVar::MultiCapture(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    fn is_ellipsis(&self) -> bool {
+        matches!(self, MetaVar::Multiple | MetaVar::MultiCapture(_))
+    }
+}
+
+pub fn is_var_char(c: char) -> bool {
+    c == '_' || c.is_ascii_uppercase() || c.is_ascii_digit()
+}
+
+#[derive(Debug, Clone)]
+pub enum PNode {
+    MetaVar(MetaVar),
+    /// A node without children.
+    Terminal {
+        kind: u16,
+        text: String,
+        named: bool,
+    },
+    Internal {
+        kind: u16,
+        children: Vec<PNode>,
+    },
+}
+
+impl PNode {
+    fn is_trivial(&self) -> bool {
+        matches!(self, PNode::Terminal { named: false, .. })
+    }
+
+    fn collect_vars<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            PNode::MetaVar(mv) => out.extend(mv.name()),
+            PNode::Terminal { .. } => {}
+            PNode::Internal { children, .. } => children.iter().for_each(|c| c.collect_vars(out)),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub root: PNode,
+    /// For contextual patterns (`selector`), the required kind of the root.
+    pub root_kind: Option<u16>,
+    pub strictness: Strictness,
+}
+
+/// Why a pattern could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatternError {
+    Empty,
+    MultipleNodes,
+    Syntax(String),
+    NoSelector(String),
+}
+
+impl std::fmt::Display for PatternError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PatternError::Empty => write!(f, "pattern is empty"),
+            PatternError::MultipleNodes => write!(
+                f,
+                "pattern has several top-level nodes; use one node (or `context` + `selector`)"
+            ),
+            PatternError::Syntax(s) => write!(f, "pattern does not parse: {s}"),
+            PatternError::NoSelector(s) => {
+                write!(f, "selector `{s}` matches no node in the pattern context")
+            }
+        }
+    }
+}
+
+/// Swap `$` sigils for the language's expando character where they start a
+/// metavariable, as ast-grep does.
+pub fn preprocess(src: &str, lang: Lang) -> String {
+    let expando = lang.expando();
+    if expando == '$' {
+        return src.to_string();
+    }
+    let mut out = String::with_capacity(src.len() + 8);
+    let mut dollars = 0usize;
+    for c in src.chars() {
+        if c == '$' {
+            dollars += 1;
+            continue;
+        }
+        let replace = c.is_ascii_uppercase() || c == '_' || dollars == 3;
+        let sigil = if replace { expando } else { '$' };
+        out.extend(std::iter::repeat_n(sigil, dollars));
+        dollars = 0;
+        out.push(c);
+    }
+    let sigil = if dollars == 3 { expando } else { '$' };
+    out.extend(std::iter::repeat_n(sigil, dollars));
+    out
+}
+
+fn is_single_node(n: &Node) -> bool {
+    match n.child_count() {
+        1 => true,
+        2 => {
+            let c = n.child(1).expect("second child exists");
+            c.is_missing() || c.kind().is_empty()
+        }
+        _ => false,
+    }
+}
+
+fn first_error(node: Node) -> Option<Node> {
+    if node.is_error() {
+        return Some(node);
+    }
+    if !node.has_error() {
+        return None;
+    }
+    let mut cursor = node.walk();
+    let children: Vec<_> = node.children(&mut cursor).collect();
+    children.into_iter().find_map(first_error)
+}
+
+fn convert(node: Node, src: &str, sigil: char) -> PNode {
+    let text = &src[node.byte_range()];
+    if let Some(mv) = MetaVar::parse(text, sigil) {
+        return PNode::MetaVar(mv);
+    }
+    if node.child_count() == 0 {
+        return PNode::Terminal {
+            kind: node.kind_id(),
+            text: text.to_string(),
+            named: node.is_named(),
+        };
+    }
+    let mut cursor = node.walk();
+    let children = node
+        .children(&mut cursor)
+        .filter(|c| !c.is_missing())
+        .map(|c| convert(c, src, sigil))
+        .collect();
+    PNode::Internal {
+        kind: node.kind_id(),
+        children,
+    }
+}
+
+impl Pattern {
+    pub fn new(src: &str, lang: Lang, strictness: Strictness) -> Result<Pattern, PatternError> {
+        let processed = preprocess(src, lang);
+        let tree = lang.parse(&processed);
+        let root = tree.root_node();
+        if let Some(err) = first_error(root) {
+            let snippet: String = processed[err.byte_range()].chars().take(40).collect();
+            return Err(PatternError::Syntax(format!(
+                "syntax error near `{}`",
+                snippet.replace(lang.expando(), "$")
+            )));
+        }
+        if root.child_count() == 0 {
+            return Err(PatternError::Empty);
+        }
+        if !is_single_node(&root) {
+            return Err(PatternError::MultipleNodes);
+        }
+        let mut node = root;
+        while is_single_node(&node) {
+            node = node.child(0).expect("single child");
+        }
+        Ok(Pattern {
+            root: convert(node, &processed, lang.expando()),
+            root_kind: None,
+            strictness,
+        })
+    }
+
+    /// ast-grep's `pattern: {context, selector}`: parse the context and use the
+    /// first node of kind `selector` as the pattern.
+    pub fn contextual(
+        context: &str,
+        selector: &str,
+        lang: Lang,
+        strictness: Strictness,
+    ) -> Result<Pattern, PatternError> {
+        let processed = preprocess(context, lang);
+        let tree = lang.parse(&processed);
+        let grammar = lang.grammar();
+        let kind = grammar.id_for_node_kind(selector, true);
+        if kind == 0 {
+            return Err(PatternError::NoSelector(selector.to_string()));
+        }
+        let mut cursor = tree.walk();
+        let found = loop {
+            let n = cursor.node();
+            if n.kind_id() == kind {
+                break Some(n);
+            }
+            if cursor.goto_first_child() {
+                continue;
+            }
+            let mut done = false;
+            while !cursor.goto_next_sibling() {
+                if !cursor.goto_parent() {
+                    done = true;
+                    break;
+                }
+            }
+            if done {
+                break None;
+            }
+        };
+        let node = found.ok_or_else(|| PatternError::NoSelector(selector.to_string()))?;
+        Ok(Pattern {
+            root: convert(node, &processed, lang.expando()),
+            root_kind: Some(kind),
+            strictness,
+        })
+    }
+
+    /// The kind a candidate must have, when the pattern fixes one (used to skip
+    /// nodes cheaply).
+    pub fn root_kind(&self) -> Option<u16> {
+        match &self.root {
+            PNode::Terminal { kind, .. } | PNode::Internal { kind, .. } => Some(*kind),
+            PNode::MetaVar(_) => self.root_kind,
+        }
+    }
+
+    pub fn defined_vars(&self) -> Vec<&str> {
+        let mut v = Vec::new();
+        self.root.collect_vars(&mut v);
+        v
+    }
+
+    /// Matches `node` against the pattern, adding bindings to `env` only on
+    /// success.
+    pub fn matches<'t>(&self, node: Node<'t>, src: &str, env: &mut Env<'t>) -> bool {
+        if let Some(k) = self.root_kind {
+            if node.kind_id() != k {
+                return false;
+            }
+        }
+        let snap = env.snapshot();
+        let ok = matches!(
+            match_one(&self.root, node, src, env, self.strictness),
+            One::Both
+        );
+        if !ok {
+            env.rollback(snap);
+        }
+        ok
+    }
+}
+
+enum One {
+    Both,
+    SkipBoth,
+    SkipGoal,
+    SkipCand,
+    No,
+}
+
+fn skip_comment_or_unnamed(n: &Node) -> bool {
+    !n.is_named() || n.kind().contains("comment")
+}
+
+fn match_terminal(
+    kind: u16,
+    text: &str,
+    named: bool,
+    cand: Node,
+    src: &str,
+    strictness: Strictness,
+) -> One {
+    let kind_matched = kind == cand.kind_id();
+    if kind_matched && (!named || text == &src[cand.byte_range()]) {
+        return One::Both;
+    }
+    let (skip_goal, skip_cand) = match strictness {
+        Strictness::Cst => (false, false),
+        Strictness::Smart => (false, !cand.is_named()),
+        Strictness::Ast => (!named, !cand.is_named()),
+        Strictness::Relaxed => (!named, skip_comment_or_unnamed(&cand)),
+        Strictness::Signature => {
+            if kind_matched {
+                return One::Both;
+            }
+            (!named, skip_comment_or_unnamed(&cand))
+        }
+    };
+    match (skip_goal, skip_cand) {
+        (true, true) => One::SkipBoth,
+        (true, false) => One::SkipGoal,
+        (false, true) => One::SkipCand,
+        (false, false) => One::No,
+    }
+}
+
+fn should_skip_trailing(strictness: Strictness, cand: &Node) -> bool {
+    match strictness {
+        Strictness::Cst | Strictness::Ast => false,
+        Strictness::Smart => true,
+        Strictness::Relaxed | Strictness::Signature => skip_comment_or_unnamed(cand),
+    }
+}
+
+fn should_skip_goal(strictness: Strictness, goals: &[PNode]) -> bool {
+    goals.iter().all(|g| match strictness {
+        Strictness::Cst => false,
+        Strictness::Smart => matches!(g, PNode::MetaVar(mv) if mv.is_ellipsis()),
+        _ => match g {
+            PNode::MetaVar(MetaVar::Multiple | MetaVar::MultiCapture(_)) => true,
+            PNode::MetaVar(MetaVar::Dropped(named) | MetaVar::Capture(_, named)) => !named,
+            PNode::Terminal { named, .. } => !named,
+            PNode::Internal { .. } => false,
+        },
+    })
+}
+
+/// Structural equality used when a metavariable is bound twice (ast-grep's
+/// `does_node_match_exactly`).
+pub fn same_code(a: Node, b: Node, src: &str) -> bool {
+    if a.id() == b.id() {
+        return true;
+    }
+    let named_leaf = |n: &Node| n.is_named() && n.child_count() == 0;
+    if named_leaf(&a) || named_leaf(&b) {
+        return src[a.byte_range()] == src[b.byte_range()];
+    }
+    if a.kind_id() != b.kind_id() || a.child_count() != b.child_count() {
+        return false;
+    }
+    let mut ca = a.walk();
+    let mut cb = b.walk();
+    let xs: Vec<Node> = a.children(&mut ca).collect();
+    let ys: Vec<Node> = b.children(&mut cb).collect();
+    xs.into_iter().zip(ys).all(|(x, y)| same_code(x, y, src))
+}
+
+fn bind_single<'t>(name: &str, node: Node<'t>, src: &str, env: &mut Env<'t>) -> bool {
+    match env.get(name) {
+        Some(Binding::Single(prev)) => same_code(*prev, node, src),
+        Some(Binding::Multi(prev)) => prev.len() == 1 && same_code(prev[0], node, src),
+        None => {
+            env.insert(name, Binding::Single(node));
+            true
+        }
+    }
+}
+
+fn bind_multi<'t>(name: &str, nodes: Vec<Node<'t>>, src: &str, env: &mut Env<'t>) -> bool {
+    match env.get(name) {
+        Some(Binding::Multi(prev)) => {
+            prev.len() == nodes.len()
+                && prev
+                    .iter()
+                    .zip(nodes.iter())
+                    .all(|(a, b)| same_code(*a, *b, src))
+        }
+        Some(Binding::Single(prev)) => nodes.len() == 1 && same_code(*prev, nodes[0], src),
+        None => {
+            env.insert(name, Binding::Multi(nodes));
+            true
+        }
+    }
+}
+
+fn match_metavar<'t>(mv: &MetaVar, cand: Node<'t>, src: &str, env: &mut Env<'t>) -> bool {
+    match mv {
+        MetaVar::Capture(name, named) => {
+            if *named && !cand.is_named() {
+                return false;
+            }
+            bind_single(name, cand, src, env)
+        }
+        MetaVar::Dropped(named) => !*named || cand.is_named(),
+        MetaVar::Multiple => true,
+        MetaVar::MultiCapture(name) => bind_multi(name, vec![cand], src, env),
+    }
+}
+
+fn match_one<'t>(
+    goal: &PNode,
+    cand: Node<'t>,
+    src: &str,
+    env: &mut Env<'t>,
+    strictness: Strictness,
+) -> One {
+    match goal {
+        PNode::Terminal { kind, text, named } => {
+            match_terminal(*kind, text, *named, cand, src, strictness)
+        }
+        PNode::MetaVar(mv) => {
+            if match_metavar(mv, cand, src, env) {
+                One::Both
+            } else {
+                One::No
+            }
+        }
+        PNode::Internal { kind, children } => {
+            if *kind != cand.kind_id() {
+                return One::No;
+            }
+            let mut cursor = cand.walk();
+            let cands: Vec<Node<'t>> = cand.children(&mut cursor).collect();
+            let snap = env.snapshot();
+            if match_children(children, &cands, src, env, strictness) {
+                One::Both
+            } else {
+                env.rollback(snap);
+                One::No
+            }
+        }
+    }
+}
+
+fn ellipsis_name(p: &PNode) -> Option<Option<&str>> {
+    match p {
+        PNode::MetaVar(MetaVar::Multiple) => Some(None),
+        PNode::MetaVar(MetaVar::MultiCapture(n)) => Some(Some(n)),
+        _ => None,
+    }
+}
+
+fn bind_ellipsis<'t>(
+    name: Option<&str>,
+    mut nodes: Vec<Node<'t>>,
+    skipped_anonymous: usize,
+    src: &str,
+    env: &mut Env<'t>,
+) -> bool {
+    match name {
+        None => true,
+        Some(n) => {
+            let keep = nodes.len().saturating_sub(skipped_anonymous);
+            nodes.truncate(keep);
+            bind_multi(n, nodes, src, env)
+        }
+    }
+}
+
+/// The sibling-list matcher: ast-grep's `match_nodes_impl_recursive`.
+fn match_children<'t>(
+    goals: &[PNode],
+    cands: &[Node<'t>],
+    src: &str,
+    env: &mut Env<'t>,
+    strictness: Strictness,
+) -> bool {
+    let mut g = 0usize;
+    let mut c = 0usize;
+    if cands.is_empty() {
+        return false;
+    }
+    loop {
+        // Ellipsis handling.
+        if g >= goals.len() {
+            return true;
+        }
+        if let Some(name) = ellipsis_name(&goals[g]) {
+            let mut matched: Vec<Node<'t>> = Vec::new();
+            g += 1;
+            if g >= goals.len() {
+                matched.extend_from_slice(&cands[c..]);
+                return bind_ellipsis(name, matched, 0, src, env);
+            }
+            let mut skipped_anonymous = 0;
+            while goals[g].is_trivial() {
+                g += 1;
+                skipped_anonymous += 1;
+                if g >= goals.len() {
+                    matched.extend_from_slice(&cands[c..]);
+                    return bind_ellipsis(name, matched, skipped_anonymous, src, env);
+                }
+            }
+            if ellipsis_name(&goals[g]).is_some() {
+                // Two ellipses in a row: the first takes exactly one node.
+                if c >= cands.len() {
+                    return false;
+                }
+                matched.push(cands[c]);
+                c += 1;
+                if c >= cands.len() {
+                    return false;
+                }
+                if !bind_ellipsis(name, matched, skipped_anonymous, src, env) {
+                    return false;
+                }
+                continue;
+            }
+            loop {
+                // Probe without leaking partial bindings.
+                let snap = env.snapshot();
+                if matches!(
+                    match_one(&goals[g], cands[c], src, env, strictness),
+                    One::Both
+                ) {
+                    env.rollback(snap);
+                    if !bind_ellipsis(name, matched, skipped_anonymous, src, env) {
+                        return false;
+                    }
+                    break;
+                }
+                env.rollback(snap);
+                matched.push(cands[c]);
+                c += 1;
+                if c >= cands.len() {
+                    return false;
+                }
+            }
+        }
+        // Match one goal node, skipping trivia.
+        loop {
+            if c >= cands.len() {
+                if should_skip_goal(strictness, &goals[g..]) {
+                    g = goals.len();
+                    break;
+                }
+                return false;
+            }
+            match match_one(&goals[g], cands[c], src, env, strictness) {
+                One::Both => break,
+                One::SkipGoal => {
+                    g += 1;
+                    if g >= goals.len() {
+                        break;
+                    }
+                }
+                One::SkipBoth => {
+                    c += 1;
+                    g += 1;
+                    if g >= goals.len() {
+                        break;
+                    }
+                }
+                One::SkipCand => c += 1,
+                One::No => return false,
+            }
+        }
+        if g < goals.len() {
+            g += 1;
+            c += 1;
+        }
+        if g >= goals.len() {
+            return cands[c.min(cands.len())..]
+                .iter()
+                .all(|n| should_skip_trailing(strictness, n));
+        }
+        if c >= cands.len() {
+            // ast-grep: `cand_children.peek()?` — goals remain but no candidates.
+            return false;
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The engine shared by `apply`, `check` and `eval`: walk → parse and match
+//! → plan → fill holes → validate. Emitting (diffs, writes, commits, reports)
+//! is the caller's job, so every command sees the same results.
+//!
+//! Invariant: a file's `new_text` is either `None` (unchanged) or text that
+//! parses with no more error nodes than the original.
+
+use crate::fill::{self, FillOptions, FillSummary};
+use crate::lang::{count_errors, Lang};
+use crate::plan::{self, Edit, EditStatus};
+use crate::rule::Rule;
+use crate::walk::{self, Skipped, SourceFile, WalkOptions};
+use rayon::prelude::*;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// One place a rule matched (with or without a fix).
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: usize,
+    pub range: Range<usize>,
+    /// The node's own range (the edit range may be expanded).
+    pub node_range: Range<usize>,
+    /// Index into [`FileResult::edits`] when the rule has a fix.
+    pub edit: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    /// Path as walked (opens the file).
+    pub path: PathBuf,
+    /// Path relative to the repository root, `/`-separated (diff headers).
+    pub rel: String,
+    pub lang: Lang,
+    pub original: String,
+    /// `Some` when the file changes.
+    pub new_text: Option<String>,
+    pub edits: Vec<Edit>,
+    pub findings: Vec<Finding>,
+    /// Set when the whole file was left unchanged because the rewrite broke it.
+    pub rejected: Option<String>,
+    pub crlf: bool,
+}
+
+impl FileResult {
+    /// 1-based line and 0-based column (in characters) of a byte offset in the
+    /// original text.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        line_col(&self.original, offset)
+    }
+}
+
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(before, |i| &before[i + 1..]);
+    (line, col.chars().count())
+}
+
+#[derive(Debug, Default)]
+pub struct RunResult {
+    pub files: Vec<FileResult>,
+    pub skipped: Vec<Skipped>,
+    pub scanned: usize,
+    pub fill: Option<FillSummary>,
+}
+
+impl RunResult {
+    pub fn changed(&self) -> impl Iterator<Item = &FileResult> {
+        self.files.iter().filter(|f| f.new_text.is_some())
+    }
+}
+
+pub struct RunOptions {
+    pub paths: Vec<PathBuf>,
+    pub walk: WalkOptions,
+    pub fill: FillOptions,
+    /// Repository root (diff paths are relative to it).
+    pub root: PathBuf,
+    /// Restrict to these repository-relative paths (diff-aware `check`).
+    pub only: Option<Vec<String>>,
+    /// Keep only files whose path hashes to this shard `(index, count)`.
+    pub shard: Option<(u64, u64)>,
+    /// Show a progress bar on stderr (only when it is a terminal).
+    pub progress: bool,
+}
+
+/// Repository-relative `/`-separated path.
+pub fn relative_to(root: &Path, path: &Path) -> String {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let rel = abs
+        .strip_prefix(root)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.strip_prefix("./").unwrap_or(path).to_path_buf());
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// FNV-1a: a stable hash for sharding (the same on every machine and run).
+pub fn stable_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in s.as_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+/// Runs the whole engine.
+pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
+    let mut langs: Vec<Lang> = rules.iter().map(|r| r.lang).collect();
+    langs.sort();
+    langs.dedup();
+    let walked = walk::walk(&opts.paths, &langs, &opts.walk)?;
+    let rule_ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
+    let root = std::fs::canonicalize(&opts.root).unwrap_or_else(|_| opts.root.clone());
+
+    let files: Vec<(SourceFile, String)> = walked
+        .files
+        .into_iter()
+        .map(|f| {
+            let rel = relative_to(&root, &f.path);
+            (f, rel)
+        })
+        .filter(|(_, rel)| {
+            opts.only
+                .as_ref()
+                .is_none_or(|only| only.iter().any(|o| o == rel))
+        })
+        .filter(|(_, rel)| {
+            opts.shard
+                .is_none_or(|(i, n)| stable_hash(rel) % n == i)
+        })
+        .collect();
+    let scanned = files.len();
+
+    let bar = if opts.progress && scanned >= 200 {
+        let pb = indicatif::ProgressBar::new(scanned as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(pb)
+    } else {
+        None
+    };
+    let mut results: Vec<FileResult> = files
+        .par_iter()
+        .map(|(f, rel)| {
+            let r = scan_file(f, rel, rules, &rule_ids);
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+            r
+        })
+        .collect();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+
+    // Holes of all files go through one canvas.
+    let fill_summary = if results
+        .iter()
+        .any(|f| f.edits.iter().any(|e| e.is_live() && !e.holes.is_empty()))
+    {
+        Some(fill::fill_holes(&mut results, rules, &opts.fill)?)
+    } else {
+        None
+    };
+
+    results.par_iter_mut().for_each(|f| finalize(f, rules));
+    Ok(RunResult {
+        files: results,
+        skipped: walked.skipped,
+        scanned,
+        fill: fill_summary,
+    })
+}
+
+/// Stage 2 + 3 for one file: parse, match every rule, plan edits.
+pub fn scan_file(f: &SourceFile, rel: &str, rules: &[Rule], rule_ids: &[String]) -> FileResult {
+    let tree = f.lang.parse(&f.text);
+    let root = tree.root_node();
+    let crlf = plan::is_crlf(&f.text);
+    let mut edits = Vec::new();
+    let mut findings = Vec::new();
+    for (ri, rule) in rules.iter().enumerate() {
+        if rule.lang != f.lang || !rule.applies_to(Path::new(rel)) {
+            continue;
+        }
+        for m in rule.find(root, &f.text) {
+            let edit = m.replacement.map(|rendered| {
+                let ties: Vec<(String, String)> = m.ties.into_iter().collect();
+                edits.push(Edit::new(ri, m.range.clone(), rendered, &ties));
+                edits.len() - 1
+            });
+            findings.push(Finding {
+                rule: ri,
+                range: m.range,
+                node_range: m.node.byte_range(),
+                edit,
+            });
+        }
+    }
+    // Overlap resolution reorders edits: keep findings pointing at theirs.
+    let mut order: Vec<usize> = (0..edits.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ea, eb) = (&edits[a], &edits[b]);
+        ea.range
+            .start
+            .cmp(&eb.range.start)
+            .then(eb.range.end.cmp(&ea.range.end))
+            .then(ea.rule.cmp(&eb.rule))
+    });
+    let mut new_index = vec![0; edits.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_index[old] = new;
+    }
+    let mut sorted: Vec<Edit> = order.iter().map(|&i| edits[i].clone()).collect();
+    plan::resolve_overlaps(&mut sorted, rule_ids, |off| line_col(&f.text, off).0);
+    for fd in &mut findings {
+        fd.edit = fd.edit.map(|i| new_index[i]);
+    }
+    FileResult {
+        path: f.path.clone(),
+        rel: rel.to_string(),
+        lang: f.lang,
+        original: f.text.clone(),
+        new_text: None,
+        edits: sorted,
+        findings,
+        rejected: None,
+        crlf,
+    }
+}
+
+/// Stage 5: build the new text and make sure it still parses. A hole edit
+/// that breaks the file is dropped first; if the file still breaks, the
+/// whole file is left unchanged and reported.
+fn finalize(f: &mut FileResult, rules: &[Rule]) {
+    if !f.edits.iter().any(|e| e.is_live()) {
+        return;
+    }
+    let before = count_errors(&f.lang.parse(&f.original));
+    let (text, placed) = plan::apply(&f.original, &f.edits, f.crlf);
+    let tree = f.lang.parse(&text);
+    let mut ok = count_errors(&tree) <= before;
+    // Holes with a `kind` must parse as that kind in place.
+    if ok {
+        let mut bad_kind = Vec::new();
+        for p in &placed {
+            let e = &f.edits[p.edit];
+            let h = &e.holes[p.hole];
+            if let Some(kind) = rules[e.rule].holes.get(&h.name).and_then(|x| x.kind_id) {
+                if !crate::validate::has_node_of_kind(&tree, p.range.clone(), kind) {
+                    bad_kind.push(p.edit);
+                }
+            }
+        }
+        if !bad_kind.is_empty() {
+            for i in bad_kind {
+                f.edits[i].status =
+                    EditStatus::Rejected("fill does not parse as the hole's `kind`".into());
+            }
+            return finalize(f, rules);
+        }
+    }
+    if !ok && f.edits.iter().any(|e| e.is_live() && !e.holes.is_empty()) {
+        for e in f.edits.iter_mut().filter(|e| e.is_live() && !e.holes.is_empty()) {
+            e.status = EditStatus::Rejected("the filled file no longer parses".into());
+        }
+        return finalize(f, rules);
+    }
+    if !ok {
+        for e in f.edits.iter_mut().filter(|e| e.is_live()) {
+            e.status = EditStatus::Rejected("the rewritten file no longer parses".into());
+        }
+        f.rejected = Some("the rewrite introduces parse errors; file left unchanged".into());
+        ok = false;
+    }
+    if ok && text != f.original {
+        f.new_text = Some(text);
+    }
+}

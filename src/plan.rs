@@ -1,0 +1,209 @@
+//! Stage 3: turn matches into edits, resolve overlaps, and apply edits to text.
+//!
+//! Overlap rule (deterministic, ast-grep's): edits are ordered by start
+//! offset, longer first at equal starts, then by rule order; an edit that
+//! starts before the end of the last accepted edit is skipped and reported.
+//! So the outermost match wins and nothing is ever garbled.
+
+use crate::rule::fix::Rendered;
+use std::ops::Range;
+
+/// A hole inside an edit's replacement.
+#[derive(Debug, Clone)]
+pub struct PlannedHole {
+    pub name: String,
+    /// Byte offset inside the replacement text.
+    pub offset: usize,
+    /// Rendered `tie:` text, if the hole is tied.
+    pub tie_key: Option<String>,
+    /// The filled text, once decoded and accepted.
+    pub fill: Option<String>,
+    /// The model's best guess and its confidence (accepted or not).
+    pub guess: Option<String>,
+    pub confidence: Option<f32>,
+    /// Why the guess was not accepted (`None` when accepted or not decoded).
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EditStatus {
+    /// Will be (or was) applied.
+    Applied,
+    /// Overlaps an outer edit that won.
+    Overlap { rule: String, line: usize },
+    /// A hole could not be filled confidently; the site is left unchanged.
+    Unresolved,
+    /// The file would no longer parse (or a hole's fill broke it).
+    Rejected(String),
+}
+
+impl EditStatus {
+    pub fn label(&self) -> String {
+        match self {
+            EditStatus::Applied => "applied".into(),
+            EditStatus::Overlap { rule, line } => {
+                format!("skipped: overlaps an edit of `{rule}` at line {line}")
+            }
+            EditStatus::Unresolved => "unresolved".into(),
+            EditStatus::Rejected(why) => format!("rejected: {why}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Edit {
+    /// Index of the rule in the run's rule list.
+    pub rule: usize,
+    pub range: Range<usize>,
+    pub replacement: String,
+    pub holes: Vec<PlannedHole>,
+    pub status: EditStatus,
+}
+
+impl Edit {
+    pub fn new(rule: usize, range: Range<usize>, rendered: Rendered, ties: &[(String, String)]) -> Edit {
+        let holes = rendered
+            .holes
+            .into_iter()
+            .map(|(name, offset)| PlannedHole {
+                tie_key: ties.iter().find(|(n, _)| *n == name).map(|(_, t)| t.clone()),
+                name,
+                offset,
+                fill: None,
+                guess: None,
+                confidence: None,
+                problem: None,
+            })
+            .collect();
+        Edit {
+            rule,
+            range,
+            replacement: rendered.text,
+            holes,
+            status: EditStatus::Applied,
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.status == EditStatus::Applied
+    }
+}
+
+/// Orders edits and marks overlapping ones. `rule_ids` names rules for the
+/// report; `line_of` maps a byte offset to a 1-based line.
+pub fn resolve_overlaps(edits: &mut [Edit], rule_ids: &[String], line_of: impl Fn(usize) -> usize) {
+    edits.sort_by(|a, b| {
+        a.range
+            .start
+            .cmp(&b.range.start)
+            .then(b.range.end.cmp(&a.range.end))
+            .then(a.rule.cmp(&b.rule))
+    });
+    let mut last: Option<(usize, usize, usize)> = None; // (end, rule, start)
+    for e in edits.iter_mut() {
+        if !e.is_live() {
+            continue;
+        }
+        if let Some((end, rule, start)) = last {
+            if e.range.start < end {
+                e.status = EditStatus::Overlap {
+                    rule: rule_ids[rule].clone(),
+                    line: line_of(start),
+                };
+                continue;
+            }
+        }
+        last = Some((e.range.end, e.rule, e.range.start));
+    }
+}
+
+/// Where a filled hole ended up in the new text.
+#[derive(Debug, Clone)]
+pub struct PlacedHole {
+    pub edit: usize,
+    pub hole: usize,
+    pub range: Range<usize>,
+}
+
+/// Applies live edits to `text`. Holes are written with their fill (empty
+/// when unfilled). With `crlf`, newlines in replacements become CRLF so a
+/// CRLF file stays CRLF. Returns the new text and where each hole landed.
+pub fn apply(text: &str, edits: &[Edit], crlf: bool) -> (String, Vec<PlacedHole>) {
+    let mut out = String::with_capacity(text.len());
+    let mut placed = Vec::new();
+    let mut pos = 0;
+    let conv = |s: &str| -> String {
+        if crlf {
+            s.replace("\r\n", "\n").replace('\n', "\r\n")
+        } else {
+            s.to_string()
+        }
+    };
+    for (ei, e) in edits.iter().enumerate() {
+        if !e.is_live() {
+            continue;
+        }
+        out.push_str(&text[pos..e.range.start]);
+        let mut last = 0;
+        for (hi, h) in e.holes.iter().enumerate() {
+            out.push_str(&conv(&e.replacement[last..h.offset]));
+            let fill = h.fill.as_deref().unwrap_or("");
+            let start = out.len();
+            out.push_str(fill);
+            placed.push(PlacedHole {
+                edit: ei,
+                hole: hi,
+                range: start..out.len(),
+            });
+            last = h.offset;
+        }
+        out.push_str(&conv(&e.replacement[last..]));
+        pos = e.range.end;
+    }
+    out.push_str(&text[pos..]);
+    (out, placed)
+}
+
+/// True when most line endings in `text` are CRLF.
+pub fn is_crlf(text: &str) -> bool {
+    let crlf = text.matches("\r\n").count();
+    let lf = text.matches('\n').count();
+    crlf > 0 && crlf * 2 >= lf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(rule: usize, r: Range<usize>, rep: &str) -> Edit {
+        Edit::new(
+            rule,
+            r,
+            Rendered {
+                text: rep.into(),
+                holes: vec![],
+            },
+            &[],
+        )
+    }
+
+    #[test]
+    fn outermost_wins_and_inner_is_reported() {
+        let ids = vec!["outer".to_string(), "inner".to_string()];
+        let mut edits = vec![edit(1, 4..6, "X"), edit(0, 0..10, "Y"), edit(1, 12..13, "Z")];
+        resolve_overlaps(&mut edits, &ids, |_| 1);
+        let statuses: Vec<_> = edits.iter().map(|e| e.status.clone()).collect();
+        assert_eq!(statuses[0], EditStatus::Applied);
+        assert!(matches!(&statuses[1], EditStatus::Overlap { rule, .. } if rule == "outer"));
+        assert_eq!(statuses[2], EditStatus::Applied);
+        let (out, _) = apply("0123456789ab-d", &edits, false);
+        assert_eq!(out, "YabZd");
+    }
+
+    #[test]
+    fn crlf_is_preserved() {
+        let edits = vec![edit(0, 0..1, "a\nb")];
+        let (out, _) = apply("x\r\ny\r\n", &edits, true);
+        assert_eq!(out, "a\r\nb\r\ny\r\n");
+    }
+}

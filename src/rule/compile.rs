@@ -1,0 +1,360 @@
+//! Compiles the YAML shape ([`super::config`]) into matchers, once per run.
+//! Every error names the offending value so the loader can point at its line.
+
+use super::config::{
+    NthPos, SerFix, SerNthChild, SerPattern, SerRule, SerStopBy, SerTransform,
+};
+use super::fix::Template;
+use super::transform::{Case, Separator, Transform};
+use crate::lang::Lang;
+use crate::matcher::{
+    pattern::Strictness, Matcher, NthChild, Pattern, Relation, StopBy, Utils,
+};
+use regex::Regex;
+use std::collections::BTreeMap;
+
+/// A compile error; `needle` is text to search for in the rule file to find
+/// the line to report.
+#[derive(Debug)]
+pub struct CompileError {
+    pub message: String,
+    pub needle: Option<String>,
+}
+
+impl CompileError {
+    pub fn new(message: impl Into<String>, needle: Option<&str>) -> Self {
+        CompileError {
+            message: message.into(),
+            needle: needle.map(str::to_string),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, CompileError>;
+
+pub struct Compiler<'a> {
+    pub lang: Lang,
+    pub util_ids: &'a BTreeMap<String, usize>,
+    /// Metavariables defined anywhere in the rule (for checking `fix`).
+    pub defined: Vec<String>,
+}
+
+impl Compiler<'_> {
+    pub fn rule(&mut self, r: &SerRule, relational: bool) -> Result<Matcher> {
+        if !relational && (r.stop_by.is_some() || r.field.is_some()) {
+            return Err(CompileError::new(
+                "`stopBy` and `field` are only allowed in `inside`, `has`, `precedes`, `follows`",
+                Some(if r.stop_by.is_some() { "stopBy" } else { "field" }),
+            ));
+        }
+        let mut parts = Vec::new();
+        if let Some(p) = &r.pattern {
+            parts.push(Matcher::Pattern(self.pattern(p)?));
+        }
+        if let Some(k) = &r.kind {
+            parts.push(Matcher::Kind(self.kind(k)?));
+        }
+        if let Some(re) = &r.regex {
+            parts.push(Matcher::Regex(compile_regex(re)?));
+        }
+        if let Some(n) = &r.nth_child {
+            parts.push(Matcher::NthChild(self.nth_child(n)?));
+        }
+        if let Some(range) = &r.range {
+            parts.push(Matcher::Range {
+                start: (range.start.line, range.start.column),
+                end: (range.end.line, range.end.column),
+            });
+        }
+        if let Some(x) = &r.inside {
+            parts.push(Matcher::Inside(Box::new(self.relation(x, true)?)));
+        }
+        if let Some(x) = &r.has {
+            parts.push(Matcher::Has(Box::new(self.relation(x, true)?)));
+        }
+        if let Some(x) = &r.precedes {
+            parts.push(Matcher::Precedes(Box::new(self.relation(x, false)?)));
+        }
+        if let Some(x) = &r.follows {
+            parts.push(Matcher::Follows(Box::new(self.relation(x, false)?)));
+        }
+        if let Some(all) = &r.all {
+            let rules = all
+                .iter()
+                .map(|x| self.rule(x, false))
+                .collect::<Result<Vec<_>>>()?;
+            parts.push(Matcher::All(rules));
+        }
+        if let Some(any) = &r.any {
+            let rules = any
+                .iter()
+                .map(|x| self.rule(x, false))
+                .collect::<Result<Vec<_>>>()?;
+            parts.push(Matcher::Any(rules));
+        }
+        if let Some(not) = &r.not {
+            parts.push(Matcher::Not(Box::new(self.rule(not, false)?)));
+        }
+        if let Some(id) = &r.matches {
+            let i = self.util_ids.get(id).ok_or_else(|| {
+                CompileError::new(format!("`matches` names unknown util rule `{id}`"), Some(id))
+            })?;
+            parts.push(Matcher::Util(*i));
+        }
+        if parts.is_empty() {
+            return Err(CompileError::new(
+                "rule is empty: it needs at least one of pattern, kind, regex, nthChild, range, inside, has, precedes, follows, all, any, not, matches",
+                Some("rule"),
+            ));
+        }
+        Ok(if parts.len() == 1 {
+            parts.pop().expect("one part")
+        } else {
+            Matcher::All(parts)
+        })
+    }
+
+    fn relation(&mut self, r: &SerRule, field_ok: bool) -> Result<Relation> {
+        let stop_by = match &r.stop_by {
+            None => StopBy::Neighbor,
+            Some(SerStopBy::Named(s)) if s == "neighbor" => StopBy::Neighbor,
+            Some(SerStopBy::Named(s)) if s == "end" => StopBy::End,
+            Some(SerStopBy::Named(s)) => {
+                return Err(CompileError::new(
+                    format!("stopBy must be `neighbor`, `end` or a rule, not `{s}`"),
+                    Some(s),
+                ))
+            }
+            Some(SerStopBy::Rule(rule)) => StopBy::Rule(Box::new(self.rule(rule, false)?)),
+        };
+        let field = match &r.field {
+            None => None,
+            Some(_) if !field_ok => {
+                return Err(CompileError::new(
+                    "`field` is only supported in `inside` and `has`",
+                    Some("field"),
+                ))
+            }
+            Some(f) => {
+                let id = self.lang.grammar().field_id_for_name(f).ok_or_else(|| {
+                    CompileError::new(
+                        format!("unknown field `{f}` for language {}", self.lang),
+                        Some(f),
+                    )
+                })?;
+                Some(id.get())
+            }
+        };
+        let inner = SerRule {
+            stop_by: None,
+            field: None,
+            ..r.clone()
+        };
+        Ok(Relation {
+            rule: self.rule(&inner, false)?,
+            stop_by,
+            field,
+        })
+    }
+
+    fn pattern(&mut self, p: &SerPattern) -> Result<Pattern> {
+        let pat = match p {
+            SerPattern::Str(s) => Pattern::new(s, self.lang, Strictness::Smart)
+                .map_err(|e| CompileError::new(format!("invalid pattern `{s}`: {e}"), Some(s)))?,
+            SerPattern::Obj(o) => {
+                let strictness = match &o.strictness {
+                    None => Strictness::Smart,
+                    Some(s) => Strictness::parse(s).ok_or_else(|| {
+                        CompileError::new(
+                            format!("unknown strictness `{s}` (cst, smart, ast, relaxed, signature)"),
+                            Some(s),
+                        )
+                    })?,
+                };
+                match &o.selector {
+                    Some(sel) => Pattern::contextual(&o.context, sel, self.lang, strictness),
+                    None => Pattern::new(&o.context, self.lang, strictness),
+                }
+                .map_err(|e| {
+                    CompileError::new(format!("invalid pattern `{}`: {e}", o.context), Some(&o.context))
+                })?
+            }
+        };
+        self.defined
+            .extend(pat.defined_vars().into_iter().map(str::to_string));
+        Ok(pat)
+    }
+
+    pub fn kind(&self, k: &str) -> Result<u16> {
+        let id = self.lang.grammar().id_for_node_kind(k, true);
+        if id == 0 {
+            return Err(CompileError::new(
+                format!("unknown node kind `{k}` for language {}", self.lang),
+                Some(k),
+            ));
+        }
+        Ok(id)
+    }
+
+    fn nth_child(&mut self, n: &SerNthChild) -> Result<NthChild> {
+        let (pos, reverse, of_rule) = match n {
+            SerNthChild::Num(i) => (NthPos::Num(*i), false, None),
+            SerNthChild::Str(s) => (NthPos::Str(s.clone()), false, None),
+            SerNthChild::Obj(o) => {
+                let pos = match &o.position {
+                    NthPos::Num(i) => NthPos::Num(*i),
+                    NthPos::Str(s) => NthPos::Str(s.clone()),
+                };
+                let of = match &o.of_rule {
+                    Some(r) => Some(Box::new(self.rule(r, false)?)),
+                    None => None,
+                };
+                (pos, o.reverse, of)
+            }
+        };
+        let (a, b) = match pos {
+            NthPos::Num(i) => (0, i),
+            NthPos::Str(s) => parse_an_plus_b(&s).ok_or_else(|| {
+                CompileError::new(format!("invalid nthChild position `{s}`"), Some(&s))
+            })?,
+        };
+        Ok(NthChild {
+            a,
+            b,
+            reverse,
+            of_rule,
+        })
+    }
+
+    pub fn transforms(
+        &mut self,
+        map: &serde_yaml::Mapping,
+    ) -> Result<Vec<(String, Transform)>> {
+        let mut out = Vec::new();
+        for (k, v) in map {
+            let name = k
+                .as_str()
+                .ok_or_else(|| CompileError::new("transform keys must be strings", None))?
+                .to_string();
+            let t: SerTransform = serde_yaml::from_value(v.clone()).map_err(|e| {
+                CompileError::new(format!("invalid transform `{name}`: {e}"), Some(&name))
+            })?;
+            let count = t.replace.is_some() as u8
+                + t.substring.is_some() as u8
+                + t.convert.is_some() as u8;
+            if count != 1 {
+                return Err(CompileError::new(
+                    format!("transform `{name}` needs exactly one of replace, substring, convert"),
+                    Some(&name),
+                ));
+            }
+            let tr = if let Some(r) = t.replace {
+                Transform::Replace {
+                    source: r.source,
+                    regex: compile_regex(&r.replace)?,
+                    by: r.by,
+                }
+            } else if let Some(s) = t.substring {
+                Transform::Substring {
+                    source: s.source,
+                    start: s.start_char,
+                    end: s.end_char,
+                }
+            } else {
+                let c = t.convert.expect("counted");
+                let case = Case::parse(&c.to_case).ok_or_else(|| {
+                    CompileError::new(format!("unknown toCase `{}`", c.to_case), Some(&c.to_case))
+                })?;
+                let separators = match c.separated_by {
+                    None => Separator::ALL.to_vec(),
+                    Some(list) => list
+                        .iter()
+                        .map(|s| {
+                            Separator::parse(s).ok_or_else(|| {
+                                CompileError::new(format!("unknown separator `{s}`"), Some(s))
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()?,
+                };
+                Transform::Convert {
+                    source: c.source,
+                    case,
+                    separators,
+                }
+            };
+            self.defined.push(name.clone());
+            out.push((name, tr));
+        }
+        Ok(out)
+    }
+
+    pub fn fix(&mut self, fix: &SerFix) -> Result<(Template, Option<Matcher>, Option<Matcher>)> {
+        Ok(match fix {
+            SerFix::Template(t) => (Template::parse(t), None, None),
+            SerFix::Obj(o) => {
+                let es = match &o.expand_start {
+                    Some(r) => Some(self.rule(r, false)?),
+                    None => None,
+                };
+                let ee = match &o.expand_end {
+                    Some(r) => Some(self.rule(r, false)?),
+                    None => None,
+                };
+                (Template::parse(&o.template), es, ee)
+            }
+        })
+    }
+}
+
+pub fn compile_regex(re: &str) -> Result<Regex> {
+    Regex::new(re).map_err(|e| {
+        let first = e.to_string();
+        let short = first.lines().last().unwrap_or(&first).trim().to_string();
+        CompileError::new(format!("invalid regex `{re}`: {short}"), Some(re))
+    })
+}
+
+/// Parses CSS-like `An+B` (`2n+1`, `odd`, `even`, `3`).
+fn parse_an_plus_b(s: &str) -> Option<(i64, i64)> {
+    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    match s.as_str() {
+        "odd" => return Some((2, 1)),
+        "even" => return Some((2, 0)),
+        _ => {}
+    }
+    if let Some(i) = s.find('n') {
+        let a = match &s[..i] {
+            "" | "+" => 1,
+            "-" => -1,
+            x => x.parse().ok()?,
+        };
+        let rest = &s[i + 1..];
+        let b = if rest.is_empty() { 0 } else { rest.parse().ok()? };
+        Some((a, b))
+    } else {
+        Some((0, s.parse().ok()?))
+    }
+}
+
+pub fn build_utils(
+    lang: Lang,
+    utils: &BTreeMap<String, SerRule>,
+    defined: &mut Vec<String>,
+) -> std::result::Result<(Utils, BTreeMap<String, usize>), CompileError> {
+    let ids: BTreeMap<String, usize> = utils
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.clone(), i))
+        .collect();
+    let mut rules = Vec::new();
+    for r in utils.values() {
+        let mut c = Compiler {
+            lang,
+            util_ids: &ids,
+            defined: Vec::new(),
+        };
+        rules.push(c.rule(r, false)?);
+        defined.extend(c.defined);
+    }
+    Ok((Utils { rules }, ids))
+}

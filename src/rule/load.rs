@@ -1,0 +1,322 @@
+//! Finding, splitting and compiling rule files, with `path:line` errors.
+
+use super::compile::{build_utils, compile_regex, CompileError, Compiler};
+use super::config::RuleFile;
+use super::fix::Template;
+use super::{Fix, Hole, Rule, Severity};
+use crate::lang::Lang;
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A rule that could not be loaded: where, and why.
+#[derive(Debug, Clone)]
+pub struct RuleError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.path.display(), self.line, self.message)
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+/// Is this a rule-test file rather than a rule? (`foo.test.yml`, `foo-test.yml`)
+pub fn is_test_file(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let stem = name
+        .strip_suffix(".yml")
+        .or_else(|| name.strip_suffix(".yaml"))
+        .unwrap_or(name);
+    stem.ends_with(".test") || stem.ends_with("-test")
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yml") | Some("yaml")
+    )
+}
+
+/// Rule files named by `--rule` arguments: files as given, folders walked
+/// recursively in path order (test files skipped).
+pub fn rule_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, RuleError> {
+    let mut out = Vec::new();
+    for arg in args {
+        if arg.is_dir() {
+            let mut found: Vec<PathBuf> = walkdir::WalkDir::new(arg)
+                .sort_by_file_name()
+                .into_iter()
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_type().is_file())
+                .map(|e| e.into_path())
+                .filter(|p| is_yaml(p) && !is_test_file(p))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else if arg.is_file() {
+            out.push(arg.clone());
+        } else {
+            return Err(RuleError {
+                path: arg.clone(),
+                line: 1,
+                message: "no such rule file or folder".into(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Splits a YAML stream at `---` lines, keeping each document's first line
+/// number (1-based).
+pub fn split_documents(text: &str) -> Vec<(usize, String)> {
+    let mut docs = Vec::new();
+    let mut cur = String::new();
+    let mut start = 1;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_end();
+        if trimmed == "---" || trimmed.starts_with("--- ") {
+            docs.push((start, std::mem::take(&mut cur)));
+            start = i + 2;
+            continue;
+        }
+        cur.push_str(line);
+    }
+    docs.push((start, cur));
+    docs.into_iter()
+        .filter(|(_, d)| {
+            d.lines()
+                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        })
+        .collect()
+}
+
+/// Line (1-based, within `doc`) of the first line mentioning `needle`.
+fn locate(doc: &str, needle: &str) -> Option<usize> {
+    let first_line = needle.lines().next().unwrap_or(needle).trim();
+    if first_line.is_empty() {
+        return None;
+    }
+    doc.lines().position(|l| l.contains(first_line)).map(|i| i + 1)
+}
+
+/// Loads and compiles every rule named by `args`.
+pub fn load_rules(args: &[PathBuf]) -> Result<Vec<Rule>, RuleError> {
+    let mut rules = Vec::new();
+    let mut seen_ids: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
+    for path in rule_files(args)? {
+        let text = std::fs::read_to_string(&path).map_err(|e| RuleError {
+            path: path.clone(),
+            line: 1,
+            message: format!("cannot read rule file: {e}"),
+        })?;
+        for (start, doc) in split_documents(&text) {
+            let rule = load_one(&path, start, &doc)?;
+            if let Some((p, l)) = seen_ids.get(&rule.id) {
+                return Err(RuleError {
+                    path: path.clone(),
+                    line: start,
+                    message: format!(
+                        "duplicate rule id `{}` (first defined at {}:{})",
+                        rule.id,
+                        p.display(),
+                        l
+                    ),
+                });
+            }
+            seen_ids.insert(rule.id.clone(), (path.clone(), start));
+            rules.push(rule);
+        }
+    }
+    if rules.is_empty() {
+        return Err(RuleError {
+            path: args.first().cloned().unwrap_or_default(),
+            line: 1,
+            message: "no rules found".into(),
+        });
+    }
+    Ok(rules)
+}
+
+/// Parses and compiles one YAML document that starts at line `start`.
+pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError> {
+    let err_at = |line: usize, message: String| RuleError {
+        path: path.to_path_buf(),
+        line: start + line.saturating_sub(1),
+        message,
+    };
+    let file: RuleFile = serde_yaml::from_str(doc).map_err(|e| {
+        let line = e.location().map_or(1, |l| l.line());
+        let msg = e.to_string();
+        // serde_yaml appends " at line X column Y"; we already say where.
+        let msg = match msg.find(" at line ") {
+            Some(i) => msg[..i].to_string(),
+            None => msg,
+        };
+        err_at(line, msg)
+    })?;
+    let cerr = |e: CompileError| {
+        let line = e.needle.as_deref().and_then(|n| locate(doc, n)).unwrap_or(1);
+        err_at(line, e.message)
+    };
+    let lang = Lang::from_name(&file.language).ok_or_else(|| {
+        err_at(
+            locate(doc, "language").unwrap_or(1),
+            format!(
+                "unknown language `{}` (supported: {})",
+                file.language,
+                Lang::ALL.map(|l| l.name()).join(", ")
+            ),
+        )
+    })?;
+    let severity = match &file.severity {
+        None => None,
+        Some(s) => Some(Severity::parse(s).ok_or_else(|| {
+            err_at(
+                locate(doc, "severity").unwrap_or(1),
+                format!("unknown severity `{s}` (error, warning, info, hint, off)"),
+            )
+        })?),
+    };
+    let mut defined = Vec::new();
+    let (utils, util_ids) = build_utils(lang, &file.utils, &mut defined).map_err(cerr)?;
+    let mut c = Compiler {
+        lang,
+        util_ids: &util_ids,
+        defined,
+    };
+    let matcher = c.rule(&file.rule, false).map_err(cerr)?;
+    let mut constraints = Vec::new();
+    for (var, r) in &file.constraints {
+        constraints.push((var.clone(), c.rule(r, false).map_err(cerr)?));
+    }
+    let transforms = match &file.transform {
+        Some(map) => c.transforms(map).map_err(cerr)?,
+        None => Vec::new(),
+    };
+    let fix = match &file.fix {
+        Some(f) => {
+            let (template, expand_start, expand_end) = c.fix(f).map_err(cerr)?;
+            Some(Fix {
+                template,
+                expand_start,
+                expand_end,
+            })
+        }
+        None => None,
+    };
+    // A fix may only use metavariables the rule can bind (as ast-grep checks).
+    if let Some(f) = &fix {
+        for v in f.template.vars() {
+            if !c.defined.iter().any(|d| d == v) {
+                return Err(err_at(
+                    locate(doc, &format!("${v}")).unwrap_or(1),
+                    format!("undefined metavariable `${v}` used in `fix`"),
+                ));
+            }
+        }
+    }
+    let mut holes = BTreeMap::new();
+    let used: Vec<&str> = fix
+        .as_ref()
+        .map(|f| f.template.holes().collect())
+        .unwrap_or_default();
+    for name in &used {
+        if !file.holes.contains_key(*name) {
+            return Err(err_at(
+                locate(doc, &format!("$?{name}")).unwrap_or(1),
+                format!("hole `$?{name}` is used in `fix` but not declared under `holes:`"),
+            ));
+        }
+    }
+    for (name, decl) in &file.holes {
+        let line = locate(doc, &format!("{name}:")).unwrap_or(1);
+        if !used.contains(&name.as_str()) {
+            return Err(err_at(
+                line,
+                format!("hole `{name}` is declared under `holes:` but `fix` never uses `$?{name}`"),
+            ));
+        }
+        if decl.max_tokens == 0 || decl.max_tokens > 32 {
+            return Err(err_at(
+                line,
+                format!("hole `{name}`: max_tokens must be between 1 and 32"),
+            ));
+        }
+        if let Some(mc) = decl.min_confidence {
+            if !(0.0..=1.0).contains(&mc) {
+                return Err(err_at(
+                    line,
+                    format!("hole `{name}`: min_confidence must be between 0 and 1"),
+                ));
+            }
+        }
+        let regex = match &decl.regex {
+            Some(r) => Some(compile_regex(r).map_err(cerr)?),
+            None => None,
+        };
+        let kind_id = match &decl.kind {
+            Some(k) => Some(c.kind(k).map_err(cerr)?),
+            None => None,
+        };
+        let tie = decl.tie.as_deref().map(Template::parse);
+        if let Some(t) = &tie {
+            for v in t.vars() {
+                if !c.defined.iter().any(|d| d == v) {
+                    return Err(err_at(
+                        line,
+                        format!("hole `{name}`: tie uses undefined metavariable `${v}`"),
+                    ));
+                }
+            }
+        }
+        holes.insert(
+            name.clone(),
+            Hole {
+                decl: decl.clone(),
+                regex,
+                kind_id,
+                tie,
+            },
+        );
+    }
+    let globs = |list: &Option<Vec<String>>, key: &str| -> Result<Option<GlobSet>, RuleError> {
+        let Some(list) = list else { return Ok(None) };
+        let mut b = GlobSetBuilder::new();
+        for g in list {
+            let glob = Glob::new(g).map_err(|e| {
+                err_at(
+                    locate(doc, g).unwrap_or(1),
+                    format!("invalid glob `{g}` in `{key}`: {e}"),
+                )
+            })?;
+            b.add(glob);
+        }
+        b.build()
+            .map(Some)
+            .map_err(|e| err_at(1, format!("invalid `{key}` globs: {e}")))
+    };
+    Ok(Rule {
+        id: file.id.clone(),
+        lang,
+        message: file.message.clone(),
+        note: file.note.clone(),
+        url: file.url.clone(),
+        severity,
+        matcher,
+        utils,
+        constraints,
+        transforms,
+        fix,
+        holes,
+        files: globs(&file.files, "files")?,
+        ignores: globs(&file.ignores, "ignores")?,
+        source: path.to_path_buf(),
+        line: start,
+    })
+}

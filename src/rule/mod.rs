@@ -1,0 +1,198 @@
+//! Rules: ast-grep YAML loaded and compiled once per run.
+//!
+//! `load` finds rule files (a file, or a folder walked recursively; several
+//! rules per file separated by `---`), `config` is the YAML shape, `compile`
+//! turns it into matchers, `fix` renders fix templates, `transform` computes
+//! derived metavariables. Every error is reported as `path:line: message`.
+
+pub mod compile;
+pub mod config;
+pub mod fix;
+pub mod load;
+pub mod transform;
+
+use crate::lang::Lang;
+use crate::matcher::{self, Ctx, Env, Match, Matcher, Utils};
+use fix::{Rendered, Template};
+use globset::GlobSet;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use transform::Transform;
+
+pub use config::HoleDecl;
+pub use load::{load_rules, RuleError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Off,
+    Hint,
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn parse(s: &str) -> Option<Severity> {
+        Some(match s {
+            "off" => Severity::Off,
+            "hint" => Severity::Hint,
+            "info" => Severity::Info,
+            "warning" => Severity::Warning,
+            "error" => Severity::Error,
+            _ => return None,
+        })
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Off => "off",
+            Severity::Hint => "hint",
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// A hole declaration with its regex compiled.
+#[derive(Debug, Clone)]
+pub struct Hole {
+    pub decl: HoleDecl,
+    pub regex: Option<regex::Regex>,
+    pub kind_id: Option<u16>,
+    pub tie: Option<Template>,
+}
+
+#[derive(Debug)]
+pub struct Fix {
+    pub template: Template,
+    pub expand_start: Option<Matcher>,
+    pub expand_end: Option<Matcher>,
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub lang: Lang,
+    pub message: Option<String>,
+    pub note: Option<String>,
+    pub url: Option<String>,
+    /// `None` when the rule file gives none.
+    pub severity: Option<Severity>,
+    pub matcher: Matcher,
+    pub utils: Utils,
+    pub constraints: Vec<(String, Matcher)>,
+    pub transforms: Vec<(String, Transform)>,
+    pub fix: Option<Fix>,
+    pub holes: BTreeMap<String, Hole>,
+    pub files: Option<GlobSet>,
+    pub ignores: Option<GlobSet>,
+    /// Where the rule was defined (file and first line of its document).
+    pub source: PathBuf,
+    pub line: usize,
+}
+
+/// A match of a rule with everything the planner needs.
+pub struct RuleMatch<'t> {
+    pub node: tree_sitter::Node<'t>,
+    pub env: Env<'t>,
+    /// Byte range to replace (the node, widened by expandStart/expandEnd).
+    pub range: std::ops::Range<usize>,
+    pub replacement: Option<Rendered>,
+    /// Rendered `tie:` text per hole name.
+    pub ties: BTreeMap<String, String>,
+}
+
+impl Rule {
+    /// Whether the rule applies to a file at this (repository-relative) path.
+    pub fn applies_to(&self, rel_path: &Path) -> bool {
+        if let Some(files) = &self.files {
+            if !files.is_match(rel_path) {
+                return false;
+            }
+        }
+        if let Some(ignores) = &self.ignores {
+            if ignores.is_match(rel_path) {
+                return false;
+            }
+        }
+        true
+    }
+
+    pub fn has_holes(&self) -> bool {
+        !self.holes.is_empty()
+    }
+
+    /// All matches in a parsed file, in pre-order.
+    pub fn find<'t>(&self, root: tree_sitter::Node<'t>, src: &str) -> Vec<RuleMatch<'t>> {
+        let ctx = Ctx {
+            src,
+            utils: &self.utils,
+        };
+        let matches = matcher::find_all(&self.matcher, root, ctx, |m| self.constraints_ok(m, ctx));
+        matches
+            .into_iter()
+            .map(|m| self.finish(m, src, ctx))
+            .collect()
+    }
+
+    fn constraints_ok(&self, m: &Match, ctx: Ctx) -> bool {
+        self.constraints.iter().all(|(var, rule)| match m.env.get(var) {
+            Some(matcher::Binding::Single(n)) => {
+                let mut env = m.env.clone();
+                rule.matches(*n, ctx, &mut env)
+            }
+            // ast-grep applies constraints to single metavariables only.
+            Some(matcher::Binding::Multi(_)) => true,
+            None => true,
+        })
+    }
+
+    fn finish<'t>(&self, m: Match<'t>, src: &str, ctx: Ctx) -> RuleMatch<'t> {
+        let mut range = m.node.byte_range();
+        let mut replacement = None;
+        let mut ties = BTreeMap::new();
+        if let Some(fix) = &self.fix {
+            if let Some(es) = &fix.expand_start {
+                let mut cur = m.node;
+                while let Some(p) = cur.prev_sibling() {
+                    let mut env = m.env.clone();
+                    if !es.matches(p, ctx, &mut env) {
+                        break;
+                    }
+                    cur = p;
+                }
+                range.start = cur.start_byte();
+            }
+            if let Some(ee) = &fix.expand_end {
+                let mut cur = m.node;
+                while let Some(n) = cur.next_sibling() {
+                    let mut env = m.env.clone();
+                    if !ee.matches(n, ctx, &mut env) {
+                        break;
+                    }
+                    cur = n;
+                }
+                range.end = cur.end_byte();
+            }
+            let transformed = transform::run(&self.transforms, &m.env, src);
+            replacement = Some(
+                fix.template
+                    .render(&m.env, &transformed, src, m.node.start_byte()),
+            );
+            for (name, hole) in &self.holes {
+                if let Some(tie) = &hole.tie {
+                    let r = tie.render(&m.env, &transformed, src, m.node.start_byte());
+                    ties.insert(name.clone(), r.text);
+                }
+            }
+        }
+        RuleMatch {
+            node: m.node,
+            env: m.env,
+            range,
+            replacement,
+            ties,
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Stage 1: find the files to process.
+//!
+//! Honours .gitignore/.ignore (via `ignore`), skips hidden files, applies
+//! `--include`/`--exclude` globs, never follows symlinks by default, and skips
+//! binary, non-UTF-8 and oversized files with a note. Explicitly named files
+//! are always taken (like ripgrep). Output is sorted by path so every run is
+//! deterministic whatever the thread count.
+
+use crate::lang::Lang;
+use ignore::overrides::OverrideBuilder;
+use ignore::WalkBuilder;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+#[derive(Debug, Clone)]
+pub struct WalkOptions {
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub max_filesize: u64,
+    pub follow_links: bool,
+    pub hidden: bool,
+    pub no_ignore: bool,
+    pub threads: usize,
+}
+
+impl Default for WalkOptions {
+    fn default() -> Self {
+        WalkOptions {
+            include: Vec::new(),
+            exclude: Vec::new(),
+            max_filesize: 8 * 1024 * 1024,
+            follow_links: false,
+            hidden: false,
+            no_ignore: false,
+            threads: 0,
+        }
+    }
+}
+
+/// A file ready for matching.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path as found (usable to open the file).
+    pub path: PathBuf,
+    pub lang: Lang,
+    pub text: String,
+}
+
+/// Why a file was left out.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct WalkResult {
+    pub files: Vec<SourceFile>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// Walks `roots`, keeping files in one of `langs`.
+pub fn walk(roots: &[PathBuf], langs: &[Lang], opts: &WalkOptions) -> anyhow::Result<WalkResult> {
+    for r in roots {
+        if !r.exists() {
+            anyhow::bail!("{}: no such file or directory", r.display());
+        }
+    }
+    let found: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let mut explicit = Vec::new();
+    let mut dirs = Vec::new();
+    for r in roots {
+        if r.is_file() {
+            explicit.push(r.clone());
+        } else {
+            dirs.push(r.clone());
+        }
+    }
+    if let Some((first, rest)) = dirs.split_first() {
+        let mut builder = WalkBuilder::new(first);
+        for d in rest {
+            builder.add(d);
+        }
+        builder
+            .hidden(!opts.hidden)
+            .follow_links(opts.follow_links)
+            .git_ignore(!opts.no_ignore)
+            .git_global(!opts.no_ignore)
+            .git_exclude(!opts.no_ignore)
+            .ignore(!opts.no_ignore)
+            .parents(!opts.no_ignore)
+            .require_git(false)
+            .threads(opts.threads);
+        if !opts.include.is_empty() || !opts.exclude.is_empty() {
+            let mut ob = OverrideBuilder::new(first);
+            for g in &opts.include {
+                ob.add(g)
+                    .map_err(|e| anyhow::anyhow!("invalid --include glob `{g}`: {e}"))?;
+            }
+            for g in &opts.exclude {
+                ob.add(&format!("!{g}"))
+                    .map_err(|e| anyhow::anyhow!("invalid --exclude glob `{g}`: {e}"))?;
+            }
+            builder.overrides(ob.build()?);
+        }
+        builder.build_parallel().run(|| {
+            let found = &found;
+            Box::new(move |entry| {
+                if let Ok(e) = entry {
+                    if e.file_type().is_some_and(|t| t.is_file()) {
+                        found.lock().expect("walk lock").push(e.into_path());
+                    }
+                }
+                ignore::WalkState::Continue
+            })
+        });
+    }
+    let mut paths = found.into_inner().expect("walk lock");
+    paths.extend(explicit);
+    paths.sort();
+    paths.dedup();
+
+    use rayon::prelude::*;
+    let loaded: Vec<Result<Option<SourceFile>, Skipped>> = paths
+        .par_iter()
+        .map(|p| load(p, langs, opts.max_filesize))
+        .collect();
+    let mut result = WalkResult::default();
+    for l in loaded {
+        match l {
+            Ok(Some(f)) => result.files.push(f),
+            Ok(None) => {}
+            Err(s) => result.skipped.push(s),
+        }
+    }
+    Ok(result)
+}
+
+fn load(path: &Path, langs: &[Lang], max: u64) -> Result<Option<SourceFile>, Skipped> {
+    let Some(lang) = Lang::from_path(path) else {
+        return Ok(None);
+    };
+    if !langs.contains(&lang) {
+        return Ok(None);
+    }
+    let skip = |reason: String| Skipped {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| skip(format!("cannot read: {e}")))?;
+    if meta.len() > max {
+        return Err(skip(format!(
+            "larger than --max-filesize ({} > {} bytes)",
+            meta.len(),
+            max
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| skip(format!("cannot read: {e}")))?;
+    if bytes[..bytes.len().min(8192)].contains(&0) {
+        return Err(skip("binary file".into()));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| skip("not valid UTF-8".into()))?;
+    Ok(Some(SourceFile {
+        path: path.to_path_buf(),
+        lang,
+        text,
+    }))
+}
