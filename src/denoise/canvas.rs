@@ -62,8 +62,8 @@ pub struct Canvas {
 
 #[derive(Debug, Clone, Copy)]
 enum Item {
-    /// Token id with absolute byte range in the file text.
-    Tok(u32, usize, usize),
+    /// An ordinary token id.
+    Tok(u32),
     /// Position `i` of the slot of hole `h`.
     SlotTok(usize, usize),
 }
@@ -72,7 +72,8 @@ struct RowBuild {
     tokens: Vec<i64>,
     /// (hole, start) of every slot written in the window, the main hole included.
     slots: Vec<(usize, usize)>,
-    window: (usize, usize),
+    /// The pre-cropped byte range (context identifiers come from it).
+    region: (usize, usize),
     offset: usize,
 }
 
@@ -81,7 +82,10 @@ impl Canvas {
     pub fn build(files: &[FileHoles], ctx: &ContextIndex, model: &Model) -> Result<Canvas> {
         let seq_len = model.seq_len();
         let w = model.window_budget();
-        let mut canvas = Canvas { seq_len, ..Default::default() };
+        let mut canvas = Canvas {
+            seq_len,
+            ..Default::default()
+        };
         let mut snippet_cache: HashMap<String, Vec<u32>> = HashMap::new();
         let mut tie_groups: BTreeMap<(String, String), usize> = BTreeMap::new();
 
@@ -97,7 +101,10 @@ impl Canvas {
                         h.offset
                     );
                 }
-                if h.max_tokens == 0 || h.max_tokens > super::MAX_SLOT_TOKENS || h.max_tokens + 8 > w {
+                if h.max_tokens == 0
+                    || h.max_tokens > super::MAX_SLOT_TOKENS
+                    || h.max_tokens + 8 > w
+                {
                     bail!(
                         "hole `{}` in {}: max_tokens {} must be between 1 and {} for this model",
                         h.name,
@@ -117,7 +124,10 @@ impl Canvas {
                 let rb = build_window(file, &order, rank, w, model)?;
                 let row_idx = canvas.rows.len();
                 for &(oh, start) in &rb.slots {
-                    let occ = Occurrence { row: row_idx, start };
+                    let occ = Occurrence {
+                        row: row_idx,
+                        start,
+                    };
                     match assigned[oh] {
                         Some(s) => canvas.slots[s].mirrors.push(occ),
                         None => {
@@ -139,17 +149,20 @@ impl Canvas {
             }
             let mut per_hole = Vec::with_capacity(file.holes.len());
             for (h, a) in assigned.iter().enumerate() {
-                let s = a.with_context(|| format!("hole {h} of {} got no slot", file.path.display()))?;
+                let s =
+                    a.with_context(|| format!("hole {h} of {} got no slot", file.path.display()))?;
                 per_hole.push(s);
             }
             // Slots were created in window order; the group numbering follows hole order.
             for (h, &s) in per_hole.iter().enumerate() {
                 let hole = &file.holes[h];
                 let g = match &hole.tie_key {
-                    Some(key) => *tie_groups.entry((hole.name.clone(), key.clone())).or_insert_with(|| {
-                        canvas.groups.push(Vec::new());
-                        canvas.groups.len() - 1
-                    }),
+                    Some(key) => *tie_groups
+                        .entry((hole.name.clone(), key.clone()))
+                        .or_insert_with(|| {
+                            canvas.groups.push(Vec::new());
+                            canvas.groups.len() - 1
+                        }),
                     None => {
                         canvas.groups.push(Vec::new());
                         canvas.groups.len() - 1
@@ -165,7 +178,7 @@ impl Canvas {
     }
 }
 
-fn encode(model: &Model, text: &str, at: usize, out: &mut Vec<Item>) -> Result<()> {
+fn encode(model: &Model, text: &str, out: &mut Vec<Item>) -> Result<()> {
     if text.is_empty() {
         return Ok(());
     }
@@ -173,44 +186,32 @@ fn encode(model: &Model, text: &str, at: usize, out: &mut Vec<Item>) -> Result<(
         .tokenizer
         .encode(text, false)
         .map_err(|e| anyhow::anyhow!("tokenizer failed: {e}"))?;
-    for (id, (s, e)) in enc.get_ids().iter().zip(enc.get_offsets()) {
-        out.push(Item::Tok(*id, at + s, at + e));
-    }
+    out.extend(enc.get_ids().iter().map(|&id| Item::Tok(id)));
     Ok(())
 }
 
-fn floor_char(text: &str, mut i: usize) -> usize {
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
-}
-
-fn ceil_char(text: &str, mut i: usize) -> usize {
-    while i < text.len() && !text.is_char_boundary(i) {
-        i += 1;
-    }
-    i
-}
-
-/// The byte range kept by the cheap pre-crop: whole lines, at most `limit` bytes each side.
+/// The byte range kept by the cheap pre-crop (docs/canvas.md; same as the trainer's
+/// `RowBuilder.build`): at most `limit` bytes each side, cut to whole lines. A side
+/// that must be cut but has no line break within the limit is empty; the suffix stops
+/// before its last kept line break.
 pub fn precrop(text: &str, offset: usize, limit: usize) -> (usize, usize) {
+    let b = text.as_bytes();
     let start = if offset <= limit {
         0
     } else {
-        let cut = ceil_char(text, offset - limit);
-        match text[cut..offset].find('\n') {
-            Some(i) => cut + i + 1,
-            None => cut,
+        let lo = offset - limit;
+        match b[lo..offset].iter().position(|&c| c == b'\n') {
+            Some(i) => lo + i + 1,
+            None => offset,
         }
     };
     let end = if text.len() - offset <= limit {
         text.len()
     } else {
-        let cut = floor_char(text, offset + limit);
-        match text[offset..cut].rfind('\n') {
-            Some(i) => offset + i + 1,
-            None => cut,
+        let hi = offset + limit;
+        match b[offset..hi].iter().rposition(|&c| c == b'\n') {
+            Some(i) => offset + i,
+            None => offset,
         }
     };
     (start, end)
@@ -232,7 +233,13 @@ pub fn split_budget(w: usize, n: usize, prefix_len: usize, suffix_len: usize) ->
     (p, s)
 }
 
-fn build_window(file: &FileHoles, order: &[usize], rank: usize, w: usize, model: &Model) -> Result<RowBuild> {
+fn build_window(
+    file: &FileHoles,
+    order: &[usize],
+    rank: usize,
+    w: usize,
+    model: &Model,
+) -> Result<RowBuild> {
     let main = order[rank];
     let hole = &file.holes[main];
     let n = hole.max_tokens;
@@ -248,11 +255,11 @@ fn build_window(file: &FileHoles, order: &[usize], rank: usize, w: usize, model:
         if off < ps {
             continue;
         }
-        encode(model, &text[cur..off], cur, &mut prefix)?;
+        encode(model, &text[cur..off], &mut prefix)?;
         prefix.extend((0..file.holes[h].max_tokens).map(|i| Item::SlotTok(h, i)));
         cur = off;
     }
-    encode(model, &text[cur..o], cur, &mut prefix)?;
+    encode(model, &text[cur..o], &mut prefix)?;
     let mut suffix = Vec::new();
     let mut cur = o;
     for &h in &order[rank + 1..] {
@@ -260,11 +267,11 @@ fn build_window(file: &FileHoles, order: &[usize], rank: usize, w: usize, model:
         if off > se {
             break;
         }
-        encode(model, &text[cur..off], cur, &mut suffix)?;
+        encode(model, &text[cur..off], &mut suffix)?;
         suffix.extend((0..file.holes[h].max_tokens).map(|i| Item::SlotTok(h, i)));
         cur = off;
     }
-    encode(model, &text[cur..se], cur, &mut suffix)?;
+    encode(model, &text[cur..se], &mut suffix)?;
 
     let (p, s) = split_budget(w, n, prefix.len(), suffix.len());
     // Keep the last p prefix tokens, never half a slot.
@@ -284,13 +291,14 @@ fn build_window(file: &FileHoles, order: &[usize], rank: usize, w: usize, model:
         }
     }
 
-    let mut rb = RowBuild { tokens: Vec::with_capacity(w + 1), slots: Vec::new(), window: (o, o), offset: o };
+    let mut rb = RowBuild {
+        tokens: Vec::with_capacity(w + 1),
+        slots: Vec::new(),
+        region: (ps, se),
+        offset: o,
+    };
     let push = |item: &Item, rb: &mut RowBuild| match *item {
-        Item::Tok(id, s, e) => {
-            rb.window.0 = rb.window.0.min(s);
-            rb.window.1 = rb.window.1.max(e);
-            rb.tokens.push(i64::from(id));
-        }
+        Item::Tok(id) => rb.tokens.push(i64::from(id)),
         Item::SlotTok(h, i) => {
             if i == 0 {
                 rb.slots.push((h, rb.tokens.len()));
@@ -302,7 +310,8 @@ fn build_window(file: &FileHoles, order: &[usize], rank: usize, w: usize, model:
         push(it, &mut rb);
     }
     rb.slots.push((main, rb.tokens.len()));
-    rb.tokens.extend((0..n).map(|i| i64::from(SLOT0) + i as i64));
+    rb.tokens
+        .extend((0..n).map(|i| i64::from(SLOT0) + i as i64));
     for it in &suffix[..to] {
         push(it, &mut rb);
     }
@@ -311,23 +320,23 @@ fn build_window(file: &FileHoles, order: &[usize], rank: usize, w: usize, model:
     Ok(rb)
 }
 
-/// Identifiers of `text[window]`, nearest to `offset` first, each once.
-pub fn identifiers_by_distance(text: &str, window: (usize, usize), offset: usize) -> Vec<&str> {
-    let mut best: HashMap<&str, (usize, usize)> = HashMap::new();
-    for m in ident_regex().find_iter(&text[window.0..window.1]) {
-        let (a, b) = (window.0 + m.start(), window.0 + m.end());
-        if m.as_str().as_bytes()[0].is_ascii_digit() {
-            continue;
-        }
-        let d = if b <= offset { offset - b } else { a.saturating_sub(offset) };
-        let e = best.entry(m.as_str()).or_insert((d, a));
-        if (d, a) < *e {
-            *e = (d, a);
-        }
+/// Identifiers of the pre-cropped region around a hole, nearest to it first, each
+/// once: prefix identifiers by distance from their end to the hole, suffix ones from
+/// their start; equal distances keep text order, prefix first (as the trainer does).
+pub fn identifiers_by_distance(text: &str, region: (usize, usize), offset: usize) -> Vec<&str> {
+    let mut cand: Vec<(usize, &str)> = Vec::new();
+    for m in ident_regex().find_iter(&text[region.0..offset]) {
+        cand.push((offset - (region.0 + m.end()), m.as_str()));
     }
-    let mut v: Vec<(&str, (usize, usize))> = best.into_iter().collect();
-    v.sort_by_key(|&(name, key)| (key, name));
-    v.into_iter().map(|(n, _)| n).collect()
+    for m in ident_regex().find_iter(&text[offset..region.1]) {
+        cand.push((m.start(), m.as_str()));
+    }
+    cand.sort_by_key(|c| c.0); // stable
+    let mut seen = std::collections::HashSet::new();
+    cand.into_iter()
+        .filter(|c| seen.insert(c.1))
+        .map(|c| c.1)
+        .collect()
 }
 
 fn finish_row(
@@ -344,12 +353,14 @@ fn finish_row(
     ids.push(i64::from(SEP));
     let mut snippets = 0;
     if !ctx.is_empty() {
-        for name in identifiers_by_distance(&file.text, rb.window, rb.offset) {
+        for name in identifiers_by_distance(&file.text, rb.region, rb.offset) {
             let room = seq_len - ids.len();
-            if room < 2 {
+            if room < 4 {
                 break;
             }
-            let Some(sn) = ctx.snippet(name, &file.path) else { continue };
+            let Some(sn) = ctx.snippet(name, &file.path) else {
+                continue;
+            };
             if !cache.contains_key(&sn.text) {
                 let enc = model
                     .tokenizer
@@ -368,5 +379,11 @@ fn finish_row(
     debug_assert!(len <= seq_len);
     ids.resize(seq_len, 0);
     let mask = (0..seq_len).map(|i| i64::from(i < len)).collect();
-    Ok(Row { file: fi, ids, mask, sep, snippets })
+    Ok(Row {
+        file: fi,
+        ids,
+        mask,
+        sep,
+        snippets,
+    })
 }

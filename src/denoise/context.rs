@@ -8,8 +8,9 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-/// A definition header: from the line holding `def NAME` (etc.) to the line that ends
-/// the header, at most 4 lines.
+/// A definition header: from the line holding `def NAME` (etc., at the start of the
+/// line after modifiers such as `pub`, `export`, `async`) to the line that ends the
+/// header, at most 4 lines, joined with `\n` (as the trainer's `header_at`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snippet {
     pub path: PathBuf,
@@ -25,8 +26,12 @@ pub struct ContextIndex {
 fn def_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"\b(?:def|class|fn|function|struct|enum|trait|interface|type)\s+([A-Za-z_][A-Za-z0-9_]*)")
-            .expect("valid regex")
+        Regex::new(concat!(
+            r"^[ \t]*(?:(?:pub(?:\([^)]*\))?|export|default|declare|abstract|async|const|unsafe|extern[ \t]+",
+            "\"C\"",
+            r")[ \t]+)*(?:def|class|fn|function\*?|struct|enum|trait|interface|type)[ \t]+([A-Za-z_$][A-Za-z0-9_$]*)"
+        ))
+        .expect("valid regex")
     })
 }
 
@@ -36,7 +41,10 @@ pub(crate) fn ident_regex() -> &'static Regex {
 }
 
 fn is_python(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("py" | "pyi"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("py" | "pyi")
+    )
 }
 
 /// Headers defined in one file, in text order: (name, header text).
@@ -51,7 +59,11 @@ pub fn headers(path: &Path, text: &str) -> Vec<(String, String)> {
             for (j, l) in lines.iter().enumerate().skip(i).take(4) {
                 end = j;
                 let t = l.trim_end();
-                let done = if python { t.ends_with(':') } else { t.contains('{') || t.ends_with(';') };
+                let done = if python {
+                    t.ends_with(':')
+                } else {
+                    t.contains('{') || t.ends_with(';')
+                };
                 if done {
                     break;
                 }
@@ -72,7 +84,10 @@ impl ContextIndex {
             for (name, snippet) in headers(path, text) {
                 let v = defs.entry(name).or_default();
                 if v.last().is_none_or(|s| &s.path != path) {
-                    v.push(Snippet { path: path.clone(), text: snippet });
+                    v.push(Snippet {
+                        path: path.clone(),
+                        text: snippet,
+                    });
                 }
             }
         }

@@ -48,7 +48,11 @@ fn summarize(logits: &[f32], valid: usize) -> Summary {
             best = i;
         }
     }
-    Summary { best: best as u32, best_lp: logits[best] - lse, eoh_lp: logits[EOH as usize] - lse }
+    Summary {
+        best: best as u32,
+        best_lp: logits[best] - lse,
+        eoh_lp: logits[EOH as usize] - lse,
+    }
 }
 
 fn log_softmax(logits: &[f32]) -> Vec<f32> {
@@ -92,18 +96,33 @@ pub fn decode(
     opts: &DecodeOptions,
 ) -> Result<(Vec<Vec<Fill>>, DecodeStats)> {
     if !(0.0..=1.0).contains(&opts.threshold) {
-        bail!("--threshold must be between 0 and 1, got {}", opts.threshold);
+        bail!(
+            "--threshold must be between 0 and 1, got {}",
+            opts.threshold
+        );
     }
     let vocab = model.vocab_size();
-    let valid = vocab.min(model.tokenizer.get_vocab_size(true)).max(NUM_SPECIAL as usize + 1);
+    let valid = vocab
+        .min(model.tokenizer.get_vocab_size(true))
+        .max(NUM_SPECIAL as usize + 1);
     let seq = canvas.seq_len;
     let mut rows: Vec<Vec<i64>> = canvas.rows.iter().map(|r| r.ids.clone()).collect();
     let mut groups: Vec<GroupState> = canvas
         .groups
         .iter()
         .map(|slots| {
-            let len = slots.iter().map(|&s| canvas.slots[s].len).min().unwrap_or(0);
-            GroupState { slots: slots.clone(), len, tokens: vec![None; len], probs: vec![1.0; len], steps: vec![0; len] }
+            let len = slots
+                .iter()
+                .map(|&s| canvas.slots[s].len)
+                .min()
+                .unwrap_or(0);
+            GroupState {
+                slots: slots.clone(),
+                len,
+                tokens: vec![None; len],
+                probs: vec![1.0; len],
+                steps: vec![0; len],
+            }
         })
         .collect();
     // Positions past a tie group's common length are end-of-hole from the start.
@@ -117,7 +136,11 @@ pub fn decode(
             }
         }
     }
-    let mut stats = DecodeStats { rows: canvas.rows.len(), slots: canvas.slots.len(), ..Default::default() };
+    let mut stats = DecodeStats {
+        rows: canvas.rows.len(),
+        slots: canvas.slots.len(),
+        ..Default::default()
+    };
     let mut step = 0;
     loop {
         let active: Vec<usize> = (0..groups.len()).filter(|&g| !groups[g].done()).collect();
@@ -141,13 +164,23 @@ pub fn decode(
                 }
             }
         }
-        let batch_rows: Vec<usize> = (0..rows.len()).filter(|&r| !row_queries[r].is_empty()).collect();
-        let chunk = if opts.max_batch == 0 { batch_rows.len() } else { opts.max_batch };
+        let batch_rows: Vec<usize> = (0..rows.len())
+            .filter(|&r| !row_queries[r].is_empty())
+            .collect();
+        let chunk = if opts.max_batch == 0 {
+            batch_rows.len()
+        } else {
+            opts.max_batch
+        };
         // Per row: offset into `logits_of` and its k.
         let mut row_logits: HashMap<usize, (usize, usize)> = HashMap::new();
         let mut chunks: Vec<Vec<f32>> = Vec::new();
         for part in batch_rows.chunks(chunk.max(1)) {
-            let k = part.iter().map(|&r| row_queries[r].len()).max().unwrap_or(1);
+            let k = part
+                .iter()
+                .map(|&r| row_queries[r].len())
+                .max()
+                .unwrap_or(1);
             let b = part.len();
             let mut ids = Vec::with_capacity(b * seq);
             let mut mask = Vec::with_capacity(b * seq);
@@ -163,7 +196,11 @@ pub fn decode(
             let out = engine.run(&ids, &mask, b, seq, &q, k)?;
             stats.forward_passes += 1;
             if out.len() != b * k * vocab {
-                bail!("the engine returned {} logits, expected {}", out.len(), b * k * vocab);
+                bail!(
+                    "the engine returned {} logits, expected {}",
+                    out.len(),
+                    b * k * vocab
+                );
             }
             chunks.push(out);
         }
@@ -211,7 +248,11 @@ pub fn decode(
                 match opts.mode {
                     DecodeMode::Sequential => vec![cands[0]],
                     DecodeMode::Parallel => {
-                        let mut c: Vec<_> = cands.iter().copied().filter(|c| c.2 >= opts.threshold).collect();
+                        let mut c: Vec<_> = cands
+                            .iter()
+                            .copied()
+                            .filter(|c| c.2 >= opts.threshold)
+                            .collect();
                         if c.is_empty() {
                             let mut best = cands[0];
                             for &x in &cands[1..] {
@@ -262,7 +303,11 @@ pub fn decode(
     }
     stats.steps = step;
 
-    let mut fills: Vec<Vec<Fill>> = canvas.slot_of.iter().map(|v| Vec::with_capacity(v.len())).collect();
+    let mut fills: Vec<Vec<Fill>> = canvas
+        .slot_of
+        .iter()
+        .map(|v| Vec::with_capacity(v.len()))
+        .collect();
     for (fi, slots) in canvas.slot_of.iter().enumerate() {
         for &s in slots {
             let g = &groups[canvas.slots[s].group];
@@ -309,7 +354,11 @@ fn make_fill(g: &GroupState, slot_len: usize, model: &Model) -> Result<Fill> {
         text,
         confidence: logp.exp() as f32,
         tokens: toks.len(),
-        mean_confidence: if counted == 0 { 1.0 } else { (logp / counted as f64).exp() as f32 },
+        mean_confidence: if counted == 0 {
+            1.0
+        } else {
+            (logp / counted as f64).exp() as f32
+        },
         steps,
     })
 }

@@ -116,7 +116,12 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { mode: DecodeMode::Parallel, threshold: 0.9, max_steps: 0, max_batch: 0 }
+        DecodeOptions {
+            mode: DecodeMode::Parallel,
+            threshold: 0.9,
+            max_steps: 0,
+            max_batch: 0,
+        }
     }
 }
 
@@ -178,7 +183,9 @@ impl std::str::FromStr for Device {
             "cpu" => Ok(Device::Cpu),
             "cuda" | "gpu" => Ok(Device::Cuda),
             "tensorrt" | "trt" => Ok(Device::TensorRt),
-            other => anyhow::bail!("unknown device `{other}` (expected auto, cpu, cuda or tensorrt)"),
+            other => {
+                anyhow::bail!("unknown device `{other}` (expected auto, cpu, cuda or tensorrt)")
+            }
         }
     }
 }

@@ -77,18 +77,27 @@ pub struct Model {
 
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Model").field("origin", &self.origin).field("config", &self.config).finish()
+        f.debug_struct("Model")
+            .field("origin", &self.origin)
+            .field("config", &self.config)
+            .finish()
     }
 }
 
 #[cfg(refactor_default_model)]
 mod embedded {
-    pub const MODEL_JSON: &[u8] =
-        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/model/default/model.json"));
-    pub const TOKENIZER: &[u8] =
-        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/model/default/tokenizer.json"));
-    pub const ONNX: &[u8] =
-        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/model/default/model.onnx"));
+    pub const MODEL_JSON: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/model/default/model.json"
+    ));
+    pub const TOKENIZER: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/model/default/tokenizer.json"
+    ));
+    pub const ONNX: &[u8] = include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/model/default/model.onnx"
+    ));
 }
 
 /// Whether this build embeds a default model.
@@ -134,9 +143,13 @@ impl Model {
         }
         let json_path = dir.join("model.json");
         let json = std::fs::read(&json_path).with_context(|| {
-            format!("model folder `{}` has no readable model.json (the model sidecar)", dir.display())
+            format!(
+                "model folder `{}` has no readable model.json (the model sidecar)",
+                dir.display()
+            )
         })?;
-        let config = parse_config(&json).with_context(|| format!("in `{}`", json_path.display()))?;
+        let config =
+            parse_config(&json).with_context(|| format!("in `{}`", json_path.display()))?;
         let tok_path = dir.join(&config.tokenizer);
         let tok = std::fs::read(&tok_path)
             .with_context(|| format!("cannot read the tokenizer `{}`", tok_path.display()))?;
@@ -163,7 +176,14 @@ impl Model {
             .context("the ONNX file is corrupt or not an ONNX model")
             .map_err(ctx)?;
         let has_query_positions = check_signature(&config, &signature).map_err(ctx)?;
-        Ok(Model { config, tokenizer, onnx, signature, has_query_positions, origin })
+        Ok(Model {
+            config,
+            tokenizer,
+            onnx,
+            signature,
+            has_query_positions,
+            origin,
+        })
     }
 
     pub fn seq_len(&self) -> usize {
@@ -204,14 +224,23 @@ fn parse_config(json: &[u8]) -> Result<ModelConfig> {
         }
     }
     if st.max_slot != MAX_SLOT_TOKENS {
-        bail!("model.json has max_slot {}, canvas format 1 has {MAX_SLOT_TOKENS}", st.max_slot);
+        bail!(
+            "model.json has max_slot {}, canvas format 1 has {MAX_SLOT_TOKENS}",
+            st.max_slot
+        );
     }
     // The window (5/8 of a row) must hold the longest slot with room around it.
     if config.max_seq_len < 64 {
-        bail!("model.json max_seq_len {} is too small (at least 64)", config.max_seq_len);
+        bail!(
+            "model.json max_seq_len {} is too small (at least 64)",
+            config.max_seq_len
+        );
     }
     if config.vocab_size <= NUM_SPECIAL as usize {
-        bail!("model.json vocab_size {} leaves no room for ordinary tokens", config.vocab_size);
+        bail!(
+            "model.json vocab_size {} leaves no room for ordinary tokens",
+            config.vocab_size
+        );
     }
     Ok(config)
 }
@@ -225,7 +254,9 @@ fn check_tokenizer(config: &ModelConfig, tok: &tokenizers::Tokenizer) -> Result<
     for (id, name) in names.enumerate() {
         match tok.token_to_id(&name) {
             Some(got) if got as usize == id => {}
-            Some(got) => bail!("tokenizer.json has `{name}` at id {got}; canvas format 1 needs id {id}"),
+            Some(got) => {
+                bail!("tokenizer.json has `{name}` at id {got}; canvas format 1 needs id {id}")
+            }
             None => bail!("tokenizer.json lacks the special token `{name}` (id {id})"),
         }
     }
@@ -244,14 +275,23 @@ fn check_signature(config: &ModelConfig, sig: &Signature) -> Result<bool> {
     let check_input = |name: &str| -> Result<()> {
         let t = sig.input(name).ok_or_else(|| {
             let have: Vec<_> = sig.inputs.iter().map(|i| i.name.as_str()).collect();
-            anyhow!("the ONNX model has no input `{name}` (its inputs: {})", have.join(", "))
+            anyhow!(
+                "the ONNX model has no input `{name}` (its inputs: {})",
+                have.join(", ")
+            )
         })?;
         if t.elem_type != INT64 {
-            bail!("the ONNX input `{name}` is {}, the contract needs int64", t.type_name());
+            bail!(
+                "the ONNX input `{name}` is {}, the contract needs int64",
+                t.type_name()
+            );
         }
         if let Some(s) = &t.shape {
             if s.len() != 2 {
-                bail!("the ONNX input `{name}` has rank {}, the contract needs [batch, seq]", s.len());
+                bail!(
+                    "the ONNX input `{name}` has rank {}, the contract needs [batch, seq]",
+                    s.len()
+                );
             }
         }
         Ok(())
@@ -265,7 +305,10 @@ fn check_signature(config: &ModelConfig, sig: &Signature) -> Result<bool> {
         bail!("model.json says supports_query_positions but the ONNX model has no `query_positions` input");
     }
     for i in &sig.inputs {
-        if !matches!(i.name.as_str(), "input_ids" | "attention_mask" | "query_positions") {
+        if !matches!(
+            i.name.as_str(),
+            "input_ids" | "attention_mask" | "query_positions"
+        ) {
             bail!(
                 "the ONNX model has an input `{}` that is not part of the contract \
                  (input_ids, attention_mask, query_positions)",
@@ -275,14 +318,23 @@ fn check_signature(config: &ModelConfig, sig: &Signature) -> Result<bool> {
     }
     let out = sig.output("logits").ok_or_else(|| {
         let have: Vec<_> = sig.outputs.iter().map(|i| i.name.as_str()).collect();
-        anyhow!("the ONNX model has no output `logits` (its outputs: {})", have.join(", "))
+        anyhow!(
+            "the ONNX model has no output `logits` (its outputs: {})",
+            have.join(", ")
+        )
     })?;
     if out.elem_type != FLOAT32 {
-        bail!("the ONNX output `logits` is {}, the contract needs float32", out.type_name());
+        bail!(
+            "the ONNX output `logits` is {}, the contract needs float32",
+            out.type_name()
+        );
     }
     if let Some(s) = &out.shape {
         if s.len() != 3 {
-            bail!("the ONNX output `logits` has rank {}, the contract needs [batch, seq|k, vocab]", s.len());
+            bail!(
+                "the ONNX output `logits` has rank {}, the contract needs [batch, seq|k, vocab]",
+                s.len()
+            );
         }
         if let Some(v) = s[2] {
             if v as usize != config.vocab_size {

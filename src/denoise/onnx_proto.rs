@@ -78,7 +78,9 @@ impl<'a> Reader<'a> {
     fn varint(&mut self) -> Result<u64> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
-            let Some(&b) = self.buf.get(self.pos) else { bail!("truncated varint") };
+            let Some(&b) = self.buf.get(self.pos) else {
+                bail!("truncated varint")
+            };
             self.pos += 1;
             v |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
@@ -128,11 +130,17 @@ impl<'a> Reader<'a> {
 }
 
 fn string(b: &[u8]) -> Result<String> {
-    Ok(std::str::from_utf8(b).context("name is not UTF-8")?.to_string())
+    Ok(std::str::from_utf8(b)
+        .context("name is not UTF-8")?
+        .to_string())
 }
 
 fn value_info(b: &[u8]) -> Result<TensorSig> {
-    let mut sig = TensorSig { name: String::new(), elem_type: 0, shape: None };
+    let mut sig = TensorSig {
+        name: String::new(),
+        elem_type: 0,
+        shape: None,
+    };
     let mut r = Reader::new(b);
     while let Some((f, v)) = r.next()? {
         match (f, v) {
@@ -218,7 +226,10 @@ pub fn read_signature(bytes: &[u8]) -> Result<Signature> {
             _ => {}
         }
     }
-    sig.inputs = inputs.into_iter().filter(|i| !inits.contains(&i.name)).collect();
+    sig.inputs = inputs
+        .into_iter()
+        .filter(|i| !inits.contains(&i.name))
+        .collect();
     if sig.ir_version == 0 || sig.outputs.is_empty() {
         bail!("not a valid ONNX model (no IR version or no graph outputs)");
     }

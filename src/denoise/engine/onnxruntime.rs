@@ -43,7 +43,14 @@ pub fn candidate_libraries() -> Vec<PathBuf> {
     if let Some(ld) = std::env::var_os("LD_LIBRARY_PATH") {
         sys.extend(std::env::split_paths(&ld));
     }
-    for d in ["/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/opt/onnxruntime/lib"] {
+    for d in [
+        "/usr/local/lib",
+        "/usr/lib",
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+        "/usr/lib64",
+        "/opt/onnxruntime/lib",
+    ] {
         sys.push(PathBuf::from(d));
     }
     for d in sys {
@@ -93,11 +100,17 @@ fn site_packages_dirs() -> Vec<PathBuf> {
     roots.extend(["/usr/local/lib", "/usr/lib", "/opt/conda/lib"].map(PathBuf::from));
     let mut out = Vec::new();
     for r in roots {
-        let Ok(rd) = std::fs::read_dir(&r) else { continue };
+        let Ok(rd) = std::fs::read_dir(&r) else {
+            continue;
+        };
         let mut pys: Vec<_> = rd
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("python3")))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("python3"))
+            })
             .collect();
         pys.sort();
         for p in pys {
@@ -111,17 +124,25 @@ fn site_packages_dirs() -> Vec<PathBuf> {
 fn is_ort_lib_name(name: &str) -> bool {
     name == "libonnxruntime.so"
         || name.starts_with("libonnxruntime.so.")
-        || (name.starts_with("libonnxruntime") && name.ends_with(".dylib") && !name.contains("providers"))
+        || (name.starts_with("libonnxruntime")
+            && name.ends_with(".dylib")
+            && !name.contains("providers"))
         || name == "onnxruntime.dll"
 }
 
 /// Library files in `dir`, newest version first.
 fn libs_in(dir: &Path) -> Vec<PathBuf> {
-    let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut v: Vec<PathBuf> = rd
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(is_ort_lib_name))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(is_ort_lib_name)
+        })
         .collect();
     v.sort_by_key(|p| std::cmp::Reverse(version_key(p)));
     v
@@ -129,7 +150,9 @@ fn libs_in(dir: &Path) -> Vec<PathBuf> {
 
 fn version_key(p: &Path) -> Vec<u32> {
     let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    name.split(|c: char| !c.is_ascii_digit()).filter_map(|s| s.parse().ok()).collect()
+    name.split(|c: char| !c.is_ascii_digit())
+        .filter_map(|s| s.parse().ok())
+        .collect()
 }
 
 /// Finds and loads the ONNX Runtime library once per process. Returns its path, or
@@ -138,7 +161,10 @@ pub fn find_and_init() -> std::result::Result<PathBuf, String> {
     let rt = RUNTIME.get_or_init(|| {
         let candidates = candidate_libraries();
         if candidates.is_empty() {
-            return Err("no ONNX Runtime library found (set ORT_DYLIB_PATH or `pip install onnxruntime`)".into());
+            return Err(
+                "no ONNX Runtime library found (set ORT_DYLIB_PATH or `pip install onnxruntime`)"
+                    .into(),
+            );
         }
         let mut errors = Vec::new();
         for path in candidates {
@@ -155,7 +181,10 @@ pub fn find_and_init() -> std::result::Result<PathBuf, String> {
                 Err(e) => errors.push(e.to_string()),
             }
         }
-        Err(format!("no usable ONNX Runtime library ({})", errors.join("; ")))
+        Err(format!(
+            "no usable ONNX Runtime library ({})",
+            errors.join("; ")
+        ))
     });
     match rt {
         Ok(r) => Ok(r.path.clone()),
@@ -226,7 +255,11 @@ impl OrtEngine {
         )
     }
 
-    fn session_for(env: &ort::environment::Environment, onnx: &[u8], p: Provider) -> Result<Session> {
+    fn session_for(
+        env: &ort::environment::Environment,
+        onnx: &[u8],
+        p: Provider,
+    ) -> Result<Session> {
         let builder = Session::builder(env).map_err(|e| anyhow!("{e}"))?;
         let builder = match p {
             Provider::TensorRt => {
@@ -248,7 +281,9 @@ impl OrtEngine {
             Provider::Cpu => builder,
         };
         let mut builder = builder;
-        builder.commit_from_memory(onnx).map_err(|e| anyhow!("ONNX Runtime rejected the model: {e}"))
+        builder
+            .commit_from_memory(onnx)
+            .map_err(|e| anyhow!("ONNX Runtime rejected the model: {e}"))
     }
 }
 
@@ -257,13 +292,25 @@ impl Engine for OrtEngine {
         &self.name
     }
 
-    fn run(&self, ids: &[i64], mask: &[i64], batch: usize, seq: usize, q: &[i64], k: usize) -> Result<Vec<f32>> {
+    fn run(
+        &self,
+        ids: &[i64],
+        mask: &[i64],
+        batch: usize,
+        seq: usize,
+        q: &[i64],
+        k: usize,
+    ) -> Result<Vec<f32>> {
         let shape = [batch as i64, seq as i64];
         let ids_t = Tensor::from_array((shape, ids.to_vec())).map_err(|e| anyhow!("{e}"))?;
         let mask_t = Tensor::from_array((shape, mask.to_vec())).map_err(|e| anyhow!("{e}"))?;
-        let mut session = self.session.lock().map_err(|_| anyhow!("ONNX Runtime session poisoned"))?;
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| anyhow!("ONNX Runtime session poisoned"))?;
         let outputs = if self.has_q {
-            let q_t = Tensor::from_array(([batch as i64, k as i64], q.to_vec())).map_err(|e| anyhow!("{e}"))?;
+            let q_t = Tensor::from_array(([batch as i64, k as i64], q.to_vec()))
+                .map_err(|e| anyhow!("{e}"))?;
             session.run(ort::inputs! {
                 "input_ids" => ids_t,
                 "attention_mask" => mask_t,
@@ -276,8 +323,12 @@ impl Engine for OrtEngine {
             })
         }
         .map_err(|e| anyhow!("ONNX Runtime inference failed: {e}"))?;
-        let logits = outputs.get("logits").context("the model produced no `logits` output")?;
-        let (_, data) = logits.try_extract_tensor::<f32>().map_err(|e| anyhow!("{e}"))?;
+        let logits = outputs
+            .get("logits")
+            .context("the model produced no `logits` output")?;
+        let (_, data) = logits
+            .try_extract_tensor::<f32>()
+            .map_err(|e| anyhow!("{e}"))?;
         if self.has_q {
             if data.len() != batch * k * self.vocab {
                 bail!(

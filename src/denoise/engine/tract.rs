@@ -25,9 +25,12 @@ pub struct TractEngine {
 
 impl TractEngine {
     pub fn new(model: &Model) -> Result<Self> {
-        let err = |e: anyhow::Error| anyhow!("the embedded engine (tract) cannot run the model: {e:#}");
+        let err =
+            |e: anyhow::Error| anyhow!("the embedded engine (tract) cannot run the model: {e:#}");
         let mut reader = std::io::Cursor::new(model.onnx.as_ref());
-        let mut inf = tract_onnx::onnx().model_for_read(&mut reader).map_err(err)?;
+        let mut inf = tract_onnx::onnx()
+            .model_for_read(&mut reader)
+            .map_err(err)?;
         inf.select_outputs_by_name(["logits"]).map_err(err)?;
         let mut inputs = Vec::new();
         for outlet in inf.input_outlets().map_err(err)?.to_vec() {
@@ -41,7 +44,12 @@ impl TractEngine {
         }
         let typed = inf.into_optimized().map_err(err)?;
         let plan = typed.into_runnable().map_err(err)?;
-        Ok(TractEngine { plan, inputs, vocab: model.vocab_size(), has_q: model.has_query_positions })
+        Ok(TractEngine {
+            plan,
+            inputs,
+            vocab: model.vocab_size(),
+            has_q: model.has_query_positions,
+        })
     }
 }
 
@@ -50,7 +58,15 @@ impl Engine for TractEngine {
         "tract"
     }
 
-    fn run(&self, ids: &[i64], mask: &[i64], batch: usize, seq: usize, q: &[i64], k: usize) -> Result<Vec<f32>> {
+    fn run(
+        &self,
+        ids: &[i64],
+        mask: &[i64],
+        batch: usize,
+        seq: usize,
+        q: &[i64],
+        k: usize,
+    ) -> Result<Vec<f32>> {
         let mut tv: TVec<TValue> = tvec![];
         for inp in &self.inputs {
             let t = match inp {
@@ -60,8 +76,13 @@ impl Engine for TractEngine {
             };
             tv.push(t.into_tvalue());
         }
-        let out = self.plan.run(tv).map_err(|e| anyhow!("tract inference failed: {e:#}"))?;
-        let logits = out.first().ok_or_else(|| anyhow!("the model produced no output"))?;
+        let out = self
+            .plan
+            .run(tv)
+            .map_err(|e| anyhow!("tract inference failed: {e:#}"))?;
+        let logits = out
+            .first()
+            .ok_or_else(|| anyhow!("the model produced no output"))?;
         let view = logits.to_plain_array_view::<f32>()?;
         let data: Vec<f32> = view.iter().copied().collect();
         if self.has_q {

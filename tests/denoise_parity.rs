@@ -1,0 +1,142 @@
+//! The embedded engine (tract) and ONNX Runtime give the same logits and fills.
+//! Skipped, with a note, when no ONNX Runtime library is found (`pip install
+//! onnxruntime` or set ORT_DYLIB_PATH to run it).
+
+use std::path::{Path, PathBuf};
+
+use refactor::denoise::engine::{self, onnxruntime, EngineChoice};
+use refactor::denoise::model::Model;
+use refactor::denoise::{
+    ContextIndex, DecodeMode, DecodeOptions, Denoiser, Device, FileHoles, HoleSite, ModelSource,
+};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/models")
+        .join(name)
+}
+
+fn load(name: &str) -> Model {
+    Model::load(&ModelSource::Path(fixture(name))).unwrap()
+}
+
+fn ort_available() -> bool {
+    match onnxruntime::find_and_init() {
+        Ok(p) => {
+            eprintln!("ONNX Runtime: {}", p.display());
+            true
+        }
+        Err(e) => {
+            eprintln!("NOTE: skipping tract vs ONNX Runtime parity: {e}");
+            false
+        }
+    }
+}
+
+fn files() -> Vec<FileHoles> {
+    let a = "from typing import List\n\ndef load(self, items: List[str]) -> Optional[Dict[str, int]]:\n    result = None\n";
+    let b = "struct Point { x: f64, y: f64 }\nfn main() { let x: i32 = 1; println!(\"{}\", x); }\n";
+    vec![
+        FileHoles {
+            path: "a.py".into(),
+            text: a.into(),
+            holes: vec![
+                HoleSite {
+                    name: "T".into(),
+                    offset: a.find("str]").unwrap(),
+                    max_tokens: 6,
+                    tie_key: None,
+                },
+                HoleSite {
+                    name: "R".into(),
+                    offset: a.find(" None").unwrap(),
+                    max_tokens: 4,
+                    tie_key: None,
+                },
+            ],
+        },
+        FileHoles {
+            path: "b.rs".into(),
+            text: b.into(),
+            holes: vec![HoleSite {
+                name: "T".into(),
+                offset: b.find("i32").unwrap(),
+                max_tokens: 8,
+                tie_key: None,
+            }],
+        },
+    ]
+}
+
+#[test]
+fn tract_and_onnxruntime_agree() {
+    if !ort_available() {
+        return;
+    }
+    for name in ["tiny_transformer", "lookup", "no_query"] {
+        let model = load(name);
+        let tract = engine::create_with(&model, Device::Cpu, EngineChoice::Tract).unwrap();
+        let ort = engine::create_with(&model, Device::Cpu, EngineChoice::Ort).unwrap();
+        assert_eq!(ort.name(), "onnxruntime (CPU)");
+        // raw logits on a two-row batch
+        let seq = 64;
+        let mut ids: Vec<i64> = (0..2 * seq as i64).map(|i| (i * 37 + 11) % 400).collect();
+        let mut mask = vec![1i64; 2 * seq];
+        for j in 50..seq {
+            ids[seq + j] = 0;
+            mask[seq + j] = 0;
+        }
+        let q: Vec<i64> = vec![3, 10, 20, 63, 0, 5, 49, 49];
+        let a = tract.run(&ids, &mask, 2, seq, &q, 4).unwrap();
+        let b = ort.run(&ids, &mask, 2, seq, &q, 4).unwrap();
+        assert_eq!(a.len(), 2 * 4 * 400);
+        let max = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(max < 1e-3, "{name}: max |tract - ort| = {max}");
+
+        // whole decoding runs
+        let dt = Denoiser::from_parts(load(name), tract);
+        let do_ = Denoiser::from_parts(load(name), ort);
+        for mode in [DecodeMode::Parallel, DecodeMode::Sequential] {
+            let o = DecodeOptions {
+                mode,
+                threshold: 0.9,
+                ..Default::default()
+            };
+            let ctx = ContextIndex::build(files().into_iter().map(|f| (f.path, f.text)));
+            let (ft, st) = dt.fill(&files(), &ctx, &o).unwrap();
+            let (fo, so) = do_.fill(&files(), &ctx, &o).unwrap();
+            assert_eq!(st.forward_passes, so.forward_passes, "{name} {mode:?}");
+            for (x, y) in ft.iter().flatten().zip(fo.iter().flatten()) {
+                assert_eq!(x.text, y.text, "{name} {mode:?}");
+                assert_eq!(x.steps, y.steps, "{name} {mode:?}");
+                assert!(
+                    (x.confidence - y.confidence).abs() < 1e-3,
+                    "{name} {mode:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn device_cuda_without_gpu_is_an_error() {
+    if !ort_available() {
+        return;
+    }
+    let model = load("lookup");
+    // A CPU-only ONNX Runtime cannot honour --device cuda: an error, not a fallback.
+    if !<ort::ep::CUDA as ort::ep::ExecutionProvider>::is_available().unwrap_or(false) {
+        let e = engine::create_with(&model, Device::Cuda, EngineChoice::Auto)
+            .err()
+            .expect("error");
+        assert!(format!("{e:#}").contains("CUDA"), "{e:#}");
+    }
+    let e = engine::create_with(&model, Device::Cuda, EngineChoice::Tract)
+        .err()
+        .expect("error");
+    assert!(format!("{e:#}").contains("ONNX Runtime"), "{e:#}");
+}
