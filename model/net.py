@@ -21,9 +21,18 @@ class Config:
     ffn: int = 1024
     seq: int = 256
     dropout: float = 0.0
+    pos: str = "learned"  # "learned" absolute embeddings or "rope" (rotary, relative)
+    alibi: bool = False   # per-head distance penalty -slope*|i-j| (last head global): a locality prior
 
     def dict(self):
         return asdict(self)
+
+
+def rotate(x, cos, sin):
+    """Rotary embedding, half-split form: plain Slice/Mul/Add/Concat ops."""
+    h = x.shape[-1] // 2
+    x1, x2 = x[..., :h], x[..., h:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 
 class Block(nn.Module):
@@ -38,13 +47,15 @@ class Block(nn.Module):
         self.fc2 = nn.Linear(c.ffn, c.d)
         self.drop = nn.Dropout(c.dropout)
 
-    def forward(self, x, bias):
+    def forward(self, x, bias, rope=None):
         b, s, d = x.shape
         dh = d // self.h
         qkv = self.qkv(self.ln1(x))
         q, k, v = qkv[..., :d], qkv[..., d:2 * d], qkv[..., 2 * d:]  # Slice, not Split (plain ops)
         q = q.reshape(b, s, self.h, dh).transpose(1, 2)
         k = k.reshape(b, s, self.h, dh).transpose(1, 2)
+        if rope is not None:
+            q, k = rotate(q, *rope), rotate(k, *rope)
         v = v.reshape(b, s, self.h, dh).transpose(1, 2)
         att = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(dh)) + bias
         att = torch.softmax(att, dim=-1)
@@ -59,7 +70,17 @@ class Denoiser(nn.Module):
         super().__init__()
         self.c = c
         self.tok = nn.Embedding(c.vocab, c.d)
-        self.pos = nn.Embedding(c.seq, c.d)
+        if c.pos == "rope":
+            dh = c.d // c.heads
+            inv = 1.0 / (10000 ** (torch.arange(0, dh // 2, dtype=torch.float32) / (dh // 2)))
+            ang = torch.arange(c.seq, dtype=torch.float32)[:, None] * inv[None]
+            self.register_buffer("cos", ang.cos(), persistent=False)
+            self.register_buffer("sin", ang.sin(), persistent=False)
+        else:
+            self.pos = nn.Embedding(c.seq, c.d)
+        if c.alibi:
+            sl = [2.0 ** (-1 - 2 * i) for i in range(c.heads - 1)] + [0.0]
+            self.register_buffer("slopes", torch.tensor(sl).reshape(1, c.heads, 1, 1), persistent=False)
         self.blocks = nn.ModuleList([Block(c) for _ in range(c.layers)])
         self.lnf = nn.LayerNorm(c.d)
         self.apply(self._init)
@@ -77,12 +98,21 @@ class Denoiser(nn.Module):
 
     def hidden(self, input_ids, attention_mask):
         s = input_ids.shape[1]
-        pos = torch.arange(s, device=input_ids.device)
-        x = self.tok(input_ids) + self.pos(pos)[None]
+        if self.c.pos == "rope":
+            x = self.tok(input_ids)
+            rope = (self.cos[:s].to(x.dtype), self.sin[:s].to(x.dtype))
+        else:
+            pos = torch.arange(s, device=input_ids.device)
+            x = self.tok(input_ids) + self.pos(pos)[None]
+            rope = None
         # key padding bias [b, 1, 1, s]: 0 where attended, -1e9 at padding
         bias = (1.0 - attention_mask.to(x.dtype))[:, None, None, :] * -1e9
+        if self.c.alibi:
+            p = torch.arange(s, device=input_ids.device).to(x.dtype)
+            dist = torch.abs(p[None, :] - p[:, None])
+            bias = bias - self.slopes.to(x.dtype) * dist[None, None]
         for blk in self.blocks:
-            x = blk(x, bias)
+            x = blk(x, bias, rope)
         return self.lnf(x)
 
     def logits_at(self, h, flat_idx):

@@ -23,10 +23,10 @@ import torch.nn.functional as F
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from data import EOH, M0, MASK, PAD, SEP, Corpus, RowBuilder, fill_target  # noqa: E402
+from data import EOH, IDENT_RE, KEYWORDS, M0, MASK, PAD, SEP, Corpus, RowBuilder, fill_target  # noqa: E402
 from net import Config, Denoiser, nparams  # noqa: E402
 
-KIND_W = {"ret": 0.2, "param": 0.2, "kwarg": 0.17, "local": 0.15, "let": 0.08, "ident": 0.2}
+KIND_W = {"ret": 0.17, "param": 0.17, "kwarg": 0.15, "local": 0.14, "let": 0.07, "ident": 0.3}
 SLOT_N = [4, 6, 8, 8, 8, 8, 12, 16]
 
 
@@ -54,7 +54,28 @@ class Sampler:
             n = rng.choice([x for x in SLOT_N if x >= len(fill)])
             holes = [(s, e)]
             fills = [fill]
-            if multi if multi is not None else rng.random() < 0.6:
+            if k == "ident" and multi is None and rng.random() < 0.7:
+                # dense identifier rows: many identifier slots in one window (copy/lookup signal)
+                n = rng.choice([4, 6, 8]) if len(fill) <= 4 else n
+                occ = [m for m in IDENT_RE.finditer(b, max(0, s - 500), min(len(b), e + 300))
+                       if m.group() not in KEYWORDS and len(m.group()) > 1 and m.start() != s]
+                rng.shuffle(occ)
+                want = rng.randint(4, 14)
+                for m in occ:
+                    if len(holes) >= want:
+                        break
+                    s2, e2 = m.start(), m.end()
+                    if any(s2 < he and hs < e2 for hs, he in holes):
+                        continue
+                    f2 = self.enc(b[s2:e2])
+                    if f2 and len(f2) <= n:
+                        holes.append((s2, e2))
+                        fills.append(f2)
+                order = sorted(range(len(holes)), key=lambda i: holes[i])
+                holes = [holes[i] for i in order]
+                fills = [fills[i] for i in order]
+                primary = order.index(0)
+            elif multi if multi is not None else rng.random() < 0.6:
                 near = sorted((x for x in self.c.spans[fi] if x[0] == k and abs(x[1] - s) < 1200),
                               key=lambda x: abs(x[1] - s))
                 for (k2, s2, e2, _) in near:
@@ -164,6 +185,7 @@ def main():
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--ffn", type=int, default=0)
     ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--pos", default="learned", choices=["learned", "rope"])
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--mdlm-frac", type=float, default=0.25)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -203,7 +225,7 @@ def main():
         cfg = Config(**state0["config"])
     else:
         cfg = Config(vocab=tok.get_vocab_size(), d=a.d, layers=a.layers, heads=a.heads,
-                     ffn=a.ffn or 4 * a.d, seq=a.seq)
+                     ffn=a.ffn or 4 * a.d, seq=a.seq, pos=a.pos)
     dev = torch.device(a.device)
     model = Denoiser(cfg).to(dev)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
