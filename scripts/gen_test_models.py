@@ -18,6 +18,8 @@ model.onnx + tokenizer.json + model.json following docs/canvas.md (format v1).
   bad_inputs  contract-breaking model: input named `tokens` (float32).
 
 Usage: python3 scripts/gen_test_models.py [OUT_DIR]   (default fixtures/models)
+       python3 scripts/gen_test_models.py --bench OUT_DIR [TOKENIZER_JSON]
+         (random d256 x 4-layer model with 256-token rows, for examples/denoise_bench.rs)
 """
 import json
 import os
@@ -67,10 +69,10 @@ def single_id(tok, text):
     return ids[0]
 
 
-def model_json(vocab, extra=None, supports_q=True, name="test"):
+def model_json(vocab, extra=None, supports_q=True, name="test", seq=SEQ):
     d = {
         "canvas_format": 1,
-        "max_seq_len": SEQ,
+        "max_seq_len": seq,
         "vocab_size": vocab,
         "special_tokens": {
             "pad": "<|pad|>", "mask": "<|mask|>", "eoh": "<|eoh|>", "sep": "<|sep|>",
@@ -201,7 +203,7 @@ def lookup_model(tok, out_dir, with_q=True):
     save(graph, out_dir, model_json(V, extra, with_q, "lookup"), tok)
 
 
-def transformer_model(tok, out_dir, layers=2, d=32, heads=2, ff=64, seed=7):
+def transformer_model(tok, out_dir, layers=2, d=32, heads=2, ff=64, seed=7, seq=SEQ):
     rng = np.random.default_rng(seed)
     V = tok.get_vocab_size()
     dh = d // heads
@@ -212,7 +214,7 @@ def transformer_model(tok, out_dir, layers=2, d=32, heads=2, ff=64, seed=7):
 
     inits = [
         numpy_helper.from_array(w(V, d, scale=1.0), "tok_emb"),
-        numpy_helper.from_array(w(SEQ, d, scale=0.5), "pos_emb"),
+        numpy_helper.from_array(w(seq, d, scale=0.5), "pos_emb"),
         numpy_helper.from_array(np.array([0, 0, heads, dh], dtype=np.int64), "split_shape"),
         numpy_helper.from_array(np.array([0, 0, d], dtype=np.int64), "merge_shape"),
         numpy_helper.from_array(np.array([1, 2], dtype=np.int64), "axes12"),
@@ -289,7 +291,7 @@ def transformer_model(tok, out_dir, layers=2, d=32, heads=2, ff=64, seed=7):
     ]
     inputs, out = io(True)
     graph = helper.make_graph(nodes, "tiny_transformer", inputs, [out], inits)
-    save(graph, out_dir, model_json(V, None, True, "random"), tok)
+    save(graph, out_dir, model_json(V, None, True, "random", seq), tok)
 
 
 def bad_inputs_model(tok, out_dir):
@@ -306,6 +308,14 @@ def bad_inputs_model(tok, out_dir):
 
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if len(sys.argv) > 2 and sys.argv[1] == "--bench":
+        # A random model at the default model's size (d256, 4 layers, 256-token rows) for
+        # timing the runtime (examples/denoise_bench.rs); not committed.
+        tok_path = sys.argv[3] if len(sys.argv) > 3 else os.path.join(root, "model", "default", "tokenizer.json")
+        tok = Tokenizer.from_file(tok_path) if os.path.exists(tok_path) else build_tokenizer()
+        transformer_model(tok, sys.argv[2], layers=4, d=256, heads=4, ff=1024, seq=256)
+        print("bench model written to", sys.argv[2])
+        return
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "fixtures", "models")
     tok = build_tokenizer()
     lookup_model(tok, os.path.join(out, "lookup"), with_q=True)

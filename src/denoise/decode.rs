@@ -167,10 +167,10 @@ pub fn decode(
         let batch_rows: Vec<usize> = (0..rows.len())
             .filter(|&r| !row_queries[r].is_empty())
             .collect();
-        let chunk = if opts.max_batch == 0 {
-            batch_rows.len()
-        } else {
-            opts.max_batch
+        let chunk = match (opts.max_batch, engine.max_batch()) {
+            (0, 0) => batch_rows.len(),
+            (0, m) | (m, 0) => m,
+            (a, b) => a.min(b),
         };
         // Per row: offset into `logits_of` and its k.
         let mut row_logits: HashMap<usize, (usize, usize)> = HashMap::new();

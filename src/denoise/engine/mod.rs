@@ -30,6 +30,12 @@ pub trait Engine: Send + Sync {
         query_positions: &[i64],
         k: usize,
     ) -> Result<Vec<f32>>;
+
+    /// Most rows per call the engine accepts (0: no limit). TensorRT builds its engine
+    /// for a fixed shape range, so it caps the batch.
+    fn max_batch(&self) -> usize {
+        0
+    }
 }
 
 /// Which engine `REFACTOR_ENGINE` asks for.
@@ -98,9 +104,19 @@ fn create_tract(_model: &Model) -> Result<Box<dyn Engine>> {
     bail!("this build has no embedded engine (feature `embedded-engine` is off)")
 }
 
-/// One log line on stderr (quiet when `REFACTOR_QUIET` is set).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Silences the engine's log lines (`--quiet`); `REFACTOR_QUIET` in the environment
+/// does the same.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// One log line on stderr naming what runs the model.
 pub(crate) fn log(msg: &str) {
-    if std::env::var_os("REFACTOR_QUIET").is_none() {
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed)
+        && std::env::var_os("REFACTOR_QUIET").is_none()
+    {
         eprintln!("refactor: {msg}");
     }
 }

@@ -206,7 +206,11 @@ pub struct OrtEngine {
     name: String,
     vocab: usize,
     has_q: bool,
+    max_batch: usize,
 }
+
+/// Rows per call under TensorRT: its engine is built once for batch 1..=this.
+pub const TENSORRT_MAX_BATCH: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Provider {
@@ -228,7 +232,7 @@ impl OrtEngine {
         };
         let mut errors = Vec::new();
         for p in order {
-            match Self::session_for(&rt.env, &model.onnx, p) {
+            match Self::session_for(&rt.env, model, p) {
                 Ok(session) => {
                     let label = match p {
                         Provider::TensorRt => "TensorRT",
@@ -244,6 +248,11 @@ impl OrtEngine {
                         name: format!("onnxruntime ({label})"),
                         vocab: model.vocab_size(),
                         has_q: model.has_query_positions,
+                        max_batch: if p == Provider::TensorRt {
+                            TENSORRT_MAX_BATCH
+                        } else {
+                            0
+                        },
                     });
                 }
                 Err(e) => errors.push(format!("{p:?}: {e:#}")),
@@ -257,7 +266,7 @@ impl OrtEngine {
 
     fn session_for(
         env: &ort::environment::Environment,
-        onnx: &[u8],
+        model: &Model,
         p: Provider,
     ) -> Result<Session> {
         let builder = Session::builder(env).map_err(|e| anyhow!("{e}"))?;
@@ -266,8 +275,30 @@ impl OrtEngine {
                 if !ep::TensorRT::is_available().unwrap_or(false) {
                     bail!("this ONNX Runtime library has no TensorRT execution provider");
                 }
+                // One optimisation profile for every shape the canvas uses (rows are always
+                // max_seq_len long; the batch shrinks as rows finish; k <= seq), and an
+                // on-disk engine cache, so TensorRT builds its engine once, not per shape.
+                let seq = model.seq_len();
+                let b = TENSORRT_MAX_BATCH;
+                let shapes = |b: usize, k: usize| {
+                    let mut s = format!("input_ids:{b}x{seq},attention_mask:{b}x{seq}");
+                    if model.has_query_positions {
+                        s.push_str(&format!(",query_positions:{b}x{k}"));
+                    }
+                    s
+                };
+                let cache = std::env::temp_dir().join("refactor-tensorrt-cache");
+                let _ = std::fs::create_dir_all(&cache);
+                let trt = ep::TensorRT::default()
+                    .with_profile_min_shapes(shapes(1, 1))
+                    .with_profile_opt_shapes(shapes(b, 32))
+                    .with_profile_max_shapes(shapes(b, seq))
+                    .with_engine_cache(true)
+                    .with_engine_cache_path(cache.display())
+                    .with_timing_cache(true)
+                    .with_timing_cache_path(cache.display());
                 builder
-                    .with_execution_providers([ep::TensorRT::default().build().error_on_failure()])
+                    .with_execution_providers([trt.build().error_on_failure()])
                     .map_err(|e| anyhow!("{e}"))?
             }
             Provider::Cuda => {
@@ -282,7 +313,7 @@ impl OrtEngine {
         };
         let mut builder = builder;
         builder
-            .commit_from_memory(onnx)
+            .commit_from_memory(&model.onnx)
             .map_err(|e| anyhow!("ONNX Runtime rejected the model: {e}"))
     }
 }
@@ -290,6 +321,10 @@ impl OrtEngine {
 impl Engine for OrtEngine {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn max_batch(&self) -> usize {
+        self.max_batch
     }
 
     fn run(
