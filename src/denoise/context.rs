@@ -23,16 +23,48 @@ pub struct ContextIndex {
     defs: HashMap<String, Vec<Snippet>>,
 }
 
-fn def_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(concat!(
-            r"^[ \t]*(?:(?:pub(?:\([^)]*\))?|export|default|declare|abstract|async|const|unsafe|extern[ \t]+",
-            "\"C\"",
-            r")[ \t]+)*(?:def|class|fn|function\*?|struct|enum|trait|interface|type)[ \t]+([A-Za-z_$][A-Za-z0-9_$]*)"
-        ))
-        .expect("valid regex")
-    })
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lang {
+    Python,
+    Rust,
+    Js,
+    Other,
+}
+
+fn lang_of(path: &Path) -> Lang {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("py" | "pyi") => Lang::Python,
+        Some("rs") => Lang::Rust,
+        Some("js" | "jsx" | "mjs" | "cjs" | "ts" | "tsx" | "mts" | "cts") => Lang::Js,
+        _ => Lang::Other,
+    }
+}
+
+/// Definition patterns per language, the same as the trainer's `DEF_RE` (model/data.py);
+/// other languages get the generic keyword list of docs/canvas.md.
+fn def_regex(lang: Lang) -> &'static Regex {
+    static RES: OnceLock<[Regex; 4]> = OnceLock::new();
+    let res = RES.get_or_init(|| {
+        let r = |s: &str| Regex::new(s).expect("valid regex");
+        [
+            r(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_][A-Za-z0-9_]*)"),
+            r(concat!(
+                r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?(?:(?:async|const|unsafe|extern ",
+                "\"C\"",
+                r")[ \t]+)*(?:fn|struct|enum|trait|type)[ \t]+([A-Za-z_][A-Za-z0-9_]*)"
+            )),
+            r(concat!(
+                r"^[ \t]*(?:export[ \t]+)?(?:default[ \t]+)?(?:declare[ \t]+)?(?:abstract[ \t]+)?",
+                r"(?:async[ \t]+)?(?:function\*?|class|interface|type|enum)[ \t]+([A-Za-z_$][A-Za-z0-9_$]*)"
+            )),
+            r(concat!(
+                r"^[ \t]*(?:(?:pub(?:\([^)]*\))?|export|default|declare|abstract|async|const|unsafe|public|",
+                r"private|protected|static|final)[ \t]+)*",
+                r"(?:def|class|fn|function\*?|struct|enum|trait|interface|type)[ \t]+([A-Za-z_$][A-Za-z0-9_$]*)"
+            )),
+        ]
+    });
+    &res[lang as usize]
 }
 
 pub(crate) fn ident_regex() -> &'static Regex {
@@ -40,20 +72,14 @@ pub(crate) fn ident_regex() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"[A-Za-z_][A-Za-z0-9_]*").expect("valid regex"))
 }
 
-fn is_python(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("py" | "pyi")
-    )
-}
-
 /// Headers defined in one file, in text order: (name, header text).
 pub fn headers(path: &Path, text: &str) -> Vec<(String, String)> {
-    let python = is_python(path);
-    let lines: Vec<&str> = text.lines().collect();
+    let lang = lang_of(path);
+    let python = lang == Lang::Python;
+    let lines: Vec<&str> = text.split('\n').collect();
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
-        for cap in def_regex().captures_iter(line) {
+        for cap in def_regex(lang).captures_iter(line) {
             let name = cap[1].to_string();
             let mut end = i;
             for (j, l) in lines.iter().enumerate().skip(i).take(4) {
