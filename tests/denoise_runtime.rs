@@ -611,3 +611,72 @@ fn eoh_id_is_the_canvas_one() {
     let m = load("lookup");
     assert_eq!(m.tokenizer.token_to_id("<|eoh|>"), Some(EOH));
 }
+
+#[test]
+fn a_hole_in_two_windows_is_owned_by_the_first_and_mirrored() {
+    let model = load("lookup");
+    // h0 at the top (short prefix: its suffix gets the leftover budget and covers h1);
+    // h2 further down: its prefix window covers h1 again.
+    let mut marked = String::from("a = $?\n");
+    for i in 0..4 {
+        marked.push_str(&format!("b{i} = {i}\n"));
+    }
+    marked.push_str("c = $?\n");
+    for i in 0..2 {
+        marked.push_str(&format!("d{i} = {i}\n"));
+    }
+    marked.push_str("e = $?\n");
+    for i in 0..30 {
+        marked.push_str(&format!("f{i} = {i}\n"));
+    }
+    let f = file("mirror.py", &marked, 3);
+    let canvas = Canvas::build(std::slice::from_ref(&f), &ContextIndex::default(), &model).unwrap();
+    let [s0, s1, s2] = [0, 1, 2].map(|h| &canvas.slots[canvas.slot_of[0][h]]);
+    assert_eq!((s0.owner.row, s1.owner.row), (0, 0));
+    assert_eq!(s2.owner.row, 1, "{canvas:#?}");
+    assert!(s0.mirrors.is_empty() && s2.mirrors.is_empty());
+    assert_eq!(s1.mirrors.len(), 1, "h1 also lies in h2's window");
+    let m = s1.mirrors[0];
+    assert_eq!(m.row, 1);
+    assert_eq!(
+        &canvas.rows[1].ids[m.start..m.start + 3],
+        &slot_tokens(3)[..]
+    );
+    assert!(m.start < s2.owner.start);
+    // Decoding keeps them in sync and decides h1 once.
+    let d = denoiser("lookup");
+    let (fills, stats) = d
+        .fill(
+            &[f],
+            &ContextIndex::default(),
+            &opts(DecodeMode::Parallel, 0.9),
+        )
+        .unwrap();
+    assert!(fills[0].iter().all(|x| x.text == "AB"), "{fills:?}");
+    assert_eq!(stats.slots, 3);
+    assert_eq!(stats.rows, 2);
+}
+
+#[test]
+fn definition_patterns_follow_the_language() {
+    let py = "def real(x):\n    \"\"\"\n    function fake(y) is not Python\n    \"\"\"\n";
+    let ts = "export default async function go(a: number): string {\n  return ''\n}\ninterface Shape {\n";
+    let index = ContextIndex::build(vec![
+        (PathBuf::from("a.py"), py.to_string()),
+        (PathBuf::from("b.ts"), ts.to_string()),
+    ]);
+    let other = Path::new("z.py");
+    assert_eq!(index.snippet("real", other).unwrap().text, "def real(x):");
+    assert!(
+        index.snippet("fake", other).is_none(),
+        "`function` is not a Python definition"
+    );
+    assert_eq!(
+        index.snippet("go", other).unwrap().text,
+        "export default async function go(a: number): string {"
+    );
+    assert_eq!(
+        index.snippet("Shape", other).unwrap().text,
+        "interface Shape {"
+    );
+}
