@@ -680,3 +680,18 @@ fn definition_patterns_follow_the_language() {
         "interface Shape {"
     );
 }
+
+#[test]
+fn max_batch_splits_a_step_into_chunks() {
+    let d = denoiser("lookup");
+    let files: Vec<FileHoles> = (0..5).map(|_| one_hole("x: ", 6)).collect();
+    let o = DecodeOptions {
+        max_batch: 2,
+        ..Default::default()
+    };
+    let (fills, stats) = d.fill(&files, &ContextIndex::default(), &o).unwrap();
+    // 5 rows in chunks of 2 -> 3 engine calls per step, 3 steps
+    assert_eq!(stats.steps, 3);
+    assert_eq!(stats.forward_passes, 9);
+    assert!(fills.iter().all(|f| f[0].text == "AB"));
+}

@@ -22,6 +22,11 @@ use super::engine::Engine;
 use super::model::{Model, EOH, NUM_SPECIAL};
 use super::{DecodeMode, DecodeOptions, DecodeStats, Fill};
 
+/// Rows per engine call when neither the options nor the engine set a limit: one
+/// tensor per step for canvases up to this size, bounded memory beyond (attention
+/// scores alone are batch x heads x seq^2 floats per layer).
+pub const DEFAULT_MAX_BATCH: usize = 256;
+
 /// What one position's distribution offers: best ordinary token and `<|eoh|>`.
 #[derive(Debug, Clone, Copy)]
 struct Summary {
@@ -168,7 +173,7 @@ pub fn decode(
             .filter(|&r| !row_queries[r].is_empty())
             .collect();
         let chunk = match (opts.max_batch, engine.max_batch()) {
-            (0, 0) => batch_rows.len(),
+            (0, 0) => DEFAULT_MAX_BATCH,
             (0, m) | (m, 0) => m,
             (a, b) => a.min(b),
         };

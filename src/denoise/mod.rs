@@ -109,8 +109,9 @@ pub struct DecodeOptions {
     /// never needs more than n steps). When the limit is hit, every position still
     /// open is committed from the last step's predictions.
     pub max_steps: usize,
-    /// Rows per engine call; 0 means all unfinished rows in one tensor per step.
-    /// Bounds memory on very large canvases (each chunk is one forward pass).
+    /// Rows per engine call; 0 means all unfinished rows in one tensor per step up to
+    /// [`decode::DEFAULT_MAX_BATCH`] rows (bounded memory on very large canvases; each
+    /// chunk is one forward pass).
     pub max_batch: usize,
 }
 
