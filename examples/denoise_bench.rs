@@ -111,9 +111,13 @@ fn main() -> Result<()> {
             );
         }
     }
-    if let Some(f) = results.first() {
-        for (i, (t, fill)) in truth.iter().zip(&f.2).take(8).enumerate() {
-            println!("  hole {i}: truth {t:?} fill {fill:?}");
+    if results.len() >= 2 {
+        let (par, seq) = (&results[0].2, &results[1].2);
+        for (i, t) in truth.iter().enumerate().take(8) {
+            println!(
+                "  hole {i}: truth {t:?} | parallel {:?} | sequential {:?}",
+                par[i], seq[i]
+            );
         }
     }
     Ok(())
