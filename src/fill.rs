@@ -75,11 +75,14 @@ pub fn fill_holes(
             });
             own.push((p.edit, p.hole));
         }
-        inputs.push((fi, FileHoles {
-            path: PathBuf::from(&f.rel),
-            text,
-            holes,
-        }));
+        inputs.push((
+            fi,
+            FileHoles {
+                path: PathBuf::from(&f.rel),
+                text,
+                holes,
+            },
+        ));
         owners.push(own);
     }
     let files: Vec<FileHoles> = inputs.iter().map(|(_, fh)| fh.clone()).collect();
@@ -103,7 +106,11 @@ pub fn fill_holes(
                     "confidence {:.2} below threshold {:.2}",
                     fill.confidence, threshold
                 ))
-            } else if hole.regex.as_ref().is_some_and(|re| !re.is_match(&fill.text)) {
+            } else if hole
+                .regex
+                .as_ref()
+                .is_some_and(|re| !re.is_match(&fill.text))
+            {
                 Some("fill does not match the hole's regex".to_string())
             } else {
                 None

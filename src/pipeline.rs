@@ -129,10 +129,7 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
                 .as_ref()
                 .is_none_or(|only| only.iter().any(|o| o == rel))
         })
-        .filter(|(_, rel)| {
-            opts.shard
-                .is_none_or(|(i, n)| stable_hash(rel) % n == i)
-        })
+        .filter(|(_, rel)| opts.shard.is_none_or(|(i, n)| stable_hash(rel) % n == i))
         .collect();
     let scanned = files.len();
 
@@ -268,7 +265,11 @@ fn finalize(f: &mut FileResult, rules: &[Rule]) {
         }
     }
     if !ok && f.edits.iter().any(|e| e.is_live() && !e.holes.is_empty()) {
-        for e in f.edits.iter_mut().filter(|e| e.is_live() && !e.holes.is_empty()) {
+        for e in f
+            .edits
+            .iter_mut()
+            .filter(|e| e.is_live() && !e.holes.is_empty())
+        {
             e.status = EditStatus::Rejected("the filled file no longer parses".into());
         }
         return finalize(f, rules);

@@ -61,12 +61,20 @@ pub struct Edit {
 }
 
 impl Edit {
-    pub fn new(rule: usize, range: Range<usize>, rendered: Rendered, ties: &[(String, String)]) -> Edit {
+    pub fn new(
+        rule: usize,
+        range: Range<usize>,
+        rendered: Rendered,
+        ties: &[(String, String)],
+    ) -> Edit {
         let holes = rendered
             .holes
             .into_iter()
             .map(|(name, offset)| PlannedHole {
-                tie_key: ties.iter().find(|(n, _)| *n == name).map(|(_, t)| t.clone()),
+                tie_key: ties
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, t)| t.clone()),
                 name,
                 offset,
                 fill: None,
@@ -190,7 +198,11 @@ mod tests {
     #[test]
     fn outermost_wins_and_inner_is_reported() {
         let ids = vec!["outer".to_string(), "inner".to_string()];
-        let mut edits = vec![edit(1, 4..6, "X"), edit(0, 0..10, "Y"), edit(1, 12..13, "Z")];
+        let mut edits = vec![
+            edit(1, 4..6, "X"),
+            edit(0, 0..10, "Y"),
+            edit(1, 12..13, "Z"),
+        ];
         resolve_overlaps(&mut edits, &ids, |_| 1);
         let statuses: Vec<_> = edits.iter().map(|e| e.status.clone()).collect();
         assert_eq!(statuses[0], EditStatus::Applied);

@@ -33,7 +33,8 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
     } else if args.write {
         for f in &changed {
             let new = f.new_text.as_deref().expect("changed");
-            write_atomic(&f.path, new).with_context(|| format!("cannot write {}", f.path.display()))?;
+            write_atomic(&f.path, new)
+                .with_context(|| format!("cannot write {}", f.path.display()))?;
         }
     } else if !args.json {
         let color = use_color(args.common.color);
@@ -52,7 +53,12 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
 pub fn used_rules(files: &[&pipeline::FileResult], rules: &[crate::rule::Rule]) -> Vec<String> {
     let mut ids: Vec<String> = files
         .iter()
-        .flat_map(|f| f.edits.iter().filter(|e| e.is_live()).map(|e| rules[e.rule].id.clone()))
+        .flat_map(|f| {
+            f.edits
+                .iter()
+                .filter(|e| e.is_live())
+                .map(|e| rules[e.rule].id.clone())
+        })
         .collect();
     ids.sort();
     ids.dedup();

@@ -118,10 +118,7 @@ fn edit_diff(f: &FileResult, e: &plan::Edit) -> String {
         .header(&format!("a/{}", f.rel), &format!("b/{}", f.rel))
         .to_string();
     // Drop the file header lines; the finding line already names the file.
-    s.lines()
-        .skip(2)
-        .map(|l| format!("{l}\n"))
-        .collect()
+    s.lines().skip(2).map(|l| format!("{l}\n")).collect()
 }
 
 pub fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
@@ -140,8 +137,12 @@ pub fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
 /// (index and untracked files included, deletions left out, renames
 /// followed), with their changed (added) line numbers.
 pub fn changed_since(root: &Path, rev: &str) -> anyhow::Result<BTreeMap<String, BTreeSet<usize>>> {
-    let repo = git2::Repository::discover(root)
-        .with_context(|| format!("--changed-since needs a git repository at {}", root.display()))?;
+    let repo = git2::Repository::discover(root).with_context(|| {
+        format!(
+            "--changed-since needs a git repository at {}",
+            root.display()
+        )
+    })?;
     let target = repo
         .revparse_single(rev)
         .with_context(|| format!("--changed-since: unknown revision `{rev}`"))?
@@ -165,7 +166,8 @@ pub fn changed_since(root: &Path, rev: &str) -> anyhow::Result<BTreeMap<String, 
             continue;
         }
         if let Some(p) = delta.new_file().path() {
-            out.entry(p.to_string_lossy().replace('\\', "/")).or_default();
+            out.entry(p.to_string_lossy().replace('\\', "/"))
+                .or_default();
         }
     }
     d.foreach(

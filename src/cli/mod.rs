@@ -167,7 +167,12 @@ pub fn print_summary(run: &crate::pipeline::RunResult, quiet: bool) {
     if let Some(fs) = &run.fill {
         line.push_str(&format!(
             "; holes: {} filled of {} ({} unresolved edits) by {} in {} forward passes, {:.2}s",
-            fs.accepted, fs.holes, unresolved, fs.stats.engine, fs.stats.forward_passes, fs.stats.seconds
+            fs.accepted,
+            fs.holes,
+            unresolved,
+            fs.stats.engine,
+            fs.stats.forward_passes,
+            fs.stats.seconds
         ));
     }
     eprintln!("{line}");

@@ -45,7 +45,11 @@ fn test_files(paths: &[PathBuf]) -> Vec<PathBuf> {
             out.push(p.clone());
             continue;
         }
-        for e in walkdir::WalkDir::new(p).sort_by_file_name().into_iter().flatten() {
+        for e in walkdir::WalkDir::new(p)
+            .sort_by_file_name()
+            .into_iter()
+            .flatten()
+        {
             if e.file_type().is_file() && is_test_file(e.path()) {
                 out.push(e.into_path());
             }
@@ -82,14 +86,20 @@ pub fn run(args: TestArgs) -> anyhow::Result<i32> {
     let mut passed = 0;
     let mut failed = 0;
     for tf in &files {
-        let text = std::fs::read_to_string(tf).with_context(|| format!("cannot read {}", tf.display()))?;
+        let text =
+            std::fs::read_to_string(tf).with_context(|| format!("cannot read {}", tf.display()))?;
         for (start, doc) in crate::rule::load::split_documents(&text) {
             let t: TestFile = serde_yaml::from_str(&doc).map_err(|e| {
                 let line = start + e.location().map_or(1, |l| l.line()) - 1;
                 anyhow::anyhow!("{}:{}: invalid rule test: {}", tf.display(), line, e)
             })?;
             let Some(rule) = rules.iter().find(|r| r.id == t.id) else {
-                anyhow::bail!("{}:{}: no rule with id `{}` among the given rules", tf.display(), start, t.id);
+                anyhow::bail!(
+                    "{}:{}: no rule with id `{}` among the given rules",
+                    tf.display(),
+                    start,
+                    t.id
+                );
             };
             let mut fail = |what: String| {
                 failed += 1;
@@ -115,7 +125,9 @@ pub fn run(args: TestArgs) -> anyhow::Result<i32> {
                     if &out == expected {
                         passed += 1;
                     } else {
-                        fail(format!("fix differs\n  expected: {expected:?}\n  actual:   {out:?}"));
+                        fail(format!(
+                            "fix differs\n  expected: {expected:?}\n  actual:   {out:?}"
+                        ));
                     }
                 } else {
                     passed += 1;

@@ -37,7 +37,11 @@ pub fn open_repo(root: &Path) -> anyhow::Result<Repository> {
 
 /// Checks that committing is possible (clean files unless `allow_dirty`).
 /// Call before writing anything.
-pub fn preflight(repo: &Repository, files: &[&FileResult], allow_dirty: bool) -> anyhow::Result<()> {
+pub fn preflight(
+    repo: &Repository,
+    files: &[&FileResult],
+    allow_dirty: bool,
+) -> anyhow::Result<()> {
     if repo.workdir().is_none() {
         bail!("--commit needs a repository with a working tree");
     }
@@ -66,7 +70,10 @@ pub fn write_and_commit(
         idx.read_tree(&h.tree()?)?;
     }
     for f in files {
-        let new = f.new_text.as_deref().expect("only changed files are committed");
+        let new = f
+            .new_text
+            .as_deref()
+            .expect("only changed files are committed");
         write_atomic(&f.path, new).with_context(|| format!("cannot write {}", f.path.display()))?;
         let mode = idx
             .get_path(Path::new(&f.rel), 0)

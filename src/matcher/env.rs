@@ -32,7 +32,11 @@ impl<'t> Env<'t> {
     }
 
     pub fn get(&self, name: &str) -> Option<&Binding<'t>> {
-        self.vars.iter().rev().find(|(n, _)| n == name).map(|(_, b)| b)
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b)
     }
 
     pub fn insert(&mut self, name: &str, binding: Binding<'t>) {

@@ -209,6 +209,14 @@ fn first_error(node: Node) -> Option<Node> {
     children.into_iter().find_map(first_error)
 }
 
+fn syntax_error(processed: &str, err: Node, lang: Lang) -> PatternError {
+    let snippet: String = processed[err.byte_range()].chars().take(40).collect();
+    PatternError::Syntax(format!(
+        "syntax error near `{}`",
+        snippet.replace(lang.expando(), "$")
+    ))
+}
+
 fn convert(node: Node, src: &str, sigil: char) -> PNode {
     let text = &src[node.byte_range()];
     if let Some(mv) = MetaVar::parse(text, sigil) {
@@ -238,22 +246,24 @@ impl Pattern {
         let processed = preprocess(src, lang);
         let tree = lang.parse(&processed);
         let root = tree.root_node();
-        if let Some(err) = first_error(root) {
-            let snippet: String = processed[err.byte_range()].chars().take(40).collect();
-            return Err(PatternError::Syntax(format!(
-                "syntax error near `{}`",
-                snippet.replace(lang.expando(), "$")
-            )));
-        }
         if root.child_count() == 0 {
             return Err(PatternError::Empty);
         }
         if !is_single_node(&root) {
+            if let Some(err) = first_error(root) {
+                return Err(syntax_error(&processed, err, lang));
+            }
             return Err(PatternError::MultipleNodes);
         }
+        // Unwrap the single-child chain. Grammars wrap a bare expression in
+        // ERROR where a statement is expected (Rust `$X.len() == 0`);
+        // ast-grep looks through such wrappers, and so do we.
         let mut node = root;
         while is_single_node(&node) {
             node = node.child(0).expect("single child");
+        }
+        if node.is_error() || node.is_missing() {
+            return Err(syntax_error(&processed, node, lang));
         }
         Ok(Pattern {
             root: convert(node, &processed, lang.expando()),

@@ -1,15 +1,11 @@
 //! Compiles the YAML shape ([`super::config`]) into matchers, once per run.
 //! Every error names the offending value so the loader can point at its line.
 
-use super::config::{
-    NthPos, SerFix, SerNthChild, SerPattern, SerRule, SerStopBy, SerTransform,
-};
+use super::config::{NthPos, SerFix, SerNthChild, SerPattern, SerRule, SerStopBy, SerTransform};
 use super::fix::Template;
 use super::transform::{Case, Separator, Transform};
 use crate::lang::Lang;
-use crate::matcher::{
-    pattern::Strictness, Matcher, NthChild, Pattern, Relation, StopBy, Utils,
-};
+use crate::matcher::{pattern::Strictness, Matcher, NthChild, Pattern, Relation, StopBy, Utils};
 use regex::Regex;
 use std::collections::BTreeMap;
 
@@ -44,7 +40,11 @@ impl Compiler<'_> {
         if !relational && (r.stop_by.is_some() || r.field.is_some()) {
             return Err(CompileError::new(
                 "`stopBy` and `field` are only allowed in `inside`, `has`, `precedes`, `follows`",
-                Some(if r.stop_by.is_some() { "stopBy" } else { "field" }),
+                Some(if r.stop_by.is_some() {
+                    "stopBy"
+                } else {
+                    "field"
+                }),
             ));
         }
         let mut parts = Vec::new();
@@ -97,7 +97,10 @@ impl Compiler<'_> {
         }
         if let Some(id) = &r.matches {
             let i = self.util_ids.get(id).ok_or_else(|| {
-                CompileError::new(format!("`matches` names unknown util rule `{id}`"), Some(id))
+                CompileError::new(
+                    format!("`matches` names unknown util rule `{id}`"),
+                    Some(id),
+                )
             })?;
             parts.push(Matcher::Util(*i));
         }
@@ -166,7 +169,9 @@ impl Compiler<'_> {
                     None => Strictness::Smart,
                     Some(s) => Strictness::parse(s).ok_or_else(|| {
                         CompileError::new(
-                            format!("unknown strictness `{s}` (cst, smart, ast, relaxed, signature)"),
+                            format!(
+                                "unknown strictness `{s}` (cst, smart, ast, relaxed, signature)"
+                            ),
                             Some(s),
                         )
                     })?,
@@ -176,7 +181,10 @@ impl Compiler<'_> {
                     None => Pattern::new(&o.context, self.lang, strictness),
                 }
                 .map_err(|e| {
-                    CompileError::new(format!("invalid pattern `{}`: {e}", o.context), Some(&o.context))
+                    CompileError::new(
+                        format!("invalid pattern `{}`: {e}", o.context),
+                        Some(&o.context),
+                    )
                 })?
             }
         };
@@ -226,10 +234,7 @@ impl Compiler<'_> {
         })
     }
 
-    pub fn transforms(
-        &mut self,
-        map: &serde_yaml::Mapping,
-    ) -> Result<Vec<(String, Transform)>> {
+    pub fn transforms(&mut self, map: &serde_yaml::Mapping) -> Result<Vec<(String, Transform)>> {
         let mut out = Vec::new();
         for (k, v) in map {
             let name = k
@@ -239,9 +244,8 @@ impl Compiler<'_> {
             let t: SerTransform = serde_yaml::from_value(v.clone()).map_err(|e| {
                 CompileError::new(format!("invalid transform `{name}`: {e}"), Some(&name))
             })?;
-            let count = t.replace.is_some() as u8
-                + t.substring.is_some() as u8
-                + t.convert.is_some() as u8;
+            let count =
+                t.replace.is_some() as u8 + t.substring.is_some() as u8 + t.convert.is_some() as u8;
             if count != 1 {
                 return Err(CompileError::new(
                     format!("transform `{name}` needs exactly one of replace, substring, convert"),
@@ -329,7 +333,11 @@ fn parse_an_plus_b(s: &str) -> Option<(i64, i64)> {
             x => x.parse().ok()?,
         };
         let rest = &s[i + 1..];
-        let b = if rest.is_empty() { 0 } else { rest.parse().ok()? };
+        let b = if rest.is_empty() {
+            0
+        } else {
+            rest.parse().ok()?
+        };
         Some((a, b))
     } else {
         Some((0, s.parse().ok()?))

@@ -149,7 +149,7 @@ pub struct SerPos {
 #[serde(untagged)]
 pub enum SerFix {
     Template(String),
-    Obj(FixObj),
+    Obj(Box<FixObj>),
 }
 
 #[derive(Debug, Clone, Deserialize)]

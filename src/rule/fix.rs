@@ -18,9 +18,14 @@ use std::collections::BTreeMap;
 pub enum Segment {
     Text(String),
     /// `$NAME` or `$$$NAME`; `indent` is the template line's indentation.
-    Var { name: String, indent: usize },
+    Var {
+        name: String,
+        indent: usize,
+    },
     /// `$?NAME`, filled later by the denoiser.
-    Hole { name: String },
+    Hole {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +47,7 @@ pub fn indent_at(src: &str, offset: usize) -> usize {
     let before = &src[..offset];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     // ast-grep only looks back 512 bytes; lines longer than that get none.
-    if offset - line_start > 512 && line_start != 0 {
+    if offset - line_start > 512 {
         return 0;
     }
     let line = &before[line_start..];
@@ -93,9 +98,9 @@ impl Template {
                     .find(|c: char| !is_var_char(c))
                     .unwrap_or(src.len() - start);
                 if name_len > 0 {
-                    // ast-grep measures this over the text since the previous
-                    // variable only.
-                    let indent = indent_at(&text, text.len());
+                    // Indentation of the template line this variable is on
+                    // (measured on the raw template, as ast-grep 0.51 does).
+                    let indent = indent_at(src, i);
                     if !text.is_empty() {
                         segments.push(Segment::Text(std::mem::take(&mut text)));
                     }
@@ -167,8 +172,7 @@ impl Template {
                         continue;
                     }
                     let own = indent_at(src, range.start);
-                    let lines = dedent(value, own);
-                    pieces.push(Piece::Text(indent_lines(&lines, *indent)));
+                    pieces.push(Piece::Text(reindent(value, own, *indent)));
                 }
             }
         }
@@ -196,25 +200,24 @@ enum Piece {
     Hole(String),
 }
 
-fn dedent(value: &str, indent: usize) -> Vec<&str> {
-    let prefix = " ".repeat(indent);
-    value
-        .split('\n')
-        .map(|l| l.strip_prefix(prefix.as_str()).unwrap_or(l))
-        .collect()
-}
-
-fn indent_lines(lines: &[&str], indent: usize) -> String {
-    let pad = " ".repeat(indent);
-    let mut out = String::new();
-    for (i, l) in lines.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
-            out.push_str(&pad);
+/// Moves a multi-line value from its own indentation to the template's,
+/// as ast-grep 0.51 does: with more indentation than the template wants,
+/// every later line loses the difference where it has that many leading
+/// spaces (other lines are kept); with less, every later line gains it.
+fn reindent(value: &str, own: usize, to: usize) -> String {
+    use std::cmp::Ordering;
+    match own.cmp(&to) {
+        Ordering::Equal => value.to_string(),
+        Ordering::Greater => {
+            let prefix = " ".repeat(own - to);
+            value
+                .split('\n')
+                .map(|l| l.strip_prefix(prefix.as_str()).unwrap_or(l))
+                .collect::<Vec<_>>()
+                .join("\n")
         }
-        out.push_str(l);
+        Ordering::Less => value.replace('\n', &format!("\n{}", " ".repeat(to - own))),
     }
-    out
 }
 
 #[cfg(test)]

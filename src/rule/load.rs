@@ -102,7 +102,9 @@ fn locate(doc: &str, needle: &str) -> Option<usize> {
     if first_line.is_empty() {
         return None;
     }
-    doc.lines().position(|l| l.contains(first_line)).map(|i| i + 1)
+    doc.lines()
+        .position(|l| l.contains(first_line))
+        .map(|i| i + 1)
 }
 
 /// Loads and compiles every rule named by `args`.
@@ -161,7 +163,11 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         err_at(line, msg)
     })?;
     let cerr = |e: CompileError| {
-        let line = e.needle.as_deref().and_then(|n| locate(doc, n)).unwrap_or(1);
+        let line = e
+            .needle
+            .as_deref()
+            .and_then(|n| locate(doc, n))
+            .unwrap_or(1);
         err_at(line, e.message)
     };
     let lang = Lang::from_name(&file.language).ok_or_else(|| {

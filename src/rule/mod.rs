@@ -137,15 +137,17 @@ impl Rule {
     }
 
     fn constraints_ok(&self, m: &Match, ctx: Ctx) -> bool {
-        self.constraints.iter().all(|(var, rule)| match m.env.get(var) {
-            Some(matcher::Binding::Single(n)) => {
-                let mut env = m.env.clone();
-                rule.matches(*n, ctx, &mut env)
-            }
-            // ast-grep applies constraints to single metavariables only.
-            Some(matcher::Binding::Multi(_)) => true,
-            None => true,
-        })
+        self.constraints
+            .iter()
+            .all(|(var, rule)| match m.env.get(var) {
+                Some(matcher::Binding::Single(n)) => {
+                    let mut env = m.env.clone();
+                    rule.matches(*n, ctx, &mut env)
+                }
+                // ast-grep applies constraints to single metavariables only.
+                Some(matcher::Binding::Multi(_)) => true,
+                None => true,
+            })
     }
 
     fn finish<'t>(&self, m: Match<'t>, src: &str, ctx: Ctx) -> RuleMatch<'t> {

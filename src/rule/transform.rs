@@ -221,7 +221,13 @@ pub fn convert(input: &str, case: Case, seps: &[Separator]) -> String {
         Case::Camel => words
             .iter()
             .enumerate()
-            .map(|(i, w)| if i == 0 { w.to_lowercase() } else { capitalize(w) })
+            .map(|(i, w)| {
+                if i == 0 {
+                    w.to_lowercase()
+                } else {
+                    capitalize(w)
+                }
+            })
             .collect(),
         _ => unreachable!("handled above"),
     }
