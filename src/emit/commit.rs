@@ -79,6 +79,7 @@ pub fn write_and_commit(
             .get_path(Path::new(&f.rel), 0)
             .map(|e| e.mode)
             .unwrap_or(0o100644);
+        let blob = repo.blob(new.as_bytes())?;
         let entry = IndexEntry {
             ctime: IndexTime::new(0, 0),
             mtime: IndexTime::new(0, 0),
@@ -88,12 +89,12 @@ pub fn write_and_commit(
             uid: 0,
             gid: 0,
             file_size: new.len() as u32,
-            id: git2::Oid::zero(),
+            id: blob,
             flags: 0,
             flags_extended: 0,
             path: f.rel.as_bytes().to_vec(),
         };
-        idx.add_frombuffer(&entry, new.as_bytes())?;
+        idx.add(&entry)?;
     }
     let tree_id = idx.write_tree_to(repo)?;
     let tree = repo.find_tree(tree_id)?;

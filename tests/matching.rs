@@ -1,0 +1,141 @@
+//! Matching semantics, checked through the library: each case states what
+//! ast-grep 0.51.1 does on the same input (cases marked "sg" were run
+//! against it while writing them).
+
+use refactor::rule::load::load_one;
+use std::path::Path;
+
+/// Texts of the nodes a single rule matches, in pre-order.
+fn found(rule_yaml: &str, code: &str) -> Vec<String> {
+    let rule = load_one(Path::new("t.yml"), 1, rule_yaml).expect("rule compiles");
+    let tree = rule.lang.parse(code);
+    rule.find(tree.root_node(), code)
+        .iter()
+        .map(|m| code[m.node.byte_range()].to_string())
+        .collect()
+}
+
+fn rewrite(rule_yaml: &str, code: &str) -> String {
+    let rule = load_one(Path::new("t.yml"), 1, rule_yaml).expect("rule compiles");
+    let tree = rule.lang.parse(code);
+    let mut out = String::new();
+    let mut pos = 0;
+    for m in rule.find(tree.root_node(), code) {
+        if m.range.start < pos {
+            continue;
+        }
+        out.push_str(&code[pos..m.range.start]);
+        out.push_str(&m.replacement.expect("fix").text);
+        pos = m.range.end;
+    }
+    out.push_str(&code[pos..]);
+    out
+}
+
+fn pat(lang: &str, p: &str) -> String {
+    format!("id: t\nlanguage: {lang}\nrule:\n  pattern: '{}'\n", p.replace('\'', "''"))
+}
+
+#[test]
+fn metavariables_bind_named_nodes_and_repeat_must_agree() {
+    let r = pat("javascript", "$A($A)");
+    assert_eq!(found(&r, "test(test); foo(bar);"), vec!["test(test)"]);
+    let r = pat("javascript", "$_F($_F)");
+    assert_eq!(found(&r, "foo(bar);"), vec!["foo(bar)"], "$_ does not capture");
+    // `$A` needs a named node, `$$A` takes anonymous ones too (ast-grep's test).
+    assert!(found(&pat("javascript", "return $A"), "function f(){ return; }").is_empty());
+    assert_eq!(found(&pat("javascript", "return $$A"), "function f(){ return; }").len(), 1);
+}
+
+#[test]
+fn ellipsis_is_lazy_without_backtracking() {
+    // sg: `foo($$$A, $B)` matches foo(z) only — the lazy `$$$` stops at the
+    // first node `$B` can take, and there is no backtracking.
+    let r = pat("javascript", "foo($$$A, $B)");
+    assert_eq!(found(&r, "foo(x, y); foo(a, b, c); foo(z);"), vec!["foo(z)"]);
+    let r = pat("javascript", "foo($$$A, c)");
+    assert_eq!(found(&r, "foo(a, b, c);"), vec!["foo(a, b, c)"]);
+    let fix = "id: t\nlanguage: javascript\nrule:\n  pattern: foo($$$A, c)\nfix: bar($$$A)\n";
+    assert_eq!(rewrite(fix, "foo(a, b, c);"), "bar(a, b);");
+    assert_eq!(found(&pat("javascript", "foo($$$)"), "foo(); foo(1, 2);").len(), 2);
+}
+
+#[test]
+fn trivia_and_trailing_nodes_follow_smart_strictness() {
+    assert_eq!(found(&pat("javascript", "foo($A, $B)"), "foo(a, b,);").len(), 1);
+    assert!(found(&pat("javascript", "foo($A, $B,)"), "foo(a, b);").is_empty());
+    assert_eq!(found(&pat("python", "f(  a,b )"), "f(a, b)\n").len(), 1);
+}
+
+#[test]
+fn patterns_unwrap_through_error_wrappers() {
+    // Rust parses a bare binary expression as ERROR > binary_expression.
+    let r = pat("rust", "$X.len() == 0");
+    assert_eq!(found(&r, "fn f() { if v.len() == 0 {} }"), vec!["v.len() == 0"]);
+}
+
+#[test]
+fn relational_rules_respect_stop_by_and_field() {
+    let code = "function outer() { function inner() { var a = 1 } var a = 1 }";
+    let base = "id: t\nlanguage: javascript\nrule:\n  pattern: var a = 1\n  inside:\n";
+    let neighbor = format!("{base}    kind: statement_block\n");
+    assert_eq!(found(&neighbor, code).len(), 2);
+    let end = format!("{base}    pattern: function outer() {{ $$$ }}\n    stopBy: end\n");
+    assert_eq!(found(&end, code).len(), 2);
+    let until = format!(
+        "{base}    pattern: function outer() {{ $$$ }}\n    stopBy:\n      kind: function_declaration\n"
+    );
+    // Stops at the first function declaration, inclusive: only the outer var.
+    assert_eq!(found(&until, code).len(), 1);
+
+    let has_field = "id: t\nlanguage: python\nrule:\n  kind: call\n  has:\n    field: function\n    regex: ^print$\n";
+    assert_eq!(found(has_field, "print(len(x))\nlen(print)\n"), vec!["print(len(x))"]);
+    let inside_field = "id: t\nlanguage: python\nrule:\n  kind: identifier\n  inside:\n    kind: call\n    field: function\n";
+    assert_eq!(found(inside_field, "f(g)\n"), vec!["f"]);
+}
+
+#[test]
+fn follows_and_precedes_look_at_siblings() {
+    let r = "id: t\nlanguage: javascript\nrule:\n  pattern: var a = 1\n  follows:\n    pattern: var b = 2\n    stopBy: end\n";
+    assert_eq!(found(r, "var b = 2; alert(b); var a = 1;").len(), 1);
+    assert!(found(r, "var a = 1; var b = 2;").is_empty());
+    let r = "id: t\nlanguage: javascript\nrule:\n  pattern: var b = 2\n  precedes:\n    pattern: var a = 1\n";
+    assert!(found(r, "var b = 2; alert(b); var a = 1;").is_empty(), "neighbor only");
+    assert_eq!(found(r, "var b = 2; var a = 1;").len(), 1);
+}
+
+#[test]
+fn composite_rules_and_constraints() {
+    let r = "id: t\nlanguage: python\nrule:\n  any:\n    - pattern: $X == None\n    - pattern: $X != None\n  not:\n    has:\n      kind: call\n      stopBy: end\nconstraints:\n  X:\n    regex: ^[a-z]+$\n";
+    assert_eq!(
+        found(r, "a == None\nf(a) == None\nb != None\nAB == None\n"),
+        vec!["a == None", "b != None"]
+    );
+    let utils = "id: t\nlanguage: python\nutils:\n  is-none:\n    kind: none\nrule:\n  kind: comparison_operator\n  has:\n    matches: is-none\n";
+    assert_eq!(found(utils, "a == None\na == 1\n"), vec!["a == None"]);
+    let nth = "id: t\nlanguage: python\nrule:\n  kind: integer\n  nthChild: 2\n  inside:\n    kind: argument_list\n";
+    assert_eq!(found(nth, "f(1, 2, 3)\n"), vec!["2"]);
+    let nth_formula = "id: t\nlanguage: python\nrule:\n  kind: integer\n  nthChild:\n    position: 2n+1\n    reverse: true\n  inside:\n    kind: argument_list\n";
+    assert_eq!(found(nth_formula, "f(1, 2, 3)\n"), vec!["1", "3"]);
+}
+
+#[test]
+fn contextual_patterns_select_a_node_kind() {
+    let r = "id: t\nlanguage: javascript\nrule:\n  pattern:\n    context: 'class A { $F = $I }'\n    selector: field_definition\n";
+    assert_eq!(found(r, "class B { b = 123 }\nlet b = 123\n"), vec!["b = 123"]);
+}
+
+#[test]
+fn transforms_feed_the_fix() {
+    let r = "id: t\nlanguage: python\nrule:\n  pattern: $O.$ATTR\nconstraints:\n  ATTR:\n    regex: ^is_[A-Z]\ntransform:\n  SNAKE:\n    convert:\n      source: $ATTR\n      toCase: snakeCase\n  UP:\n    replace:\n      source: $SNAKE\n      replace: 'is_'\n      by: 'IS_'\nfix: $O.$UP\n";
+    assert_eq!(rewrite(r, "x.is_Integer\n"), "x.IS_integer\n");
+    let sub = "id: t\nlanguage: python\nrule:\n  pattern: print($S)\ntransform:\n  IN:\n    substring:\n      source: $S\n      startChar: 1\n      endChar: -1\nfix: log($IN)\n";
+    assert_eq!(rewrite(sub, "print('hello')\n"), "log(hello)\n");
+}
+
+#[test]
+fn expand_end_widens_the_replaced_range() {
+    let r = "id: t\nlanguage: python\nrule:\n  kind: expression_statement\n  has:\n    pattern: $V = $E\n  precedes:\n    pattern: return $V\nfix:\n  template: return $E\n  expandEnd:\n    pattern: return $V\n";
+    let code = "def f():\n    x = g()\n    return x\n";
+    assert_eq!(rewrite(r, code), "def f():\n    return g()\n");
+}
