@@ -22,6 +22,7 @@ class Config:
     seq: int = 256
     dropout: float = 0.0
     pos: str = "learned"  # "learned" absolute embeddings or "rope" (rotary, relative)
+    shift: bool = False   # token shift: x_i += Wl e_{i-1} + Wr e_{i+1} (first-order access to neighbours)
     alibi: bool = False   # per-head distance penalty -slope*|i-j| (last head global): a locality prior
 
     def dict(self):
@@ -78,6 +79,9 @@ class Denoiser(nn.Module):
             self.register_buffer("sin", ang.sin(), persistent=False)
         else:
             self.pos = nn.Embedding(c.seq, c.d)
+        if c.shift:
+            self.shift_l = nn.Linear(c.d, c.d, bias=False)
+            self.shift_r = nn.Linear(c.d, c.d, bias=False)
         if c.alibi:
             sl = [2.0 ** (-1 - 2 * i) for i in range(c.heads - 1)] + [0.0]
             self.register_buffer("slopes", torch.tensor(sl).reshape(1, c.heads, 1, 1), persistent=False)
@@ -87,12 +91,15 @@ class Denoiser(nn.Module):
         for n, p in self.named_parameters():
             if n.endswith("proj.weight") or n.endswith("fc2.weight"):
                 nn.init.normal_(p, std=0.02 / math.sqrt(2 * c.layers))
+            if n.startswith("shift_"):
+                nn.init.zeros_(p)  # starts as the plain model; can be added to trained weights
 
     @staticmethod
     def _init(m):
         if isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, std=0.02)
-            nn.init.zeros_(m.bias)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
         elif isinstance(m, nn.Embedding):
             nn.init.normal_(m.weight, std=0.02)
 
@@ -105,6 +112,10 @@ class Denoiser(nn.Module):
             pos = torch.arange(s, device=input_ids.device)
             x = self.tok(input_ids) + self.pos(pos)[None]
             rope = None
+        if self.c.shift:
+            e = self.tok(input_ids)
+            z = e[:, :1] * 0.0
+            x = x + self.shift_l(torch.cat([z, e[:, :-1]], 1)) + self.shift_r(torch.cat([e[:, 1:], z], 1))
         # key padding bias [b, 1, 1, s]: 0 where attended, -1e9 at padding
         bias = (1.0 - attention_mask.to(x.dtype))[:, None, None, :] * -1e9
         if self.c.alibi:

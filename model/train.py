@@ -197,6 +197,8 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default="", help="start from these weights (e.g. model/weights.fp16.pt)")
+    ap.add_argument("--shift", action="store_true", help="add token-shift layers (zero-init, also with --init)")
+    ap.add_argument("--rewarmup", type=int, default=50, help="lr warmup steps after --init (fresh optimizer)")
     ap.add_argument("--ckpt", default=str(HERE / "ckpt"))
     ap.add_argument("--save-every", type=int, default=100)
     ap.add_argument("--eval-every", type=int, default=100)
@@ -222,10 +224,14 @@ def main():
         cfg = Config(**state["config"])
     elif a.init:
         state0 = torch.load(a.init, map_location="cpu", weights_only=False)
+        if "state_dict" not in state0:  # a last.pt checkpoint: fp32 weights, optimizer dropped
+            state0 = {"config": state0["config"], "state_dict": state0["model"],
+                      "meta": {"steps": state0["step"], "tokens": state0["tokens"]}}
         cfg = Config(**state0["config"])
+        cfg.shift = cfg.shift or a.shift
     else:
         cfg = Config(vocab=tok.get_vocab_size(), d=a.d, layers=a.layers, heads=a.heads,
-                     ffn=a.ffn or 4 * a.d, seq=a.seq, pos=a.pos)
+                     ffn=a.ffn or 4 * a.d, seq=a.seq, pos=a.pos, shift=a.shift)
     dev = torch.device(a.device)
     model = Denoiser(cfg).to(dev)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -239,7 +245,9 @@ def main():
         step, tokens, hist = state["step"], state["tokens"], state.get("hist", [])
         print(f"resumed at step {step}", flush=True)
     elif a.init:
-        model.load_state_dict({k: v.float() for k, v in state0["state_dict"].items()})
+        missing, unexpected = model.load_state_dict({k: v.float() for k, v in state0["state_dict"].items()},
+                                                    strict=False)
+        assert not unexpected and all(k.startswith("shift_") for k in missing), (missing, unexpected)
         step, tokens = state0["meta"].get("steps", 0), state0["meta"].get("tokens", 0)
         print(f"init from {a.init} (step {step})", flush=True)
     print(f"params {nparams(model)/1e6:.2f}M config {cfg.dict()}", flush=True)
@@ -254,7 +262,14 @@ def main():
     n_mdlm = int(round(a.batch * a.mdlm_frac))
     n_hole = a.batch - n_mdlm
 
+    start_step = step
+
     def lr_at(s):
+        if a.init and s - start_step < a.rewarmup:
+            return lr_sched(s) * (s - start_step + 1) / a.rewarmup
+        return lr_sched(s)
+
+    def lr_sched(s):
         if s < a.warmup:
             return a.lr * (s + 1) / a.warmup
         p = min(1.0, (s - a.warmup) / max(1, a.steps - a.warmup))
