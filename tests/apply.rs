@@ -18,7 +18,10 @@ fn rules_arg(rel: &str) -> String {
 fn dry_run_prints_exact_unified_diff_and_writes_nothing() {
     let dir = copy_fixture("python-app");
     let before = snapshot(dir.path());
-    let out = refactor(dir.path(), &["apply", "--rule", &rules_arg(PY_RULES), "pkg"]);
+    let out = refactor(
+        dir.path(),
+        &["apply", "--rule", &rules_arg(PY_RULES), "pkg"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let expected = "\
 --- a/pkg/service.py
@@ -66,7 +69,13 @@ fn dry_run_prints_exact_unified_diff_and_writes_nothing() {
 fn dry_run_diff_applies_with_git_to_the_same_files_as_write() {
     for (fixture, rules) in [
         ("python-app", rules_arg(PY_RULES)),
-        ("langs", fixture("langs").join("rules.yml").to_string_lossy().into_owned()),
+        (
+            "langs",
+            fixture("langs")
+                .join("rules.yml")
+                .to_string_lossy()
+                .into_owned(),
+        ),
     ] {
         let a = copy_fixture(fixture);
         let b = copy_fixture(fixture);
@@ -81,7 +90,11 @@ fn dry_run_diff_applies_with_git_to_the_same_files_as_write() {
             .current_dir(b.path())
             .output()
             .expect("git apply");
-        assert!(git.status.success(), "git apply failed: {}", String::from_utf8_lossy(&git.stderr));
+        assert!(
+            git.status.success(),
+            "git apply failed: {}",
+            String::from_utf8_lossy(&git.stderr)
+        );
         let w = refactor(a.path(), &["apply", "--rule", &rules, "--write", "."]);
         assert_eq!(w.status.code(), Some(0));
         assert_eq!(snapshot(a.path()), snapshot(b.path()), "{fixture}");
@@ -93,7 +106,10 @@ fn dry_run_diff_applies_with_git_to_the_same_files_as_write() {
 fn every_language_is_rewritten() {
     let dir = copy_fixture("langs");
     let rules = fixture("langs").join("rules.yml");
-    let out = refactor(dir.path(), &["apply", "--rule", rules.to_str().unwrap(), "--write", "."]);
+    let out = refactor(
+        dir.path(),
+        &["apply", "--rule", rules.to_str().unwrap(), "--write", "."],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
     assert!(read("main.rs").contains("if items.is_empty() {"));
@@ -113,7 +129,11 @@ fn every_language_is_rewritten() {
 fn write_keeps_permissions_and_crlf() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("crlf.py");
-    std::fs::write(&file, "def f(x):\r\n    if x == None:\r\n        return 1\r\n").unwrap();
+    std::fs::write(
+        &file,
+        "def f(x):\r\n    if x == None:\r\n        return 1\r\n",
+    )
+    .unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -124,10 +144,16 @@ fn write_keeps_permissions_and_crlf() {
         &rule,
         "id: multi\nlanguage: python\nrule:\n  pattern: $X == None\nfix: |-\n  (\n      $X is None)\n",
     );
-    let out = refactor(dir.path(), &["apply", "--rule", "r.yml", "--write", "crlf.py"]);
+    let out = refactor(
+        dir.path(),
+        &["apply", "--rule", "r.yml", "--write", "crlf.py"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(text, "def f(x):\r\n    if (\r\n        x is None):\r\n        return 1\r\n");
+    assert_eq!(
+        text,
+        "def f(x):\r\n    if (\r\n        x is None):\r\n        return 1\r\n"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -139,7 +165,10 @@ fn write_keeps_permissions_and_crlf() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(names.iter().all(|n| !n.starts_with(".refactor-")), "{names:?}");
+    assert!(
+        names.iter().all(|n| !n.starts_with(".refactor-")),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -187,7 +216,10 @@ fn overlapping_matches_keep_the_outermost_and_report_the_rest() {
         .starts_with("skipped: overlaps an edit of `wrap` at line 1"));
     let w = refactor(dir.path(), &["apply", "-r", "r.yml", "--write", "a.py"]);
     assert_eq!(w.status.code(), Some(0));
-    assert_eq!(std::fs::read_to_string(dir.path().join("a.py")).unwrap(), "x = bar(foo(1))\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.py")).unwrap(),
+        "x = bar(foo(1))\n"
+    );
 }
 
 #[test]
@@ -207,7 +239,10 @@ fn rewrite_that_breaks_parsing_is_rejected_and_file_untouched() {
         stderr(&out)
     );
     assert!(stderr(&out).contains("1 rejected"));
-    assert_eq!(std::fs::read_to_string(dir.path().join("a.js")).unwrap(), original);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.js")).unwrap(),
+        original
+    );
     let json = refactor(dir.path(), &["apply", "-r", "r.yml", "--json", "a.js"]);
     assert!(stdout(&json).contains("\"status\":\"rejected: the rewritten file no longer parses\""));
 }
@@ -216,7 +251,12 @@ fn rewrite_that_breaks_parsing_is_rejected_and_file_untouched() {
 fn walker_honours_gitignore_hidden_binary_utf8_size_and_globs() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    Command::new("git").arg("init").arg("-q").current_dir(d).status().unwrap();
+    Command::new("git")
+        .arg("init")
+        .arg("-q")
+        .current_dir(d)
+        .status()
+        .unwrap();
     let body = "x = a == None\n";
     write(&d.join(".gitignore"), "ignored/\n");
     write(&d.join("ignored/a.py"), body);
@@ -240,10 +280,28 @@ fn walker_honours_gitignore_hidden_binary_utf8_size_and_globs() {
     assert_eq!(touched, vec!["src/keep.py", "src/other.py", "tests/t.py"]);
     let err = stderr(&out);
     assert!(err.contains("skipped ./src/bin.py: binary file"), "{err}");
-    assert!(err.contains("skipped ./src/latin1.py: not valid UTF-8"), "{err}");
-    assert!(err.contains("skipped ./src/big.py: larger than --max-filesize"), "{err}");
+    assert!(
+        err.contains("skipped ./src/latin1.py: not valid UTF-8"),
+        "{err}"
+    );
+    assert!(
+        err.contains("skipped ./src/big.py: larger than --max-filesize"),
+        "{err}"
+    );
 
-    let out = refactor(d, &["apply", "-r", &rules, "--include", "src/**", "--exclude", "other.py", "."]);
+    let out = refactor(
+        d,
+        &[
+            "apply",
+            "-r",
+            &rules,
+            "--include",
+            "src/**",
+            "--exclude",
+            "other.py",
+            ".",
+        ],
+    );
     let touched: Vec<String> = stdout(&out)
         .lines()
         .filter_map(|l| l.strip_prefix("+++ b/").map(str::to_string))
@@ -258,7 +316,11 @@ fn assert_error(dir: &Path, rule_text: &str, expect: &str) {
     assert_eq!(out.status.code(), Some(2), "{rule_text}");
     let err = stderr(&out);
     assert!(err.contains(expect), "expected {expect:?} in {err:?}");
-    assert_eq!(snapshot(dir), before, "nothing may be written after an error");
+    assert_eq!(
+        snapshot(dir),
+        before,
+        "nothing may be written after an error"
+    );
 }
 
 #[test]
@@ -276,7 +338,11 @@ fn bad_rules_give_path_line_errors_exit_2_and_write_nothing() {
         "id: a\nlanguage: python\nrule:\n  pattern: $X == None\n  patern: typo\n",
         "bad.yml:5: rule: unknown field `patern`",
     );
-    assert_error(d, "id: a\nlanguage: cobol\nrule:\n  pattern: x\n", "bad.yml:2: unknown language `cobol`");
+    assert_error(
+        d,
+        "id: a\nlanguage: cobol\nrule:\n  pattern: x\n",
+        "bad.yml:2: unknown language `cobol`",
+    );
     assert_error(
         d,
         "id: a\nlanguage: python\nrule:\n  kind: identifier\n  regex: '(unclosed'\n",
@@ -309,11 +375,20 @@ fn bad_rules_give_path_line_errors_exit_2_and_write_nothing() {
         "bad.yml:9: unknown node kind `nope`",
     );
     // A good rule with a missing path.
-    write(&d.join("good.yml"), "id: g\nlanguage: python\nrule:\n  pattern: $X == None\nfix: $X is None\n");
-    let out = refactor(d, &["apply", "-r", "good.yml", "--write", "missing.py", "a.py"]);
+    write(
+        &d.join("good.yml"),
+        "id: g\nlanguage: python\nrule:\n  pattern: $X == None\nfix: $X is None\n",
+    );
+    let out = refactor(
+        d,
+        &["apply", "-r", "good.yml", "--write", "missing.py", "a.py"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("missing.py: no such file or directory"));
-    assert_eq!(std::fs::read_to_string(d.join("a.py")).unwrap(), "x = a == None\n");
+    assert_eq!(
+        std::fs::read_to_string(d.join("a.py")).unwrap(),
+        "x = a == None\n"
+    );
     let out = refactor(d, &["apply", "-r", "nowhere.yml", "a.py"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("nowhere.yml:1: no such rule file or folder"));
@@ -329,7 +404,11 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "t@example.com")
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -357,11 +436,22 @@ fn commit_writes_and_commits_only_touched_files() {
     let files = git(d, &["show", "--name-only", "--format=%s", "HEAD"]);
     let mut lines = files.lines().filter(|l| !l.is_empty());
     let subject = lines.next().unwrap();
-    assert!(subject.starts_with("refactor: apply py-eq-none, py-in-dict-keys, py-ne-none, py-not-in, py-zero-arg-super"), "{subject}");
-    assert_eq!(lines.collect::<Vec<_>>(), vec!["pkg/service.py", "pkg/util.py"]);
+    assert!(
+        subject.starts_with(
+            "refactor: apply py-eq-none, py-in-dict-keys, py-ne-none, py-not-in, py-zero-arg-super"
+        ),
+        "{subject}"
+    );
+    assert_eq!(
+        lines.collect::<Vec<_>>(),
+        vec!["pkg/service.py", "pkg/util.py"]
+    );
     // The committed content is what was written, and notes.txt stays staged, uncommitted.
     let committed = git(d, &["show", "HEAD:pkg/util.py"]);
-    assert_eq!(committed, std::fs::read_to_string(d.join("pkg/util.py")).unwrap());
+    assert_eq!(
+        committed,
+        std::fs::read_to_string(d.join("pkg/util.py")).unwrap()
+    );
     assert!(committed.contains("if key in options:"));
     let status = git(d, &["status", "--porcelain"]);
     assert_eq!(status, "M  notes.txt\n");
@@ -378,12 +468,26 @@ fn commit_refuses_dirty_files_unless_allowed() {
     let before = snapshot(d);
     let out = refactor(d, &["apply", "-r", &rules_arg(PY_RULES), "--commit", "."]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("refusing to commit"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing to commit"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("pkg/util.py"));
     assert_eq!(snapshot(d), before, "nothing written");
     assert_eq!(git(d, &["rev-parse", "HEAD"]), head, "no commit");
 
-    let out = refactor(d, &["apply", "-r", &rules_arg(PY_RULES), "--commit", "--allow-dirty", "."]);
+    let out = refactor(
+        d,
+        &[
+            "apply",
+            "-r",
+            &rules_arg(PY_RULES),
+            "--commit",
+            "--allow-dirty",
+            ".",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let committed = git(d, &["show", "HEAD:pkg/util.py"]);
     assert!(committed.contains("# local edit") && committed.contains("if key in options:"));
@@ -392,7 +496,13 @@ fn commit_refuses_dirty_files_unless_allowed() {
 #[test]
 fn rule_tests_pass_for_shipped_rules_and_fail_when_broken() {
     let out = refactor(&root(), &["test", "rules"]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     let summary = stdout(&out);
     let passed: usize = summary
         .lines()
@@ -414,8 +524,14 @@ fn rule_tests_pass_for_shipped_rules_and_fail_when_broken() {
     let out = refactor(dir.path(), &["test", "."]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("valid case matched 1 time(s): \"a == None\""), "{text}");
+    assert!(
+        text.contains("valid case matched 1 time(s): \"a == None\""),
+        "{text}"
+    );
     assert!(text.contains("fix differs"), "{text}");
-    assert!(text.contains("invalid case did not match: \"c == 1\""), "{text}");
+    assert!(
+        text.contains("invalid case did not match: \"c == 1\""),
+        "{text}"
+    );
     assert!(text.trim_end().ends_with("1 passed, 3 failed"), "{text}");
 }

@@ -33,7 +33,10 @@ fn rewrite(rule_yaml: &str, code: &str) -> String {
 }
 
 fn pat(lang: &str, p: &str) -> String {
-    format!("id: t\nlanguage: {lang}\nrule:\n  pattern: '{}'\n", p.replace('\'', "''"))
+    format!(
+        "id: t\nlanguage: {lang}\nrule:\n  pattern: '{}'\n",
+        p.replace('\'', "''")
+    )
 }
 
 #[test]
@@ -41,10 +44,17 @@ fn metavariables_bind_named_nodes_and_repeat_must_agree() {
     let r = pat("javascript", "$A($A)");
     assert_eq!(found(&r, "test(test); foo(bar);"), vec!["test(test)"]);
     let r = pat("javascript", "$_F($_F)");
-    assert_eq!(found(&r, "foo(bar);"), vec!["foo(bar)"], "$_ does not capture");
+    assert_eq!(
+        found(&r, "foo(bar);"),
+        vec!["foo(bar)"],
+        "$_ does not capture"
+    );
     // `$A` needs a named node, `$$A` takes anonymous ones too (ast-grep's test).
     assert!(found(&pat("javascript", "return $A"), "function f(){ return; }").is_empty());
-    assert_eq!(found(&pat("javascript", "return $$A"), "function f(){ return; }").len(), 1);
+    assert_eq!(
+        found(&pat("javascript", "return $$A"), "function f(){ return; }").len(),
+        1
+    );
 }
 
 #[test]
@@ -52,17 +62,26 @@ fn ellipsis_is_lazy_without_backtracking() {
     // sg: `foo($$$A, $B)` matches foo(z) only — the lazy `$$$` stops at the
     // first node `$B` can take, and there is no backtracking.
     let r = pat("javascript", "foo($$$A, $B)");
-    assert_eq!(found(&r, "foo(x, y); foo(a, b, c); foo(z);"), vec!["foo(z)"]);
+    assert_eq!(
+        found(&r, "foo(x, y); foo(a, b, c); foo(z);"),
+        vec!["foo(z)"]
+    );
     let r = pat("javascript", "foo($$$A, c)");
     assert_eq!(found(&r, "foo(a, b, c);"), vec!["foo(a, b, c)"]);
     let fix = "id: t\nlanguage: javascript\nrule:\n  pattern: foo($$$A, c)\nfix: bar($$$A)\n";
     assert_eq!(rewrite(fix, "foo(a, b, c);"), "bar(a, b);");
-    assert_eq!(found(&pat("javascript", "foo($$$)"), "foo(); foo(1, 2);").len(), 2);
+    assert_eq!(
+        found(&pat("javascript", "foo($$$)"), "foo(); foo(1, 2);").len(),
+        2
+    );
 }
 
 #[test]
 fn trivia_and_trailing_nodes_follow_smart_strictness() {
-    assert_eq!(found(&pat("javascript", "foo($A, $B)"), "foo(a, b,);").len(), 1);
+    assert_eq!(
+        found(&pat("javascript", "foo($A, $B)"), "foo(a, b,);").len(),
+        1
+    );
     assert!(found(&pat("javascript", "foo($A, $B,)"), "foo(a, b);").is_empty());
     assert_eq!(found(&pat("python", "f(  a,b )"), "f(a, b)\n").len(), 1);
 }
@@ -71,7 +90,10 @@ fn trivia_and_trailing_nodes_follow_smart_strictness() {
 fn patterns_unwrap_through_error_wrappers() {
     // Rust parses a bare binary expression as ERROR > binary_expression.
     let r = pat("rust", "$X.len() == 0");
-    assert_eq!(found(&r, "fn f() { if v.len() == 0 {} }"), vec!["v.len() == 0"]);
+    assert_eq!(
+        found(&r, "fn f() { if v.len() == 0 {} }"),
+        vec!["v.len() == 0"]
+    );
 }
 
 #[test]
@@ -89,7 +111,10 @@ fn relational_rules_respect_stop_by_and_field() {
     assert_eq!(found(&until, code).len(), 1);
 
     let has_field = "id: t\nlanguage: python\nrule:\n  kind: call\n  has:\n    field: function\n    regex: ^print$\n";
-    assert_eq!(found(has_field, "print(len(x))\nlen(print)\n"), vec!["print(len(x))"]);
+    assert_eq!(
+        found(has_field, "print(len(x))\nlen(print)\n"),
+        vec!["print(len(x))"]
+    );
     let inside_field = "id: t\nlanguage: python\nrule:\n  kind: identifier\n  inside:\n    kind: call\n    field: function\n";
     assert_eq!(found(inside_field, "f(g)\n"), vec!["f"]);
 }
@@ -100,7 +125,10 @@ fn follows_and_precedes_look_at_siblings() {
     assert_eq!(found(r, "var b = 2; alert(b); var a = 1;").len(), 1);
     assert!(found(r, "var a = 1; var b = 2;").is_empty());
     let r = "id: t\nlanguage: javascript\nrule:\n  pattern: var b = 2\n  precedes:\n    pattern: var a = 1\n";
-    assert!(found(r, "var b = 2; alert(b); var a = 1;").is_empty(), "neighbor only");
+    assert!(
+        found(r, "var b = 2; alert(b); var a = 1;").is_empty(),
+        "neighbor only"
+    );
     assert_eq!(found(r, "var b = 2; var a = 1;").len(), 1);
 }
 
@@ -122,7 +150,10 @@ fn composite_rules_and_constraints() {
 #[test]
 fn contextual_patterns_select_a_node_kind() {
     let r = "id: t\nlanguage: javascript\nrule:\n  pattern:\n    context: 'class A { $F = $I }'\n    selector: field_definition\n";
-    assert_eq!(found(r, "class B { b = 123 }\nlet b = 123\n"), vec!["b = 123"]);
+    assert_eq!(
+        found(r, "class B { b = 123 }\nlet b = 123\n"),
+        vec!["b = 123"]
+    );
 }
 
 #[test]
