@@ -6,14 +6,19 @@ use super::{find_root, print_summary, run_options, EXIT_FOUND, EXIT_OK};
 use crate::emit::{diff, report, sarif};
 use crate::pipeline::{self, FileResult};
 use crate::plan;
-use crate::rule::{load_rules, Severity};
+use crate::rule::{load_rules, Rule, Severity};
 use anyhow::{bail, Context};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
-    let rules = load_rules(&args.common.rules)?;
+    // `severity: off` switches a rule off (as in ast-grep): it is not run at
+    // all, so it can neither be reported nor shadow another rule's edit.
+    let rules: Vec<Rule> = load_rules(&args.common.rules)?
+        .into_iter()
+        .filter(|r| r.severity != Some(Severity::Off))
+        .collect();
     let root = find_root();
     let mut opts = run_options(&args.common, root.clone());
     if let Some(s) = &args.shard {
@@ -28,10 +33,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         }
     }
     let result = pipeline::run(&rules, &opts)?;
-    let mut records: Vec<report::Record> = report::records(&result, &rules)
-        .into_iter()
-        .filter(|r| r.severity() != Severity::Off)
-        .collect();
+    let mut records: Vec<report::Record> = report::records(&result, &rules);
     if let Some(lines) = &changed_lines {
         records.retain(|r| {
             lines.get(&r.file.rel).is_some_and(|set| {
@@ -57,14 +59,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
                 writeln!(out, "{}", sarif::github_command(r))?;
             }
         }
-        Format::Diff => {
-            let files: BTreeSet<&str> = records.iter().map(|r| r.file.rel.as_str()).collect();
-            for f in result.changed() {
-                if files.contains(f.rel.as_str()) {
-                    out.write_all(diff::file_diff(f).as_bytes())?;
-                }
-            }
-        }
+        Format::Diff => out.write_all(reported_diff(&result, &records).as_bytes())?,
         Format::Text => {
             let color = super::use_color(args.common.color);
             for r in &records {
@@ -99,6 +94,40 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     };
     let failing = threshold.is_some_and(|t| records.iter().any(|r| r.severity() >= t));
     Ok(if failing { EXIT_FOUND } else { EXIT_OK })
+}
+
+/// The patch of the reported edits only: with `--changed-lines` (or
+/// `--shard`), edits that were not reported stay out of it.
+fn reported_diff(result: &pipeline::RunResult, records: &[report::Record]) -> String {
+    let mut wanted: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for r in records {
+        if let Some(i) = r.finding.edit {
+            wanted.entry(r.file.rel.as_str()).or_default().insert(i);
+        }
+    }
+    let mut out = String::new();
+    for f in result.changed() {
+        let Some(set) = wanted.get(f.rel.as_str()) else {
+            continue;
+        };
+        let edits: Vec<plan::Edit> = f
+            .edits
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| e.is_live() && set.contains(i))
+            .map(|(_, e)| e.clone())
+            .collect();
+        if edits.is_empty() {
+            continue;
+        }
+        let mut g = f.clone();
+        if edits.len() != f.edits.iter().filter(|e| e.is_live()).count() {
+            let (text, _) = plan::apply(&f.original, &edits, f.crlf);
+            g.new_text = (text != f.original).then_some(text);
+        }
+        out.push_str(&diff::file_diff(&g));
+    }
+    out
 }
 
 /// The diff one edit alone would make (shown under its finding).
@@ -148,7 +177,12 @@ pub fn changed_since(root: &Path, rev: &str) -> anyhow::Result<BTreeMap<String, 
         .with_context(|| format!("--changed-since: unknown revision `{rev}`"))?
         .peel_to_commit()?;
     let head = repo.head()?.peel_to_commit()?;
-    let base = repo.merge_base(head.id(), target.id())?;
+    let base = repo.merge_base(head.id(), target.id()).with_context(|| {
+        format!(
+            "--changed-since: HEAD and `{rev}` have no common ancestor here \
+             (a shallow clone? fetch the full history, e.g. fetch-depth: 0)"
+        )
+    })?;
     let base_tree = repo.find_commit(base)?.tree()?;
     let mut dopts = git2::DiffOptions::new();
     dopts

@@ -2,6 +2,7 @@
 //! they carry the same facts as the JSON report.
 
 use super::report::{render_replacement, Record};
+use crate::plan::EditStatus;
 use crate::rule::{Rule, Severity};
 use serde_json::{json, Value};
 
@@ -23,6 +24,21 @@ fn region(start: (usize, usize), end: (usize, usize)) -> Value {
         "endLine": end.0,
         "endColumn": end.1 + 1,
     })
+}
+
+/// A repository-relative path as a SARIF URI reference: `/`-separated, with
+/// every byte outside RFC 3986's unreserved set (and `/`) percent-encoded,
+/// so spaces, `%`, `#`, `?` and non-ASCII names stay valid URIs.
+pub fn uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
@@ -59,19 +75,28 @@ pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
                 "message": {"text": r.message()},
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": {"uri": r.file.rel},
+                        "artifactLocation": {"uri": uri(&r.file.rel)},
                         "region": region(r.start, r.end),
                     }
                 }],
             });
-            if let Some(e) = r.edit {
+            // Only an edit that `apply` would make is offered as a fix: an
+            // overlapped, unresolved or rejected one would insert broken text.
+            let live = r
+                .edit
+                .filter(|e| e.status == EditStatus::Applied && r.file.rejected.is_none());
+            if let Some(e) = live {
+                let mut text = render_replacement(e);
+                if r.file.crlf {
+                    text = text.replace("\r\n", "\n").replace('\n', "\r\n");
+                }
                 v["fixes"] = json!([{
-                    "description": {"text": format!("{} ({})", r.message(), r.status())},
+                    "description": {"text": r.message()},
                     "artifactChanges": [{
-                        "artifactLocation": {"uri": r.file.rel},
+                        "artifactLocation": {"uri": uri(&r.file.rel)},
                         "replacements": [{
                             "deletedRegion": region(r.start, r.end),
-                            "insertedContent": {"text": render_replacement(e)},
+                            "insertedContent": {"text": text},
                         }],
                     }],
                 }]);
