@@ -162,6 +162,9 @@ fn transforms_feed_the_fix() {
     assert_eq!(rewrite(r, "x.is_Integer\n"), "x.IS_integer\n");
     let sub = "id: t\nlanguage: python\nrule:\n  pattern: print($S)\ntransform:\n  IN:\n    substring:\n      source: $S\n      startChar: 1\n      endChar: -1\nfix: log($IN)\n";
     assert_eq!(rewrite(sub, "print('hello')\n"), "log(hello)\n");
+    // ast-grep 0.51's string form of the same transforms.
+    let short = "id: t\nlanguage: python\nrule:\n  pattern: print($S)\ntransform:\n  IN: substring($S, startChar=1, endChar=-1)\n  UP: convert($IN, toCase=upperCase)\n  R: \"replace($UP, replace='L+', by='l')\"\nfix: log($R)\n";
+    assert_eq!(rewrite(short, "print('hello')\n"), "log(HElO)\n");
 }
 
 #[test]

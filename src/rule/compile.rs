@@ -241,7 +241,14 @@ impl Compiler<'_> {
                 .as_str()
                 .ok_or_else(|| CompileError::new("transform keys must be strings", None))?
                 .to_string();
-            let t: SerTransform = serde_yaml::from_value(v.clone()).map_err(|e| {
+            // ast-grep 0.51 also accepts a string form: `substring($A, startChar=1)`.
+            let value = match v.as_str() {
+                Some(text) => string_transform(text).map_err(|e| {
+                    CompileError::new(format!("invalid transform `{name}`: {e}"), Some(&name))
+                })?,
+                None => v.clone(),
+            };
+            let t: SerTransform = serde_yaml::from_value(value).map_err(|e| {
                 CompileError::new(format!("invalid transform `{name}`: {e}"), Some(&name))
             })?;
             let count =
@@ -308,6 +315,89 @@ impl Compiler<'_> {
             }
         })
     }
+}
+
+/// Parses ast-grep's string transform form, `func($SRC, key=value, ...)`,
+/// into the equivalent object form. Values are quoted strings, numbers,
+/// bare words, or `[a, b]` lists.
+fn string_transform(text: &str) -> std::result::Result<serde_yaml::Value, String> {
+    use serde_yaml::{Mapping, Value};
+    let text = text.trim();
+    let open = text.find('(').ok_or("expected `function(...)`")?;
+    if !text.ends_with(')') {
+        return Err("missing `)`".into());
+    }
+    let func = text[..open].trim();
+    let body = &text[open + 1..text.len() - 1];
+    // Split on commas outside quotes and brackets.
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut depth = 0;
+    for c in body.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => {
+                quote = None;
+                cur.push(c);
+            }
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                cur.push(c);
+            }
+            (None, '[') => {
+                depth += 1;
+                cur.push(c);
+            }
+            (None, ']') => {
+                depth -= 1;
+                cur.push(c);
+            }
+            (None, ',') if depth == 0 => parts.push(std::mem::take(&mut cur)),
+            (None, c) => cur.push(c),
+        }
+    }
+    if !cur.trim().is_empty() {
+        parts.push(cur);
+    }
+    let mut parts = parts.into_iter().map(|p| p.trim().to_string());
+    let source = parts.next().ok_or("missing source metavariable")?;
+    let scalar = |v: &str| -> Value {
+        let v = v.trim();
+        if let Some(q) = v
+            .strip_prefix('\'')
+            .and_then(|x| x.strip_suffix('\''))
+            .or_else(|| v.strip_prefix('"').and_then(|x| x.strip_suffix('"')))
+        {
+            return Value::String(q.to_string());
+        }
+        if let Ok(n) = v.parse::<i64>() {
+            return Value::Number(n.into());
+        }
+        Value::String(v.to_string())
+    };
+    let mut args = Mapping::new();
+    args.insert("source".into(), Value::String(source));
+    for p in parts {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| format!("expected key=value, got `{p}`"))?;
+        let v = v.trim();
+        let value = if let Some(list) = v.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+            Value::Sequence(
+                list.split(',')
+                    .filter(|x| !x.trim().is_empty())
+                    .map(scalar)
+                    .collect(),
+            )
+        } else {
+            scalar(v)
+        };
+        args.insert(Value::String(k.trim().to_string()), value);
+    }
+    let mut top = Mapping::new();
+    top.insert(Value::String(func.to_string()), Value::Mapping(args));
+    Ok(Value::Mapping(top))
 }
 
 pub fn compile_regex(re: &str) -> Result<Regex> {
