@@ -472,6 +472,69 @@ fn changed_since_from_a_subfolder_uses_repository_paths() {
 }
 
 #[test]
+fn pull_request_merge_checkout_against_a_remote_tracking_branch() {
+    // What actions/checkout gives a pull_request workflow: a detached HEAD
+    // at a merge commit of the feature into the base, and origin/<base>.
+    let r = two_branch_repo();
+    let feature = r.repo.head().unwrap().peel_to_commit().unwrap();
+    r.checkout("main");
+    r.write("src/c.py", "w = 1 == None\n");
+    let main_tip = r.commit("main moves on");
+    r.repo
+        .reference("refs/remotes/origin/main", main_tip, true, "fetch")
+        .unwrap();
+    let main_commit = r.repo.find_commit(main_tip).unwrap();
+    let mut index = r.repo.merge_commits(&main_commit, &feature, None).unwrap();
+    assert!(!index.has_conflicts());
+    let tree = r
+        .repo
+        .find_tree(index.write_tree_to(&r.repo).unwrap())
+        .unwrap();
+    let sig = git2::Signature::now("GitHub", "noreply@github.com").unwrap();
+    let merge = r
+        .repo
+        .commit(None, &sig, &sig, "Merge", &tree, &[&main_commit, &feature])
+        .unwrap();
+    r.repo.set_head_detached(merge).unwrap();
+    let mut co = git2::build::CheckoutBuilder::new();
+    co.force();
+    r.repo.checkout_head(Some(&mut co)).unwrap();
+    assert!(r.path().join("src/c.py").exists());
+
+    let run = r.check(&["--changed-since", "origin/main", "--format", "json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.findings(),
+        set(&[("src/a.py", "eq-none", 2), ("src/a.py", "eq-none", 6)]),
+        "{run:?}"
+    );
+    let run = r.check(&[
+        "--changed-since",
+        "origin/main",
+        "--changed-lines",
+        "--format",
+        "github",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "::error file=src/a.py,line=6,col=12,endLine=6,endColumn=21,title=eq-none::Use `is None`\n"
+    );
+}
+
+#[test]
+fn explicit_file_arguments_limit_the_check() {
+    // pre-commit passes the staged files as arguments.
+    let r = two_branch_repo();
+    let run = r.check(&["--format", "json", "src/b.py"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(run.findings(), set(&[("src/b.py", "eq-none", 2)]));
+    let run = r.check(&["--format", "json", "--changed-since", "main", "src/b.py"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
 fn unknown_revision_is_an_error_with_exit_2_and_no_output() {
     let r = two_branch_repo();
     let run = r.check(&["--changed-since", "no-such-branch", "--format", "json"]);
@@ -827,8 +890,13 @@ fn the_schema_rejects_broken_sarif() {
     bad["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
         0.into();
     assert!(schemas.validate(&bad, index).is_err());
-    let mut bad = good;
+    let mut bad = good.clone();
     bad["runs"][0]["results"][0]["level"] = "fatal".into();
+    assert!(schemas.validate(&bad, index).is_err());
+    // Formats are asserted: an artifact URI must be a valid URI reference.
+    let mut bad = good;
+    bad["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] =
+        "src/my file.py".into();
     assert!(schemas.validate(&bad, index).is_err());
 }
 

@@ -26,7 +26,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     }
     let mut changed_lines = None;
     if let Some(rev) = &args.changed_since {
-        let changes = changed_since(&root, rev)?;
+        let changes = changed_since(&root, rev, args.changed_lines)?;
         opts.only = Some(changes.keys().cloned().collect());
         if args.changed_lines {
             changed_lines = Some(changes);
@@ -164,8 +164,13 @@ pub fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
 
 /// Files changed between `rev`'s merge base with HEAD and the working tree
 /// (index and untracked files included, deletions left out, renames
-/// followed), with their changed (added) line numbers.
-pub fn changed_since(root: &Path, rev: &str) -> anyhow::Result<BTreeMap<String, BTreeSet<usize>>> {
+/// followed), with their changed (added) line numbers when `lines` is set
+/// (otherwise no patch text is computed and the sets stay empty).
+pub fn changed_since(
+    root: &Path,
+    rev: &str,
+    lines: bool,
+) -> anyhow::Result<BTreeMap<String, BTreeSet<usize>>> {
     let repo = git2::Repository::discover(root).with_context(|| {
         format!(
             "--changed-since needs a git repository at {}",
@@ -203,6 +208,9 @@ pub fn changed_since(root: &Path, rev: &str) -> anyhow::Result<BTreeMap<String, 
             out.entry(p.to_string_lossy().replace('\\', "/"))
                 .or_default();
         }
+    }
+    if !lines {
+        return Ok(out);
     }
     d.foreach(
         &mut |_, _| true,
