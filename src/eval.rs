@@ -1,8 +1,421 @@
-//! `refactor eval`: measures hole filling on code that already has the
-//! answers. (Implemented with the model-filled rules; see issue 5.)
+//! `refactor eval`: measures hole filling on code that already has the answers
+//! (issue 5; the definitions are in `docs/eval.md`).
+//!
+//! For a task (`py-return-type`, `py-param-type`, `py-kwarg-name`, `py-local-name`,
+//! `rs-let-type`) it finds every site that has its answer ([`sites`]), takes the
+//! answers out of the code, puts a hole at each site, and runs the same stages as
+//! `apply`: the files of the walk become one canvas with cross-file context
+//! ([`crate::fill::fill_holes`]: decoding, threshold and `regex`), then
+//! [`crate::pipeline::finalize`] (hole `kind` and reparse). Each site's fill (and its
+//! best guess when not applied) is compared with the removed answer. One JSON object
+//! per task is printed on stdout (the last line for the last task).
+
+pub mod baseline;
+pub mod sites;
 
 use crate::cli::flags::EvalArgs;
+use crate::denoise::canvas::Canvas;
+use crate::denoise::model::Model;
+use crate::denoise::{ContextIndex, DecodeMode, FileHoles, HoleSite};
+use crate::fill::{self, FillOptions};
+use crate::pipeline::{self, FileResult};
+use crate::plan::{self, Edit, EditStatus};
+use crate::rule::fix::Rendered;
+use crate::rule::{load::load_one, Rule};
+use crate::walk::{self, WalkOptions};
+use anyhow::Context;
+use rayon::prelude::*;
+use serde_json::{json, Value};
+use sites::{Site, Task};
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Environment variable naming a file that receives one JSON line per site.
+pub const SITES_ENV: &str = "REFACTOR_EVAL_SITES";
 
 pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
-    anyhow::bail!("eval task `{}` is not available yet", args.task)
+    let tasks: Vec<Task> = if args.task == "all" {
+        Task::ALL.to_vec()
+    } else {
+        args.task
+            .split(',')
+            .map(|t| {
+                Task::parse(t.trim()).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "unknown eval task `{t}` (expected {} or all)",
+                        Task::ALL.map(|t| t.name()).join(", ")
+                    )
+                })
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    let opts = crate::cli::fill_options(&args.model);
+    let root = crate::cli::find_root();
+    let mut dump = match std::env::var_os(SITES_ENV) {
+        Some(p) if !p.is_empty() => Some(
+            std::fs::File::create(&p)
+                .with_context(|| format!("cannot create {}", Path::new(&p).display()))?,
+        ),
+        _ => None,
+    };
+    for task in tasks {
+        let report = evaluate(task, &args.paths, args.limit, &opts, &root)?;
+        if let Some(f) = dump.as_mut() {
+            for s in &report.sites {
+                writeln!(f, "{}", s.to_json())?;
+            }
+        }
+        let summary = report.summary();
+        eprintln!(
+            "refactor eval {}: {} sites, exact {:.3}, applied {:.3}, precision {}, {} forward passes, {:.1}s on {}",
+            task.name(),
+            report.sites.len(),
+            summary["exact_match"].as_f64().unwrap_or(0.0),
+            summary["applied"].as_f64().unwrap_or(0.0),
+            summary["applied_precision"],
+            summary["forward_passes"],
+            summary["seconds"].as_f64().unwrap_or(0.0),
+            summary["device"].as_str().unwrap_or("-"),
+        );
+        println!("{summary}");
+    }
+    Ok(crate::cli::EXIT_OK)
+}
+
+/// What happened at one site.
+#[derive(Debug, Clone)]
+pub struct SiteResult {
+    pub file: String,
+    pub line: usize,
+    /// The removed answer (whitespace-normalised).
+    pub answer: String,
+    /// The model's best guess (whitespace-normalised), applied or not.
+    pub guess: String,
+    pub confidence: f32,
+    /// `applied`, `unresolved` or `rejected: why`.
+    pub status: String,
+    pub copy_guess: String,
+}
+
+impl SiteResult {
+    pub fn applied(&self) -> bool {
+        self.status == "applied"
+    }
+    pub fn exact(&self) -> bool {
+        self.guess == self.answer
+    }
+    pub fn to_json(&self) -> Value {
+        json!({
+            "file": self.file, "line": self.line, "answer": self.answer, "guess": self.guess,
+            "confidence": self.confidence, "status": self.status, "exact": self.exact(),
+            "copy": self.copy_guess,
+        })
+    }
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub task: Task,
+    pub sites: Vec<SiteResult>,
+    /// Sites left out because the answer is longer than the slot.
+    pub skipped: usize,
+    pub files: usize,
+    pub stats: crate::denoise::DecodeStats,
+    pub mode: DecodeMode,
+    pub tau: f32,
+    pub threshold: f32,
+    pub wall_seconds: f64,
+}
+
+fn share(n: usize, d: usize) -> Value {
+    if d == 0 {
+        Value::Null
+    } else {
+        json!(((n as f64 / d as f64) * 10000.0).round() / 10000.0)
+    }
+}
+
+impl Report {
+    /// The task's JSON summary (fields in `docs/eval.md`).
+    pub fn summary(&self) -> Value {
+        let n = self.sites.len();
+        let exact = self.sites.iter().filter(|s| s.exact()).count();
+        let applied = self.sites.iter().filter(|s| s.applied()).count();
+        let applied_ok = self
+            .sites
+            .iter()
+            .filter(|s| s.applied() && s.exact())
+            .count();
+        let rejected = self
+            .sites
+            .iter()
+            .filter(|s| s.status.starts_with("rejected"))
+            .count();
+        let mf = baseline::most_common(self.sites.iter().map(|s| s.answer.clone()));
+        let mf_hits = mf
+            .as_ref()
+            .map_or(0, |a| self.sites.iter().filter(|s| &s.answer == a).count());
+        let copy_hits = self
+            .sites
+            .iter()
+            .filter(|s| s.copy_guess == s.answer)
+            .count();
+        let st = &self.stats;
+        json!({
+            "task": self.task.name(),
+            "sites": n,
+            "exact_match": share(exact, n),
+            "applied": share(applied, n),
+            "applied_precision": share(applied_ok, applied),
+            "applied_exact": share(applied_ok, n),
+            "rejected": share(rejected, n),
+            "baseline_most_frequent": share(mf_hits, n),
+            "most_frequent_answer": mf,
+            "baseline_copy": share(copy_hits, n),
+            "decode": match self.mode { DecodeMode::Parallel => "parallel", DecodeMode::Sequential => "sequential" },
+            "tau": (f64::from(self.tau) * 1000.0).round() / 1000.0,
+            "threshold": (f64::from(self.threshold) * 1000.0).round() / 1000.0,
+            "forward_passes": st.forward_passes,
+            "steps": st.steps,
+            "tokens_committed": st.tokens_committed,
+            "tokens_per_pass": if st.forward_passes == 0 { 0.0 } else {
+                ((st.tokens_committed as f64 / st.forward_passes as f64) * 100.0).round() / 100.0 },
+            "tokens_per_slot_step": if st.steps == 0 || st.slots == 0 { 0.0 } else {
+                ((st.tokens_committed as f64 / (st.slots as f64 * st.steps as f64)) * 1000.0).round() / 1000.0 },
+            "rows": st.rows,
+            "seconds": (st.seconds * 1000.0).round() / 1000.0,
+            "wall_seconds": (self.wall_seconds * 1000.0).round() / 1000.0,
+            "device": st.engine,
+            "files": self.files,
+            "skipped_too_long": self.skipped,
+        })
+    }
+}
+
+/// Collapses whitespace runs to one space and trims (answers may span lines).
+pub fn normalize(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Runs one task over `paths` (at most `limit` sites, 0 for all, in path order).
+pub fn evaluate(
+    task: Task,
+    paths: &[PathBuf],
+    limit: usize,
+    opts: &FillOptions,
+    root: &Path,
+) -> anyhow::Result<Report> {
+    let start = Instant::now();
+    let rule = load_one(Path::new(task.name()), 1, task.rule_yaml())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hole_name = task.hole_name();
+    let max_tokens = rule.holes[hole_name].decl.max_tokens;
+    let rules: Vec<Rule> = vec![rule];
+    let model = Model::load(&opts.model)?;
+
+    let walked = walk::walk(paths, &[task.lang()], &WalkOptions::default())?;
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let files: Vec<(walk::SourceFile, String)> = walked
+        .files
+        .into_iter()
+        .map(|f| {
+            let rel = pipeline::relative_to(&root, &f.path);
+            (f, rel)
+        })
+        .collect();
+    let defined: HashSet<String> = if task == Task::PyKwargName {
+        files
+            .iter()
+            .flat_map(|(f, rel)| crate::denoise::context::headers(Path::new(rel), &f.text))
+            .map(|(name, _)| name)
+            .collect()
+    } else {
+        HashSet::new()
+    };
+
+    // Sites per file, in path then text order, up to the limit.
+    let found: Vec<Vec<Site>> = files
+        .par_iter()
+        .map(|(f, _)| {
+            let tree = f.lang.parse(&f.text);
+            sites::find_sites(task, &tree, &f.text, &defined)
+        })
+        .collect();
+    let mut skipped = 0;
+    let mut taken = 0;
+    let mut chosen: Vec<Vec<Site>> = Vec::with_capacity(files.len());
+    for ((f, _), list) in files.iter().zip(found) {
+        let mut keep = Vec::new();
+        for s in list {
+            if limit > 0 && taken >= limit {
+                break;
+            }
+            let ans = normalize(&f.text[s.answer.clone()]);
+            let toks = model
+                .tokenizer
+                .encode(ans.as_str(), false)
+                .map_err(|e| anyhow::anyhow!("tokenizer failed: {e}"))?
+                .len();
+            if ans.is_empty() || toks > max_tokens {
+                skipped += 1;
+                continue;
+            }
+            keep.push(s);
+            taken += 1;
+        }
+        chosen.push(keep);
+    }
+
+    // The code without the answers, with one hole edit per site.
+    let mut results: Vec<FileResult> = Vec::with_capacity(files.len());
+    for ((f, rel), list) in files.iter().zip(&chosen) {
+        let refs: Vec<&Site> = list.iter().collect();
+        let (text, map) = sites::strip(&f.text, &refs);
+        let mut edits = Vec::with_capacity(list.len());
+        for s in list {
+            let (range, prefix) = match &s.strip {
+                Some(cut) => (map(cut.start)..map(cut.start), s.prefix),
+                None => (map(s.answer.start)..map(s.answer.end), ""),
+            };
+            let rendered = Rendered {
+                text: prefix.to_string(),
+                holes: vec![(hole_name.to_string(), prefix.len())],
+            };
+            edits.push(Edit::new(0, range, rendered, &[]));
+        }
+        results.push(FileResult {
+            path: f.path.clone(),
+            rel: rel.clone(),
+            lang: f.lang,
+            crlf: plan::is_crlf(&text),
+            original: text,
+            new_text: None,
+            edits,
+            findings: Vec::new(),
+            rejected: None,
+        });
+    }
+
+    let copies = copy_guesses(&results, &rules, &model)?;
+    drop(model);
+
+    let summary = if results.iter().any(|f| !f.edits.is_empty()) {
+        Some(fill::fill_holes(&mut results, &rules, opts)?)
+    } else {
+        None
+    };
+    results
+        .par_iter_mut()
+        .for_each(|f| pipeline::finalize(f, &rules));
+
+    let mut out = Vec::new();
+    let mut copy_iter = copies.into_iter();
+    for ((f, _), (r, list)) in files.iter().zip(results.iter().zip(&chosen)) {
+        for (s, e) in list.iter().zip(&r.edits) {
+            let h = &e.holes[0];
+            let status = match (&h.problem, &e.status) {
+                (Some(p), _) if p.starts_with("confidence") || p == "empty fill" => {
+                    "unresolved".to_string()
+                }
+                (Some(p), _) => format!("rejected: {p}"),
+                (None, EditStatus::Applied) if h.fill.is_some() && r.rejected.is_none() => {
+                    "applied".into()
+                }
+                (None, EditStatus::Rejected(why)) => format!("rejected: {why}"),
+                _ => "unresolved".into(),
+            };
+            out.push(SiteResult {
+                file: r.rel.clone(),
+                line: pipeline::line_col(&f.text, s.answer.start).0,
+                answer: normalize(&f.text[s.answer.clone()]),
+                guess: normalize(h.guess.as_deref().unwrap_or("")),
+                confidence: h.confidence.unwrap_or(0.0),
+                status,
+                copy_guess: copy_iter.next().unwrap_or_default(),
+            });
+        }
+    }
+    Ok(Report {
+        task,
+        sites: out,
+        skipped,
+        files: results.len(),
+        stats: summary.map(|s| s.stats).unwrap_or_default(),
+        mode: opts.decode.mode,
+        tau: opts.decode.threshold,
+        threshold: opts.threshold,
+        wall_seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The copy baseline for every site, in file then edit order: the canvas is laid out
+/// as `fill_holes` lays it out, and each site's row (window and context) is the text
+/// the baseline may copy from.
+fn copy_guesses(
+    results: &[FileResult],
+    rules: &[Rule],
+    model: &Model,
+) -> anyhow::Result<Vec<String>> {
+    let ctx = ContextIndex::build(
+        results
+            .iter()
+            .map(|f| (PathBuf::from(&f.rel), f.original.clone())),
+    );
+    let mut files = Vec::new();
+    for f in results.iter().filter(|f| !f.edits.is_empty()) {
+        let (text, placed) = plan::apply(&f.original, &f.edits, f.crlf);
+        let holes = placed
+            .iter()
+            .map(|p| {
+                let e = &f.edits[p.edit];
+                let h = &e.holes[p.hole];
+                HoleSite {
+                    name: format!("{}/{}", rules[e.rule].id, h.name),
+                    offset: p.range.start,
+                    max_tokens: rules[e.rule].holes[&h.name].decl.max_tokens,
+                    tie_key: None,
+                }
+            })
+            .collect();
+        files.push(FileHoles {
+            path: PathBuf::from(&f.rel),
+            text,
+            holes,
+        });
+    }
+    let canvas = Canvas::build(&files, &ctx, model)?;
+    let mut row_text: Vec<Option<String>> = vec![None; canvas.rows.len()];
+    let mut out = Vec::new();
+    for (fi, fh) in files.iter().enumerate() {
+        for (hi, h) in fh.holes.iter().enumerate() {
+            let slot = &canvas.slots[canvas.slot_of[fi][hi]];
+            let r = slot.owner.row;
+            if row_text[r].is_none() {
+                let row = &canvas.rows[r];
+                let ids: Vec<u32> = row
+                    .ids
+                    .iter()
+                    .zip(&row.mask)
+                    .filter(|(_, &m)| m == 1)
+                    .map(|(&t, _)| t as u32)
+                    .collect();
+                let text = model
+                    .tokenizer
+                    .decode(&ids, true)
+                    .map_err(|e| anyhow::anyhow!("tokenizer failed: {e}"))?;
+                row_text[r] = Some(text);
+            }
+            let t = &fh.text;
+            let lo = t[..h.offset].rfind('\n').map_or(0, |i| i + 1);
+            let hi_end = t[h.offset..].find('\n').map_or(t.len(), |i| h.offset + i);
+            let line = format!("{} {}", &t[lo..h.offset], &t[h.offset..hi_end]);
+            out.push(normalize(&baseline::copy_guess(
+                row_text[r].as_deref().unwrap_or(""),
+                &line,
+            )));
+        }
+    }
+    Ok(out)
 }

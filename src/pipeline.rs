@@ -88,14 +88,13 @@ pub struct RunOptions {
 /// Repository-relative `/`-separated path.
 pub fn relative_to(root: &Path, path: &Path) -> String {
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let rel = abs
-        .strip_prefix(root)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| path.strip_prefix("./").unwrap_or(path).to_path_buf());
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join("/")
+    let rel = match abs.strip_prefix(root) {
+        Ok(r) => r.to_path_buf(),
+        // Outside the repository: keep the path as the user gave it.
+        Err(_) => path.strip_prefix("./").unwrap_or(path).to_path_buf(),
+    };
+    let text = rel.to_string_lossy().replace('\\', "/");
+    text.trim_start_matches("./").trim_start_matches('/').to_string()
 }
 
 /// FNV-1a: a stable hash for sharding (the same on every machine and run).
@@ -236,7 +235,7 @@ pub fn scan_file(f: &SourceFile, rel: &str, rules: &[Rule], rule_ids: &[String])
 /// Stage 5: build the new text and make sure it still parses. A hole edit
 /// that breaks the file is dropped first; if the file still breaks, the
 /// whole file is left unchanged and reported.
-fn finalize(f: &mut FileResult, rules: &[Rule]) {
+pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
     if !f.edits.iter().any(|e| e.is_live()) {
         return;
     }
