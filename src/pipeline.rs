@@ -94,7 +94,9 @@ pub fn relative_to(root: &Path, path: &Path) -> String {
         Err(_) => path.strip_prefix("./").unwrap_or(path).to_path_buf(),
     };
     let text = rel.to_string_lossy().replace('\\', "/");
-    text.trim_start_matches("./").trim_start_matches('/').to_string()
+    text.trim_start_matches("./")
+        .trim_start_matches('/')
+        .to_string()
 }
 
 /// FNV-1a: a stable hash for sharding (the same on every machine and run).

@@ -1,7 +1,7 @@
 //! `refactor apply`: dry-run diff (default), `--write`, or `--commit`.
 
 use super::flags::ApplyArgs;
-use super::{find_root, print_summary, run_options, use_color, EXIT_OK};
+use super::{find_root_for, print_summary, run_options, use_color, EXIT_OK};
 use crate::emit::{commit, diff, report, write::write_atomic};
 use crate::pipeline;
 use crate::rule::load_rules;
@@ -10,7 +10,7 @@ use std::io::Write;
 
 pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
     let rules = load_rules(&args.common.rules)?;
-    let root = find_root();
+    let root = find_root_for(&args.common.paths);
     let opts = run_options(&args.common, root.clone());
     let result = pipeline::run(&rules, &opts)?;
     let changed: Vec<&pipeline::FileResult> = result.changed().collect();

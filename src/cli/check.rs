@@ -2,7 +2,7 @@
 //! (`--changed-since`, `--changed-lines`), several report formats, shards.
 
 use super::flags::{CheckArgs, FailOn, Format};
-use super::{find_root, print_summary, run_options, EXIT_FOUND, EXIT_OK};
+use super::{find_root_for, print_summary, run_options, EXIT_FOUND, EXIT_OK};
 use crate::emit::{diff, report, sarif};
 use crate::pipeline::{self, FileResult};
 use crate::plan;
@@ -19,7 +19,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         .into_iter()
         .filter(|r| r.severity != Some(Severity::Off))
         .collect();
-    let root = find_root();
+    let root = find_root_for(&args.common.paths);
     let mut opts = run_options(&args.common, root.clone());
     if let Some(s) = &args.shard {
         opts.shard = Some(parse_shard(s)?);

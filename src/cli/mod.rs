@@ -57,10 +57,20 @@ pub fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-/// The repository root containing the current folder, or the current folder.
+/// The repository root: the git work tree containing the first path (or
+/// the current folder); without a repository, the current folder.
 pub fn find_root() -> PathBuf {
+    find_root_for(&[])
+}
+
+/// Like [`find_root`], starting from the first of `paths`.
+pub fn find_root_for(paths: &[PathBuf]) -> PathBuf {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    git2::Repository::discover(&cwd)
+    let start = paths
+        .first()
+        .map(|p| cwd.join(p))
+        .unwrap_or_else(|| cwd.clone());
+    git2::Repository::discover(&start)
         .ok()
         .and_then(|r| r.workdir().map(Path::to_path_buf))
         .unwrap_or(cwd)
