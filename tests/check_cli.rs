@@ -1030,6 +1030,42 @@ fn sarif_fixes_only_for_edits_that_would_be_applied() {
     assert!(results[1].get("fixes").is_none(), "{results:?}");
 }
 
+#[test]
+fn expanded_fixes_replace_the_widened_range_but_point_at_the_node() {
+    // `expandEnd` widens the replaced range (here over the trailing comma);
+    // annotations still point at the matched node.
+    let r = Repo::with_rules(
+        "id: drop-debug\nlanguage: python\nseverity: error\nmessage: drop debug=True\n\
+         rule:\n  kind: keyword_argument\n  regex: '^debug=True$'\nfix:\n  template: ''\n  expandEnd:\n    regex: ','\n",
+    );
+    r.write("m.py", "run(debug=True,x=1)\n");
+    r.commit("base");
+    let json = r.check(&["--format", "json"]);
+    let v = json.json();
+    assert_eq!(v.len(), 1, "{json:?}");
+    assert_eq!(v[0]["range"]["start"]["column"], 4);
+    assert_eq!(v[0]["range"]["end"]["column"], 15, "{json:?}");
+    let gh = r.check(&["--format", "github"]);
+    assert_eq!(
+        gh.stdout,
+        "::error file=m.py,line=1,col=5,endLine=1,endColumn=15,title=drop-debug::drop debug=True\n"
+    );
+    let run = r.check(&["--format", "sarif"]);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_valid_sarif(&doc);
+    let res = &doc["runs"][0]["results"][0];
+    assert_eq!(
+        res["locations"][0]["physicalLocation"]["region"]["endColumn"],
+        15
+    );
+    let rep = &res["fixes"][0]["artifactChanges"][0]["replacements"][0];
+    assert_eq!(rep["deletedRegion"]["startColumn"], 5);
+    assert_eq!(rep["deletedRegion"]["endColumn"], 16);
+    assert_eq!(rep["insertedContent"]["text"], "");
+    let diff = r.check(&["--format", "diff"]);
+    assert!(diff.stdout.contains("\n+run(x=1)\n"), "{diff:?}");
+}
+
 // ---------------------------------------------------------------------------
 // Shards
 

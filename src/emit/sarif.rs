@@ -41,6 +41,13 @@ pub fn uri(path: &str) -> String {
     out
 }
 
+/// Where a finding is shown: the matched node itself (a fix's
+/// `expandStart`/`expandEnd` widen only the replaced range).
+fn node_span(r: &Record) -> ((usize, usize), (usize, usize)) {
+    let n = &r.finding.node_range;
+    (r.file.line_col(n.start), r.file.line_col(n.end))
+}
+
 pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
     let rule_index: std::collections::BTreeMap<&str, usize> = rules
         .iter()
@@ -68,6 +75,7 @@ pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
     let results: Vec<Value> = records
         .iter()
         .map(|r| {
+            let node = node_span(r);
             let mut v = json!({
                 "ruleId": r.rule.id,
                 "ruleIndex": rule_index[r.rule.id.as_str()],
@@ -76,7 +84,7 @@ pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": {"uri": uri(&r.file.rel)},
-                        "region": region(r.start, r.end),
+                        "region": region(node.0, node.1),
                     }
                 }],
             });
@@ -136,13 +144,14 @@ pub fn github_command(r: &Record) -> String {
         Severity::Warning => "warning",
         _ => "notice",
     };
+    let (start, end) = node_span(r);
     format!(
         "::{cmd} file={},line={},col={},endLine={},endColumn={},title={}::{}",
         escape_property(&r.file.rel),
-        r.start.0,
-        r.start.1 + 1,
-        r.end.0,
-        r.end.1 + 1,
+        start.0,
+        start.1 + 1,
+        end.0,
+        end.1 + 1,
         escape_property(&r.rule.id),
         escape_data(&r.message())
     )
