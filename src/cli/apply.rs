@@ -9,7 +9,11 @@ use anyhow::Context;
 use std::io::Write;
 
 pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
-    let rules = load_rules(&args.common.rules)?;
+    // `severity: off` switches a rule off, as in ast-grep.
+    let rules: Vec<crate::rule::Rule> = load_rules(&args.common.rules)?
+        .into_iter()
+        .filter(|r| r.severity != Some(crate::rule::Severity::Off))
+        .collect();
     let root = find_root_for(&args.common.paths);
     let opts = run_options(&args.common, root.clone());
     let result = pipeline::run(&rules, &opts)?;
