@@ -535,3 +535,19 @@ fn rule_tests_pass_for_shipped_rules_and_fail_when_broken() {
     );
     assert!(text.trim_end().ends_with("1 passed, 3 failed"), "{text}");
 }
+
+#[test]
+fn severity_off_switches_a_rule_off() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a.py"), "x = a == None\ny = b != None\n");
+    write(
+        &dir.path().join("r.yml"),
+        "id: on\nlanguage: python\nrule:\n  pattern: $X != None\nfix: $X is not None\n---\nid: off\nlanguage: python\nseverity: off\nrule:\n  pattern: $X == None\nfix: $X is None\n",
+    );
+    let out = refactor(dir.path(), &["apply", "-r", "r.yml", "--write", "a.py"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.py")).unwrap(),
+        "x = a == None\ny = b is not None\n"
+    );
+}
