@@ -46,10 +46,10 @@ fn matched(a: &[char], b: &[char]) -> usize {
     // Longest common block; ties to the smallest i, then the smallest j (difflib).
     let (mut bi, mut bj, mut bk) = (0, 0, 0);
     let mut prev = vec![0usize; b.len() + 1];
-    for i in 0..a.len() {
+    for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![0usize; b.len() + 1];
-        for j in 0..b.len() {
-            if a[i] == b[j] {
+        for (j, cb) in b.iter().enumerate() {
+            if ca == cb {
                 let k = prev[j] + 1;
                 cur[j + 1] = k;
                 if k > bk {

@@ -270,14 +270,53 @@ pub fn strip(text: &str, sites: &[&Site]) -> (String, impl Fn(usize) -> usize) {
             .map(|c| {
                 if c.end <= off {
                     c.len()
-                } else if c.start < off {
-                    off - c.start
                 } else {
-                    0
+                    off.saturating_sub(c.start)
                 }
             })
             .sum();
         off - removed
     };
     (out, map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sites_of(task: Task, text: &str) -> Vec<String> {
+        let tree = task.lang().parse(text);
+        let defined: HashSet<String> = ["f".to_string()].into();
+        find_sites(task, &tree, text, &defined)
+            .into_iter()
+            .map(|s| text[s.answer].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn sites_per_task() {
+        let py = "def f(a: int, b: str = 'x', *args: Any) -> Dict[str, int]:\n    c = a\n    c = 2\n    \
+                  d: int = 3\n    def inner():\n        e = 1\n    return f(a, key=c) + g(x=1)\n";
+        assert_eq!(sites_of(Task::PyReturnType, py), vec!["Dict[str, int]"]);
+        assert_eq!(sites_of(Task::PyParamType, py), vec!["int", "str", "Any"]);
+        assert_eq!(sites_of(Task::PyKwargName, py), vec!["key"]);
+        // first assignment per name, not parameters; `e` belongs to `inner`
+        assert_eq!(sites_of(Task::PyLocalName, py), vec!["c", "d", "e"]);
+        let rs = "fn f() { let a: Vec<u8> = vec![]; let b = 1; let mut c: &str = \"\"; }";
+        assert_eq!(sites_of(Task::RsLetType, rs), vec!["Vec<u8>", "&str"]);
+    }
+
+    #[test]
+    fn strip_removes_annotations_and_maps_offsets() {
+        let text = "def f(a: int) -> str:\n    pass\n";
+        let tree = Task::PyReturnType.lang().parse(text);
+        let mut all = find_sites(Task::PyReturnType, &tree, text, &HashSet::new());
+        all.extend(find_sites(Task::PyParamType, &tree, text, &HashSet::new()));
+        let refs: Vec<&Site> = all.iter().collect();
+        let (s, map) = strip(text, &refs);
+        assert_eq!(s, "def f(a):\n    pass\n");
+        assert_eq!(map(text.find(')').unwrap()), s.find(')').unwrap());
+        assert_eq!(map(text.find(':').unwrap() + 5), s.find(')').unwrap());
+        assert_eq!(map(text.len()), s.len());
+    }
 }
