@@ -104,6 +104,7 @@ def main():
         "supports_query_positions": True,
         "architecture": {"type": "bidirectional transformer (pre-LN, learned positions, tied output)",
                          "d_model": cfg.d, "layers": cfg.layers, "heads": cfg.heads, "ffn": cfg.ffn,
+                         "positions": cfg.pos, "token_shift": cfg.shift, "alibi": cfg.alibi,
                          "params": nparams(m)},
         "provenance": {"trained_by": "refactor model/train.py", "corpus": a.corpus,
                        "steps": int(meta.get("steps", 0)), "tokens": int(meta.get("tokens", 0)),
