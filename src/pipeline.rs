@@ -184,11 +184,38 @@ pub fn scan_file(f: &SourceFile, rel: &str, rules: &[Rule], rule_ids: &[String])
     let crlf = plan::is_crlf(&f.text);
     let mut edits = Vec::new();
     let mut findings = Vec::new();
-    for (ri, rule) in rules.iter().enumerate() {
-        if rule.lang != f.lang || !rule.applies_to(Path::new(rel)) {
-            continue;
+    // One pre-order traversal of the file serves every rule (each rule's
+    // matches stay in pre-order, as with a traversal per rule).
+    let active: Vec<usize> = (0..rules.len())
+        .filter(|&ri| rules[ri].lang == f.lang && rules[ri].applies_to(Path::new(rel)))
+        .collect();
+    let mut per_rule: Vec<Vec<crate::rule::RuleMatch>> =
+        active.iter().map(|_| Vec::new()).collect();
+    if !active.is_empty() {
+        let mut cursor = root.walk();
+        'walk: loop {
+            let node = cursor.node();
+            for (slot, &ri) in active.iter().enumerate() {
+                if let Some(m) = rules[ri].match_at(node, &f.text) {
+                    per_rule[slot].push(m);
+                }
+            }
+            if cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    break 'walk;
+                }
+            }
         }
-        for m in rule.find(root, &f.text) {
+    }
+    for (slot, matches) in per_rule.into_iter().enumerate() {
+        let ri = active[slot];
+        for m in matches {
             let edit = m.replacement.map(|rendered| {
                 let ties: Vec<(String, String)> = m.ties.into_iter().collect();
                 edits.push(Edit::new(ri, m.range.clone(), rendered, &ties));

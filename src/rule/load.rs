@@ -307,7 +307,17 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
             .map(Some)
             .map_err(|e| err_at(1, format!("invalid `{key}` globs: {e}")))
     };
+    let kinds = matcher.potential_kinds().map(|ks| {
+        let mut table = vec![false; lang.grammar().node_kind_count() + 1];
+        for k in ks {
+            if let Some(slot) = table.get_mut(k as usize) {
+                *slot = true;
+            }
+        }
+        table
+    });
     Ok(Rule {
+        kinds,
         id: file.id.clone(),
         lang,
         message: file.message.clone(),

@@ -80,6 +80,9 @@ pub struct Rule {
     /// `None` when the rule file gives none.
     pub severity: Option<Severity>,
     pub matcher: Matcher,
+    /// Node kinds that can match, indexed by kind id (`None`: any kind).
+    /// Lets one traversal of a file serve every rule cheaply.
+    pub kinds: Option<Vec<bool>>,
     pub utils: Utils,
     pub constraints: Vec<(String, Matcher)>,
     pub transforms: Vec<(String, Transform)>,
@@ -134,6 +137,33 @@ impl Rule {
             .into_iter()
             .map(|m| self.finish(m, src, ctx))
             .collect()
+    }
+
+    /// Whether `node`'s kind can match at all (cheap pre-filter).
+    pub fn may_match_kind(&self, node: tree_sitter::Node) -> bool {
+        self.kinds
+            .as_ref()
+            .is_none_or(|k| k.get(node.kind_id() as usize).copied().unwrap_or(false))
+    }
+
+    /// Matches one node (constraints included) and renders its fix.
+    pub fn match_at<'t>(&self, node: tree_sitter::Node<'t>, src: &str) -> Option<RuleMatch<'t>> {
+        if !self.may_match_kind(node) {
+            return None;
+        }
+        let ctx = Ctx {
+            src,
+            utils: &self.utils,
+        };
+        let mut env = Env::new();
+        if !self.matcher.matches(node, ctx, &mut env) {
+            return None;
+        }
+        let m = Match { node, env };
+        if !self.constraints_ok(&m, ctx) {
+            return None;
+        }
+        Some(self.finish(m, src, ctx))
     }
 
     fn constraints_ok(&self, m: &Match, ctx: Ctx) -> bool {
