@@ -94,9 +94,10 @@ def decode(runner, items, n, mode, tau, batch=32):
                         pi[EOH] = 0.0
                     t = int(pi.argmax())
                     cands.append((float(pi[t]), i, t))
-                commit = [c for c in cands if c[0] >= tau] if mode == "parallel" else []
+                commit = [c for c in cands if c[0] >= tau] if mode != "sequential" else []
                 if not commit:
-                    commit = [max(cands)]
+                    # design §5: the most confident position; parallel_left: the leftmost open one
+                    commit = [max(cands)] if mode != "parallel_left" else [c for c in cands if c[1] == first_open]
                 for conf, i, t in commit:
                     if s["done"][i]:
                         continue
@@ -179,6 +180,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", default="")
+    ap.add_argument("--modes", default="parallel,sequential,parallel_left")
     ap.add_argument("--show", type=int, default=0, help="print this many examples per kind")
     a = ap.parse_args()
     from tokenizers import Tokenizer
@@ -203,7 +205,7 @@ def main():
         if not items:
             continue
         r = {"kind": NAMES[k], "sites": len(items), "skipped": skipped, "most_frequent_answer": freq[k]}
-        for mode in ("parallel", "sequential"):
+        for mode in a.modes.split(","):
             runner.passes = 0
             decode(runner, items, a.slot, mode, a.tau)
             em = np.mean([tok.decode(it[mode][0]).strip() == it["target"] for it in items])
@@ -211,25 +213,27 @@ def main():
             committed = np.mean([(len(it[mode][0]) + 1) / it[mode][2] for it in items])
             r[mode] = {"exact": round(float(em), 3), "passes_per_slot": round(float(passes), 2),
                        "tokens_per_pass": round(float(committed), 2)}
-        hi = [it for it in items if it["parallel"][1] >= a.tau]
-        r["parallel"]["conf>=tau_frac"] = round(len(hi) / len(items), 3)
-        r["parallel"]["exact_when_conf>=tau"] = round(float(np.mean(
-            [tok.decode(it["parallel"][0]).strip() == it["target"] for it in hi])), 3) if hi else None
+        for mode in a.modes.split(","):
+            hi = [it for it in items if it[mode][1] >= a.tau]
+            r[mode]["conf>=tau_frac"] = round(len(hi) / len(items), 3)
+            r[mode]["exact_when_conf>=tau"] = round(float(np.mean(
+                [tok.decode(it[mode][0]).strip() == it["target"] for it in hi])), 3) if hi else None
         r["baseline_most_frequent"] = round(float(np.mean([it["target"] == freq[k] for it in items])), 3)
         r["baseline_copy"] = round(float(np.mean([copy_baseline(it) == it["target"] for it in items])), 3)
         res[k] = r
         print(json.dumps(r), flush=True)
         for it in items[: a.show]:
-            print(f"   target={it['target']!r} par={tok.decode(it['parallel'][0])!r} "
-                  f"seq={tok.decode(it['sequential'][0])!r} copy={copy_baseline(it)!r}")
+            print(f"   target={it['target']!r} " + " ".join(f"{m}={tok.decode(it[m][0])!r}" for m in a.modes.split(","))
+                  + f" copy={copy_baseline(it)!r}")
     print(f"eval time {time.time()-t0:.0f}s")
     print()
-    print("| hole kind | sites | exact (parallel τ=%.1f) | exact (sequential) | tokens/pass parallel | "
-          "tokens/pass sequential | most-frequent baseline | copy baseline |" % a.tau)
-    print("|---|---|---|---|---|---|---|---|")
+    modes = a.modes.split(",")
+    print("| hole kind | sites | " + " | ".join(f"exact {m}" for m in modes) + " | "
+          + " | ".join(f"tokens/pass {m}" for m in modes) + " | most-frequent baseline | copy baseline |")
+    print("|---|---|" + "---|" * (2 * len(modes) + 2))
     for k, r in res.items():
-        print(f"| {r['kind']} | {r['sites']} | {r['parallel']['exact']:.3f} | {r['sequential']['exact']:.3f} | "
-              f"{r['parallel']['tokens_per_pass']:.2f} | {r['sequential']['tokens_per_pass']:.2f} | "
+        print(f"| {r['kind']} | {r['sites']} | " + " | ".join(f"{r[m]['exact']:.3f}" for m in modes) + " | "
+              + " | ".join(f"{r[m]['tokens_per_pass']:.2f}" for m in modes) + " | "
               f"{r['baseline_most_frequent']:.3f} (`{r['most_frequent_answer']}`) | {r['baseline_copy']:.3f} |")
     if a.json:
         Path(a.json).write_text(json.dumps(res, indent=1))
