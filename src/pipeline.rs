@@ -192,26 +192,13 @@ pub fn scan_file(f: &SourceFile, rel: &str, rules: &[Rule], rule_ids: &[String])
     let mut per_rule: Vec<Vec<crate::rule::RuleMatch>> =
         active.iter().map(|_| Vec::new()).collect();
     if !active.is_empty() {
-        let mut cursor = root.walk();
-        'walk: loop {
-            let node = cursor.node();
+        crate::matcher::preorder(root, |node| {
             for (slot, &ri) in active.iter().enumerate() {
                 if let Some(m) = rules[ri].match_at(node, &f.text) {
                     per_rule[slot].push(m);
                 }
             }
-            if cursor.goto_first_child() {
-                continue;
-            }
-            loop {
-                if cursor.goto_next_sibling() {
-                    break;
-                }
-                if !cursor.goto_parent() {
-                    break 'walk;
-                }
-            }
-        }
+        });
     }
     for (slot, matches) in per_rule.into_iter().enumerate() {
         let ri = active[slot];

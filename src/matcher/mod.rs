@@ -335,29 +335,12 @@ pub struct Match<'t> {
     pub env: Env<'t>,
 }
 
-/// Every node of `root` (pre-order, named and anonymous, as ast-grep visits
-/// them) that `matcher` matches and that passes `accept` (constraints).
-pub fn find_all<'t>(
-    matcher: &Matcher,
-    root: Node<'t>,
-    ctx: Ctx,
-    mut accept: impl FnMut(&Match<'t>) -> bool,
-) -> Vec<Match<'t>> {
-    let kinds = matcher.potential_kinds();
-    let mut out = Vec::new();
+/// Calls `f` on every node of `root` in pre-order, named and anonymous, as
+/// ast-grep visits them.
+pub fn preorder<'t>(root: Node<'t>, mut f: impl FnMut(Node<'t>)) {
     let mut cursor = root.walk();
     loop {
-        let node = cursor.node();
-        let kind_ok = kinds.as_ref().is_none_or(|ks| ks.contains(&node.kind_id()));
-        if kind_ok {
-            let mut env = Env::new();
-            if matcher.matches(node, ctx, &mut env) {
-                let m = Match { node, env };
-                if accept(&m) {
-                    out.push(m);
-                }
-            }
-        }
+        f(cursor.node());
         if cursor.goto_first_child() {
             continue;
         }
@@ -366,7 +349,7 @@ pub fn find_all<'t>(
                 break;
             }
             if !cursor.goto_parent() {
-                return out;
+                return;
             }
         }
     }

@@ -128,15 +128,9 @@ impl Rule {
 
     /// All matches in a parsed file, in pre-order.
     pub fn find<'t>(&self, root: tree_sitter::Node<'t>, src: &str) -> Vec<RuleMatch<'t>> {
-        let ctx = Ctx {
-            src,
-            utils: &self.utils,
-        };
-        let matches = matcher::find_all(&self.matcher, root, ctx, |m| self.constraints_ok(m, ctx));
-        matches
-            .into_iter()
-            .map(|m| self.finish(m, src, ctx))
-            .collect()
+        let mut out = Vec::new();
+        matcher::preorder(root, |node| out.extend(self.match_at(node, src)));
+        out
     }
 
     /// Whether `node`'s kind can match at all (cheap pre-filter).
