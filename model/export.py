@@ -105,6 +105,8 @@ def main():
         "architecture": {"type": "bidirectional transformer (pre-LN, learned positions, tied output)",
                          "d_model": cfg.d, "layers": cfg.layers, "heads": cfg.heads, "ffn": cfg.ffn,
                          "positions": cfg.pos, "token_shift": cfg.shift, "alibi": cfg.alibi,
+                         "pointer": cfg.pointer, "pointer_dim": cfg.pdim if cfg.pointer else None,
+                         "logits": "log-probabilities (vocab/copy mixture)" if cfg.pointer else "logits",
                          "params": nparams(m)},
         "provenance": {"trained_by": "refactor model/train.py", "corpus": a.corpus,
                        "steps": int(meta.get("steps", 0)), "tokens": int(meta.get("tokens", 0)),

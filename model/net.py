@@ -24,6 +24,8 @@ class Config:
     pos: str = "learned"  # "learned" absolute embeddings or "rope" (rotary, relative)
     shift: bool = False   # token shift: x_i += Wl e_{i-1} + Wr e_{i+1} (first-order access to neighbours)
     alibi: bool = False   # per-head distance penalty -slope*|i-j| (last head global): a locality prior
+    pointer: bool = False  # copy head: output = (1-g) softmax(vocab) + g attention-over-row copied to token ids
+    pdim: int = 64         # pointer query/key width
 
     def dict(self):
         return asdict(self)
@@ -87,12 +89,20 @@ class Denoiser(nn.Module):
             self.register_buffer("slopes", torch.tensor(sl).reshape(1, c.heads, 1, 1), persistent=False)
         self.blocks = nn.ModuleList([Block(c) for _ in range(c.layers)])
         self.lnf = nn.LayerNorm(c.d)
+        if c.pointer:
+            self.ptr_q = nn.Linear(c.d, c.pdim)
+            self.ptr_k = nn.Linear(c.d, c.pdim)
+            self.ptr_g = nn.Linear(c.d, 1)
         self.apply(self._init)
         for n, p in self.named_parameters():
             if n.endswith("proj.weight") or n.endswith("fc2.weight"):
                 nn.init.normal_(p, std=0.02 / math.sqrt(2 * c.layers))
             if n.startswith("shift_"):
                 nn.init.zeros_(p)  # starts as the plain model; can be added to trained weights
+        if c.pointer:
+            # gate starts mostly closed (g ~ 0.18), so a pointer added to trained weights
+            # first costs little and then opens where copying pays
+            nn.init.constant_(self.ptr_g.bias, -1.5)
 
     @staticmethod
     def _init(m):
@@ -126,16 +136,50 @@ class Denoiser(nn.Module):
             x = blk(x, bias, rope)
         return self.lnf(x)
 
-    def logits_at(self, h, flat_idx):
-        """Training path: h [b, s, d], flat_idx [n] into b*s -> logits [n, vocab]."""
-        return h.reshape(-1, h.shape[-1])[flat_idx] @ self.tok.weight.t()
+    def logits_at(self, h, flat_idx, input_ids=None, attention_mask=None):
+        """Training path: h [b, s, d], flat_idx [n] into b*s -> logits [n, vocab].
+
+        With the pointer head these are log-probabilities (log of the mixture), which
+        softmax/cross-entropy treat exactly like logits."""
+        b, s, d = h.shape
+        hq = h.reshape(-1, d)[flat_idx]
+        vocab_logits = hq @ self.tok.weight.t()
+        if not self.c.pointer:
+            return vocab_logits
+        row = flat_idx // s
+        # scores for every (position, key) pair of each row: [b, s, s] is small next to [n, vocab]
+        q = self.ptr_q(h)
+        k = self.ptr_k(h)
+        sc = torch.matmul(q, k.transpose(1, 2)) * (1.0 / math.sqrt(self.c.pdim))
+        sc = sc + (1.0 - attention_mask.to(sc.dtype))[:, None, :] * -1e9
+        att = torch.softmax(sc.reshape(b * s, s)[flat_idx].float(), dim=-1)  # [n, s]
+        copy = torch.zeros(att.shape[0], self.c.vocab, dtype=att.dtype, device=att.device)
+        copy.scatter_add_(1, input_ids[row], att)
+        g = torch.sigmoid(self.ptr_g(hq).float())
+        p = (1.0 - g) * torch.softmax(vocab_logits.float(), dim=-1) + g * copy
+        return torch.log(p + 1e-9)
 
     def forward(self, input_ids, attention_mask, query_positions):
         h = self.hidden(input_ids, attention_mask)
         idx = query_positions.unsqueeze(-1).expand(-1, -1, h.shape[-1])
         hq = torch.gather(h, 1, idx)
         # W @ hq^T then transpose: keeps a single copy of the tied embedding in the ONNX file
-        return torch.matmul(self.tok.weight, hq.transpose(1, 2)).transpose(1, 2)
+        logits = torch.matmul(self.tok.weight, hq.transpose(1, 2)).transpose(1, 2)
+        if not self.c.pointer:
+            return logits
+        # copy distribution: attention of each query over the row, summed per token id.
+        # One-hot by Equal + Cast + MatMul (no ScatterElements, which tract may not run).
+        q = self.ptr_q(hq)
+        k = self.ptr_k(h)
+        sc = torch.matmul(q, k.transpose(1, 2)) * (1.0 / math.sqrt(self.c.pdim))
+        sc = sc + (1.0 - attention_mask.to(sc.dtype))[:, None, :] * -1e9
+        att = torch.softmax(sc, dim=-1)  # [b, k, s]
+        vocab_ids = torch.arange(self.c.vocab, device=input_ids.device)
+        onehot = (input_ids.unsqueeze(-1) == vocab_ids).to(att.dtype)  # [b, s, vocab]
+        copy = torch.matmul(att, onehot)
+        g = torch.sigmoid(self.ptr_g(hq))
+        p = (1.0 - g) * torch.softmax(logits, dim=-1) + g * copy
+        return torch.log(p + 1e-9)
 
 
 def nparams(m):

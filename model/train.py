@@ -162,7 +162,7 @@ def losses(model, ids, am, tg, is_hole):
     h = model.hidden(ids, am)
     flat_t = tg.reshape(-1)
     idx = (flat_t != -100).nonzero().squeeze(1)
-    logits = model.logits_at(h, idx)
+    logits = model.logits_at(h, idx, ids, am)
     ce = F.cross_entropy(logits.float(), flat_t[idx], reduction="none")
     row = idx // ids.shape[1]
     hole = is_hole[row]
@@ -198,6 +198,10 @@ def main():
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", default="", help="start from these weights (e.g. model/weights.fp16.pt)")
     ap.add_argument("--shift", action="store_true", help="add token-shift layers (zero-init, also with --init)")
+    ap.add_argument("--kind-weights", default="", help="override hole-kind weights, e.g. ret=0.2,let=0.1")
+    ap.add_argument("--pointer", action="store_true", help="add the copy (pointer) head (also with --init)")
+    ap.add_argument("--restart-schedule", action="store_true",
+                    help="with --init: warmup + cosine over --steps steps counted from the init step")
     ap.add_argument("--rewarmup", type=int, default=50, help="lr warmup steps after --init (fresh optimizer)")
     ap.add_argument("--ckpt", default=str(HERE / "ckpt"))
     ap.add_argument("--save-every", type=int, default=100)
@@ -206,6 +210,10 @@ def main():
     ap.add_argument("--bf16", action="store_true", help="autocast bf16 (GPU)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    for kv in filter(None, a.kind_weights.split(",")):
+        k, v = kv.split("=")
+        assert k in KIND_W, k
+        KIND_W[k] = float(v)
     from tokenizers import Tokenizer
     tok = Tokenizer.from_file(str(HERE / "default" / "tokenizer.json"))
     data = HERE / "data"
@@ -229,9 +237,11 @@ def main():
                       "meta": {"steps": state0["step"], "tokens": state0["tokens"]}}
         cfg = Config(**state0["config"])
         cfg.shift = cfg.shift or a.shift
+        cfg.pointer = cfg.pointer or a.pointer
     else:
         cfg = Config(vocab=tok.get_vocab_size(), d=a.d, layers=a.layers, heads=a.heads,
-                     ffn=a.ffn or 4 * a.d, seq=a.seq, pos=a.pos, shift=a.shift)
+                     ffn=a.ffn or 4 * a.d, seq=a.seq, pos=a.pos, shift=a.shift,
+                     pointer=a.pointer)
     dev = torch.device(a.device)
     model = Denoiser(cfg).to(dev)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -247,7 +257,7 @@ def main():
     elif a.init:
         missing, unexpected = model.load_state_dict({k: v.float() for k, v in state0["state_dict"].items()},
                                                     strict=False)
-        assert not unexpected and all(k.startswith("shift_") for k in missing), (missing, unexpected)
+        assert not unexpected and all(k.startswith(("shift_", "ptr_")) for k in missing), (missing, unexpected)
         step, tokens = state0["meta"].get("steps", 0), state0["meta"].get("tokens", 0)
         print(f"init from {a.init} (step {step})", flush=True)
     print(f"params {nparams(model)/1e6:.2f}M config {cfg.dict()}", flush=True)
@@ -270,6 +280,8 @@ def main():
         return lr_sched(s)
 
     def lr_sched(s):
+        if a.restart_schedule:
+            s -= start_step
         if s < a.warmup:
             return a.lr * (s + 1) / a.warmup
         p = min(1.0, (s - a.warmup) / max(1, a.steps - a.warmup))

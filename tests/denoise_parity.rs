@@ -140,3 +140,46 @@ fn device_cuda_without_gpu_is_an_error() {
         .expect("error");
     assert!(format!("{e:#}").contains("ONNX Runtime"), "{e:#}");
 }
+
+/// The shipped default (embedded) model runs on the embedded engine, which is what a
+/// fresh machine without ONNX Runtime uses, and agrees with ONNX Runtime where present.
+/// Its copy head adds `Sigmoid`/`Log` and a one-hot `Equal`/`Cast`/`MatMul`; its
+/// outputs are log-probabilities, so each row's softmax must sum to one either way.
+#[test]
+fn shipped_default_model_runs_on_tract_and_agrees_with_onnxruntime() {
+    if !refactor::denoise::model::has_default_model() {
+        eprintln!("NOTE: no default model embedded in this build");
+        return;
+    }
+    let model = Model::load(&ModelSource::Default).unwrap();
+    let vocab = model.vocab_size();
+    let tract = engine::create_with(&model, Device::Cpu, EngineChoice::Tract).unwrap();
+    let seq = 48;
+    let mut ids: Vec<i64> = (0..2 * seq as i64).map(|i| 40 + (i * 131) % 5000).collect();
+    let mut mask = vec![1i64; 2 * seq];
+    for j in 40..seq {
+        ids[seq + j] = 0;
+        mask[seq + j] = 0;
+    }
+    ids[7] = 5; // a slot position <|m0|>
+    let q: Vec<i64> = vec![7, 8, 20, 3, 39, 0];
+    let a = tract.run(&ids, &mask, 2, seq, &q, 3).unwrap();
+    assert_eq!(a.len(), 2 * 3 * vocab);
+    for row in a.chunks(vocab) {
+        assert!(row.iter().all(|x| x.is_finite()));
+        let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let z: f32 = row.iter().map(|x| (x - m).exp()).sum::<f32>().ln() + m;
+        assert!(z.is_finite());
+    }
+    if !ort_available() {
+        return;
+    }
+    let ort = engine::create_with(&model, Device::Cpu, EngineChoice::Ort).unwrap();
+    let b = ort.run(&ids, &mask, 2, seq, &q, 3).unwrap();
+    let max = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
+    assert!(max < 1e-3, "default model: max |tract - ort| = {max}");
+}

@@ -23,9 +23,11 @@ use super::model::{Model, EOH, NUM_SPECIAL};
 use super::{DecodeMode, DecodeOptions, DecodeStats, Fill};
 
 /// Rows per engine call when neither the options nor the engine set a limit: one
-/// tensor per step for canvases up to this size, bounded memory beyond (attention
-/// scores alone are batch x heads x seq^2 floats per layer).
-pub const DEFAULT_MAX_BATCH: usize = 256;
+/// tensor per step for canvases up to this size, bounded memory beyond. Attention
+/// scores are batch x heads x seq^2 floats per layer, and a copy (pointer) head such
+/// as the default model's builds a batch x seq x vocab one-hot (8 MiB a row at
+/// seq 256, vocab 8192), so 32 rows keep one call's transients near 300 MiB.
+pub const DEFAULT_MAX_BATCH: usize = 32;
 
 /// What one position's distribution offers: best ordinary token and `<|eoh|>`.
 #[derive(Debug, Clone, Copy)]
