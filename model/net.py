@@ -26,6 +26,8 @@ class Config:
     alibi: bool = False   # per-head distance penalty -slope*|i-j| (last head global): a locality prior
     pointer: bool = False  # copy head: output = (1-g) softmax(vocab) + g attention-over-row copied to token ids
     pdim: int = 64         # pointer query/key width
+    induction: bool = False  # pointer bonus for keys whose left neighbour equals the query's (learned per query)
+    nspecial: int = 37     # ids below this are special tokens (never an induction match)
 
     def dict(self):
         return asdict(self)
@@ -93,6 +95,8 @@ class Denoiser(nn.Module):
             self.ptr_q = nn.Linear(c.d, c.pdim)
             self.ptr_k = nn.Linear(c.d, c.pdim)
             self.ptr_g = nn.Linear(c.d, 1)
+        if c.induction:
+            self.ptr_w = nn.Linear(c.d, 1)
         self.apply(self._init)
         for n, p in self.named_parameters():
             if n.endswith("proj.weight") or n.endswith("fc2.weight"):
@@ -103,6 +107,12 @@ class Denoiser(nn.Module):
             # gate starts mostly closed (g ~ 0.18), so a pointer added to trained weights
             # first costs little and then opens where copying pays
             nn.init.constant_(self.ptr_g.bias, -1.5)
+        if c.induction:
+            # an induction head by construction: a query whose left neighbour is token X
+            # prefers keys that follow an X (copy the continuation of a name seen in the
+            # row); the weight is per query, so the model learns where this applies
+            nn.init.zeros_(self.ptr_w.weight)
+            nn.init.constant_(self.ptr_w.bias, 2.0)
 
     @staticmethod
     def _init(m):
@@ -152,7 +162,15 @@ class Denoiser(nn.Module):
         k = self.ptr_k(h)
         sc = torch.matmul(q, k.transpose(1, 2)) * (1.0 / math.sqrt(self.c.pdim))
         sc = sc + (1.0 - attention_mask.to(sc.dtype))[:, None, :] * -1e9
-        att = torch.softmax(sc.reshape(b * s, s)[flat_idx].float(), dim=-1)  # [n, s]
+        sc = sc.reshape(b * s, s)[flat_idx].float()  # [n, s]
+        if self.c.induction:
+            col = flat_idx % s
+            left = input_ids[row, (col - 1).clamp_min(0)]  # [n]
+            prev = torch.cat([torch.full_like(input_ids[:, :1], -1), input_ids[:, :-1]], 1)  # [b, s]
+            match = (prev[row] == left[:, None]).float() * ((left > self.c.nspecial - 1) & (col > 0)).float()[:, None]
+            match = match * (torch.arange(s, device=h.device)[None, :] != col[:, None]).float()  # not itself
+            sc = sc + self.ptr_w(hq).float() * match
+        att = torch.softmax(sc, dim=-1)  # [n, s]
         copy = torch.zeros(att.shape[0], self.c.vocab, dtype=att.dtype, device=att.device)
         copy.scatter_add_(1, input_ids[row], att)
         g = torch.sigmoid(self.ptr_g(hq).float())
@@ -173,6 +191,14 @@ class Denoiser(nn.Module):
         k = self.ptr_k(h)
         sc = torch.matmul(q, k.transpose(1, 2)) * (1.0 / math.sqrt(self.c.pdim))
         sc = sc + (1.0 - attention_mask.to(sc.dtype))[:, None, :] * -1e9
+        if self.c.induction:
+            left = torch.gather(input_ids, 1, (query_positions - 1).clamp_min(0))  # [b, k]
+            prev = torch.cat([input_ids[:, :1] * 0 - 1, input_ids[:, :-1]], 1)  # [b, s]
+            ok = (left > self.c.nspecial - 1).to(sc.dtype) * (query_positions > 0).to(sc.dtype)
+            match = (left.unsqueeze(-1) == prev.unsqueeze(1)).to(sc.dtype) * ok.unsqueeze(-1)
+            keys = torch.arange(input_ids.shape[1], device=input_ids.device)
+            match = match * (1.0 - (keys[None, None, :] == query_positions.unsqueeze(-1)).to(sc.dtype))  # not itself
+            sc = sc + self.ptr_w(hq) * match
         att = torch.softmax(sc, dim=-1)  # [b, k, s]
         vocab_ids = torch.arange(self.c.vocab, device=input_ids.device)
         onehot = (input_ids.unsqueeze(-1) == vocab_ids).to(att.dtype)  # [b, s, vocab]

@@ -200,6 +200,7 @@ def main():
     ap.add_argument("--shift", action="store_true", help="add token-shift layers (zero-init, also with --init)")
     ap.add_argument("--kind-weights", default="", help="override hole-kind weights, e.g. ret=0.2,let=0.1")
     ap.add_argument("--pointer", action="store_true", help="add the copy (pointer) head (also with --init)")
+    ap.add_argument("--induction", action="store_true", help="pointer induction bonus (also with --init)")
     ap.add_argument("--restart-schedule", action="store_true",
                     help="with --init: warmup + cosine over --steps steps counted from the init step")
     ap.add_argument("--rewarmup", type=int, default=50, help="lr warmup steps after --init (fresh optimizer)")
@@ -238,10 +239,11 @@ def main():
         cfg = Config(**state0["config"])
         cfg.shift = cfg.shift or a.shift
         cfg.pointer = cfg.pointer or a.pointer
+        cfg.induction = cfg.induction or a.induction
     else:
         cfg = Config(vocab=tok.get_vocab_size(), d=a.d, layers=a.layers, heads=a.heads,
                      ffn=a.ffn or 4 * a.d, seq=a.seq, pos=a.pos, shift=a.shift,
-                     pointer=a.pointer)
+                     pointer=a.pointer, induction=a.induction)
     dev = torch.device(a.device)
     model = Denoiser(cfg).to(dev)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
