@@ -106,7 +106,7 @@ def main():
                          "d_model": cfg.d, "layers": cfg.layers, "heads": cfg.heads, "ffn": cfg.ffn,
                          "positions": cfg.pos, "token_shift": cfg.shift, "alibi": cfg.alibi,
                          "pointer": cfg.pointer, "pointer_dim": cfg.pdim if cfg.pointer else None,
-                         "pointer_induction": cfg.induction,
+                         "pointer_induction": cfg.induction, "pointer_induction2": cfg.induction2,
                          "logits": "log-probabilities (vocab/copy mixture)" if cfg.pointer else "logits",
                          "params": nparams(m)},
         "provenance": {"trained_by": "refactor model/train.py", "corpus": a.corpus,

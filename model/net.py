@@ -27,6 +27,7 @@ class Config:
     pointer: bool = False  # copy head: output = (1-g) softmax(vocab) + g attention-over-row copied to token ids
     pdim: int = 64         # pointer query/key width
     induction: bool = False  # pointer bonus for keys whose left neighbour equals the query's (learned per query)
+    induction2: bool = False  # a second bonus when the two left neighbours both match
     nspecial: int = 37     # ids below this are special tokens (never an induction match)
 
     def dict(self):
@@ -97,6 +98,8 @@ class Denoiser(nn.Module):
             self.ptr_g = nn.Linear(c.d, 1)
         if c.induction:
             self.ptr_w = nn.Linear(c.d, 1)
+        if c.induction2:
+            self.ptr_w2 = nn.Linear(c.d, 1)
         self.apply(self._init)
         for n, p in self.named_parameters():
             if n.endswith("proj.weight") or n.endswith("fc2.weight"):
@@ -113,6 +116,10 @@ class Denoiser(nn.Module):
             # row); the weight is per query, so the model learns where this applies
             nn.init.zeros_(self.ptr_w.weight)
             nn.init.constant_(self.ptr_w.bias, 2.0)
+        if c.induction2:
+            # `exclude _` -> `path`: one left token (`_`) is ambiguous in snake_case names
+            nn.init.zeros_(self.ptr_w2.weight)
+            nn.init.constant_(self.ptr_w2.bias, 2.0)
 
     @staticmethod
     def _init(m):
@@ -170,6 +177,11 @@ class Denoiser(nn.Module):
             match = (prev[row] == left[:, None]).float() * ((left > self.c.nspecial - 1) & (col > 0)).float()[:, None]
             match = match * (torch.arange(s, device=h.device)[None, :] != col[:, None]).float()  # not itself
             sc = sc + self.ptr_w(hq).float() * match
+            if self.c.induction2:
+                left2 = input_ids[row, (col - 2).clamp_min(0)]
+                prev2 = torch.cat([torch.full_like(input_ids[:, :2], -1), input_ids[:, :-2]], 1)
+                m2 = (prev2[row] == left2[:, None]).float() * ((left2 > self.c.nspecial - 1) & (col > 1)).float()[:, None]
+                sc = sc + self.ptr_w2(hq).float() * (match * m2)
         att = torch.softmax(sc, dim=-1)  # [n, s]
         copy = torch.zeros(att.shape[0], self.c.vocab, dtype=att.dtype, device=att.device)
         copy.scatter_add_(1, input_ids[row], att)
@@ -199,6 +211,12 @@ class Denoiser(nn.Module):
             keys = torch.arange(input_ids.shape[1], device=input_ids.device)
             match = match * (1.0 - (keys[None, None, :] == query_positions.unsqueeze(-1)).to(sc.dtype))  # not itself
             sc = sc + self.ptr_w(hq) * match
+            if self.c.induction2:
+                left2 = torch.gather(input_ids, 1, (query_positions - 2).clamp_min(0))
+                prev2 = torch.cat([input_ids[:, :2] * 0 - 1, input_ids[:, :-2]], 1)
+                ok2 = (left2 > self.c.nspecial - 1).to(sc.dtype) * (query_positions > 1).to(sc.dtype)
+                m2 = (left2.unsqueeze(-1) == prev2.unsqueeze(1)).to(sc.dtype) * ok2.unsqueeze(-1)
+                sc = sc + self.ptr_w2(hq) * (match * m2)
         att = torch.softmax(sc, dim=-1)  # [b, k, s]
         vocab_ids = torch.arange(self.c.vocab, device=input_ids.device)
         onehot = (input_ids.unsqueeze(-1) == vocab_ids).to(att.dtype)  # [b, s, vocab]

@@ -201,6 +201,7 @@ def main():
     ap.add_argument("--kind-weights", default="", help="override hole-kind weights, e.g. ret=0.2,let=0.1")
     ap.add_argument("--pointer", action="store_true", help="add the copy (pointer) head (also with --init)")
     ap.add_argument("--induction", action="store_true", help="pointer induction bonus (also with --init)")
+    ap.add_argument("--induction2", action="store_true", help="second induction bonus: two left tokens match")
     ap.add_argument("--restart-schedule", action="store_true",
                     help="with --init: warmup + cosine over --steps steps counted from the init step")
     ap.add_argument("--rewarmup", type=int, default=50, help="lr warmup steps after --init (fresh optimizer)")
@@ -240,10 +241,12 @@ def main():
         cfg.shift = cfg.shift or a.shift
         cfg.pointer = cfg.pointer or a.pointer
         cfg.induction = cfg.induction or a.induction
+        cfg.induction2 = cfg.induction2 or a.induction2
     else:
         cfg = Config(vocab=tok.get_vocab_size(), d=a.d, layers=a.layers, heads=a.heads,
                      ffn=a.ffn or 4 * a.d, seq=a.seq, pos=a.pos, shift=a.shift,
-                     pointer=a.pointer, induction=a.induction)
+                     pointer=a.pointer, induction=a.induction,
+                     induction2=a.induction2)
     dev = torch.device(a.device)
     model = Denoiser(cfg).to(dev)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
