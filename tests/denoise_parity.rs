@@ -169,7 +169,8 @@ fn shipped_default_model_runs_on_tract_and_agrees_with_onnxruntime() {
         assert!(row.iter().all(|x| x.is_finite()));
         let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let z: f32 = row.iter().map(|x| (x - m).exp()).sum::<f32>().ln() + m;
-        assert!(z.is_finite());
+        // log-probabilities of the vocabulary/copy mixture: they already sum to one
+        assert!(z.abs() < 1e-3, "log-sum-exp of a row is {z}");
     }
     if !ort_available() {
         return;
