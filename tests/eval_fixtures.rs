@@ -31,6 +31,8 @@ fn return_types_exact_match_applied_and_baselines() {
     assert_eq!(j["most_frequent_answer"], "int");
     assert_eq!(j["forward_passes"], 3);
     assert_eq!(j["decode"], "parallel");
+    // the default acceptance threshold (held-out calibration, docs/eval.md)
+    assert_eq!(j["threshold"], 0.8);
     assert!(j["device"].as_str().unwrap().len() > 2);
     assert!(j["seconds"].as_f64().unwrap() >= 0.0);
     assert!(j["tokens_per_pass"].as_f64().unwrap() > 0.0);

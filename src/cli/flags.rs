@@ -117,7 +117,7 @@ pub struct ModelArgs {
     pub steps: usize,
 
     /// Default confidence a fill needs to be applied (a hole's min_confidence overrides it).
-    #[arg(long, default_value_t = 0.5, value_name = "T")]
+    #[arg(long, default_value_t = crate::fill::DEFAULT_THRESHOLD, value_name = "T")]
     pub threshold: f32,
 
     /// Per-position commit threshold τ of parallel decoding.
