@@ -33,6 +33,13 @@ fn ort_available() -> bool {
     }
 }
 
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max)
+}
+
 fn files() -> Vec<FileHoles> {
     let a = "from typing import List\n\ndef load(self, items: List[str]) -> Optional[Dict[str, int]]:\n    result = None\n";
     let b = "struct Point { x: f64, y: f64 }\nfn main() { let x: i32 = 1; println!(\"{}\", x); }\n";
@@ -90,11 +97,7 @@ fn tract_and_onnxruntime_agree() {
         let a = tract.run(&ids, &mask, 2, seq, &q, 4).unwrap();
         let b = ort.run(&ids, &mask, 2, seq, &q, 4).unwrap();
         assert_eq!(a.len(), 2 * 4 * 400);
-        let max = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0f32, f32::max);
+        let max = max_abs_diff(&a, &b);
         assert!(max < 1e-3, "{name}: max |tract - ort| = {max}");
 
         // whole decoding runs
@@ -177,10 +180,6 @@ fn shipped_default_model_runs_on_tract_and_agrees_with_onnxruntime() {
     }
     let ort = engine::create_with(&model, Device::Cpu, EngineChoice::Ort).unwrap();
     let b = ort.run(&ids, &mask, 2, seq, &q, 3).unwrap();
-    let max = a
-        .iter()
-        .zip(&b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0f32, f32::max);
+    let max = max_abs_diff(&a, &b);
     assert!(max < 1e-3, "default model: max |tract - ort| = {max}");
 }
