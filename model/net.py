@@ -153,6 +153,28 @@ class Denoiser(nn.Module):
             x = blk(x, bias, rope)
         return self.lnf(x)
 
+    def induction_bonus(self, hq, rows, qpos):
+        """Copy-score bonus [..., s] for each query (hq [..., d], its row's ids rows [..., s],
+        its position qpos [...]): ptr_w where the key's left neighbour equals the query's,
+        plus ptr_w2 where the two left neighbours both match. Special tokens never match,
+        nor does the query's own position. Shared by the training and export paths."""
+        s = rows.shape[-1]
+        keys = torch.arange(s, device=rows.device)
+        dt = hq.dtype
+        bonus, match = 0.0, None
+        for back, lin in ((1, self.ptr_w), (2, getattr(self, "ptr_w2", None))):
+            if lin is None:
+                break
+            left = torch.gather(rows, -1, (qpos - back).clamp_min(0).unsqueeze(-1))  # [..., 1]
+            prev = torch.cat([rows[..., :back] * 0 - 1, rows[..., :-back]], -1)  # key's back-th left token
+            ok = (left > self.c.nspecial - 1).to(dt) * (qpos > back - 1).to(dt).unsqueeze(-1)
+            m = (prev == left).to(dt) * ok
+            if match is None:
+                m = m * (1.0 - (keys == qpos.unsqueeze(-1)).to(dt))  # not itself
+            match = m if match is None else match * m
+            bonus = bonus + lin(hq) * match
+        return bonus
+
     def logits_at(self, h, flat_idx, input_ids=None, attention_mask=None):
         """Training path: h [b, s, d], flat_idx [n] into b*s -> logits [n, vocab].
 
@@ -171,17 +193,7 @@ class Denoiser(nn.Module):
         sc = sc + (1.0 - attention_mask.to(sc.dtype))[:, None, :] * -1e9
         sc = sc.reshape(b * s, s)[flat_idx].float()  # [n, s]
         if self.c.induction:
-            col = flat_idx % s
-            left = input_ids[row, (col - 1).clamp_min(0)]  # [n]
-            prev = torch.cat([torch.full_like(input_ids[:, :1], -1), input_ids[:, :-1]], 1)  # [b, s]
-            match = (prev[row] == left[:, None]).float() * ((left > self.c.nspecial - 1) & (col > 0)).float()[:, None]
-            match = match * (torch.arange(s, device=h.device)[None, :] != col[:, None]).float()  # not itself
-            sc = sc + self.ptr_w(hq).float() * match
-            if self.c.induction2:
-                left2 = input_ids[row, (col - 2).clamp_min(0)]
-                prev2 = torch.cat([torch.full_like(input_ids[:, :2], -1), input_ids[:, :-2]], 1)
-                m2 = (prev2[row] == left2[:, None]).float() * ((left2 > self.c.nspecial - 1) & (col > 1)).float()[:, None]
-                sc = sc + self.ptr_w2(hq).float() * (match * m2)
+            sc = sc + self.induction_bonus(hq.float(), input_ids[row], flat_idx % s)
         att = torch.softmax(sc, dim=-1)  # [n, s]
         copy = torch.zeros(att.shape[0], self.c.vocab, dtype=att.dtype, device=att.device)
         copy.scatter_add_(1, input_ids[row], att)
@@ -204,19 +216,8 @@ class Denoiser(nn.Module):
         sc = torch.matmul(q, k.transpose(1, 2)) * (1.0 / math.sqrt(self.c.pdim))
         sc = sc + (1.0 - attention_mask.to(sc.dtype))[:, None, :] * -1e9
         if self.c.induction:
-            left = torch.gather(input_ids, 1, (query_positions - 1).clamp_min(0))  # [b, k]
-            prev = torch.cat([input_ids[:, :1] * 0 - 1, input_ids[:, :-1]], 1)  # [b, s]
-            ok = (left > self.c.nspecial - 1).to(sc.dtype) * (query_positions > 0).to(sc.dtype)
-            match = (left.unsqueeze(-1) == prev.unsqueeze(1)).to(sc.dtype) * ok.unsqueeze(-1)
-            keys = torch.arange(input_ids.shape[1], device=input_ids.device)
-            match = match * (1.0 - (keys[None, None, :] == query_positions.unsqueeze(-1)).to(sc.dtype))  # not itself
-            sc = sc + self.ptr_w(hq) * match
-            if self.c.induction2:
-                left2 = torch.gather(input_ids, 1, (query_positions - 2).clamp_min(0))
-                prev2 = torch.cat([input_ids[:, :2] * 0 - 1, input_ids[:, :-2]], 1)
-                ok2 = (left2 > self.c.nspecial - 1).to(sc.dtype) * (query_positions > 1).to(sc.dtype)
-                m2 = (left2.unsqueeze(-1) == prev2.unsqueeze(1)).to(sc.dtype) * ok2.unsqueeze(-1)
-                sc = sc + self.ptr_w2(hq) * (match * m2)
+            rows = input_ids.unsqueeze(1).expand(-1, query_positions.shape[1], -1)  # [b, k, s]
+            sc = sc + self.induction_bonus(hq, rows, query_positions)
         att = torch.softmax(sc, dim=-1)  # [b, k, s]
         vocab_ids = torch.arange(self.c.vocab, device=input_ids.device)
         onehot = (input_ids.unsqueeze(-1) == vocab_ids).to(att.dtype)  # [b, s, vocab]
