@@ -39,6 +39,9 @@ class Sampler:
         self.kinds = [k for k in KIND_W if self.c.by_kind.get(k)]
         self.kw = [KIND_W[k] for k in self.kinds]
         self.enc = self.rb.enc
+        # decoding stops at the first eoh, so later eoh targets only teach "slots are mostly eoh"
+        self.first_eoh_only = False
+        self.prefix_reveal = 0.0
 
     def hole_row(self, kind=None, multi=None, reveal=True):
         rng = self.rng
@@ -102,7 +105,12 @@ class Sampler:
                 t = fill_target(fills[hidx], n)
                 L = len(fills[hidx])
                 revealed = [False] * n
-                if reveal and rng.random() < 0.5:
+                r = rng.random() if reveal else 1.0
+                if r < self.prefix_reveal:
+                    # what left-to-right decoding sees: a committed prefix, the rest still masked
+                    for i in range(rng.randint(0, L)):
+                        revealed[i] = True
+                elif r < 0.5 + self.prefix_reveal / 2:
                     u = rng.random()
                     for i in range(L):
                         revealed[i] = rng.random() < u
@@ -114,7 +122,7 @@ class Sampler:
                         break
                     if revealed[i]:
                         ids[pos + i] = t[i]
-                    else:
+                    elif i <= L or not self.first_eoh_only:
                         tgt[pos + i] = t[i]
             return ids, tgt
         raise RuntimeError("no hole found")
@@ -204,6 +212,14 @@ def main():
     ap.add_argument("--induction2", action="store_true", help="second induction bonus: two left tokens match")
     ap.add_argument("--restart-schedule", action="store_true",
                     help="with --init: warmup + cosine over --steps steps counted from the init step")
+    ap.add_argument("--first-eoh-only", action="store_true",
+                    help="hole loss on the fill and its first eoh only, not on the eoh padding after it "
+                         "(also for the val losses)")
+    ap.add_argument("--prefix-reveal", type=float, default=0.0,
+                    help="fraction of hole slots shown with a revealed prefix of their fill (left-to-right "
+                         "decoding's view); the independent random reveal keeps half of the rest")
+    ap.add_argument("--time-cosine", action="store_true",
+                    help="cosine progress is the larger of steps/--steps and elapsed/--minutes")
     ap.add_argument("--rewarmup", type=int, default=50, help="lr warmup steps after --init (fresh optimizer)")
     ap.add_argument("--ckpt", default=str(HERE / "ckpt"))
     ap.add_argument("--save-every", type=int, default=100)
@@ -270,6 +286,8 @@ def main():
     val = Corpus.load(str(data / "val.idx.pkl"))
     samp = Sampler(train, tok, cfg.seq, a.seed + step)
     vs = Sampler(val, tok, cfg.seq, 1234)
+    samp.first_eoh_only = vs.first_eoh_only = a.first_eoh_only
+    samp.prefix_reveal = a.prefix_reveal
     vb = {}
     for k in vs.kinds:
         rows = [vs.hole_row(kind=k, multi=False, reveal=False) for _ in range(48)]
@@ -290,6 +308,8 @@ def main():
         if s < a.warmup:
             return a.lr * (s + 1) / a.warmup
         p = min(1.0, (s - a.warmup) / max(1, a.steps - a.warmup))
+        if a.time_cosine:  # anneal by the wall clock too, so a slowed-down leg still ends at min_lr
+            p = max(p, min(1.0, (time.time() - t_start) / (a.minutes * 60)))
         return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
 
     def checkpoint():
