@@ -2,7 +2,7 @@
 //! (fixtures/models/, scripts/gen_test_models.py): its fill for a slot is "AB" with
 //! confidence 0.95 * 0.50 * 0.97 = 0.4607, except right after the token "P" (first
 //! position leans to "C") or "Q" (to "D"). So fills are applied at --threshold 0.4 and
-//! reported unresolved at the default 0.5, independent of the shipped model's quality.
+//! reported unresolved at the default 0.8 (and at 0.5), independent of the shipped model's quality.
 
 mod common;
 
