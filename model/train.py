@@ -101,15 +101,26 @@ class Sampler:
             ids, slots = self.rb.build(b, holes, primary, n, self.c.defs.get(f["pkg"], {}), f["path"])
             ids = list(ids)
             tgt = [-100] * len(ids)
+            wt = [1.0] * len(ids)
             for hidx, pos in slots:
                 t = fill_target(fills[hidx], n)
                 L = len(fills[hidx])
                 revealed = [False] * n
                 r = rng.random() if reveal else 1.0
                 if r < self.prefix_reveal:
-                    # what left-to-right decoding sees: a committed prefix, the rest still masked
-                    for i in range(rng.randint(0, L)):
-                        revealed[i] = True
+                    # What left-to-right decoding sees: a committed prefix j, position j next.
+                    # Only position j is a target, weighted L + 1: left-to-right decoding visits
+                    # every j of a fill once, one random j per row visits it 1/(L + 1) of the time,
+                    # and unweighted that makes short fills (hence eoh) (L + 1)-fold too likely.
+                    j = rng.randint(0, L)
+                    for i in range(n):
+                        if pos + i < len(ids):
+                            if i < j:
+                                ids[pos + i] = t[i]
+                            elif i == j:
+                                tgt[pos + i] = t[i]
+                                wt[pos + i] = float(L + 1)
+                    continue
                 elif r < 0.5 + self.prefix_reveal / 2:
                     u = rng.random()
                     for i in range(L):
@@ -124,7 +135,7 @@ class Sampler:
                         ids[pos + i] = t[i]
                     elif i <= L or not self.first_eoh_only:
                         tgt[pos + i] = t[i]
-            return ids, tgt
+            return ids, tgt, wt
         raise RuntimeError("no hole found")
 
     def mdlm_row(self):
@@ -157,16 +168,20 @@ def collate(rows, n_hole):
     ids = torch.full((B, L), PAD, dtype=torch.long)
     am = torch.zeros((B, L), dtype=torch.long)
     tg = torch.full((B, L), -100, dtype=torch.long)
-    for i, (x, t) in enumerate(rows):
+    wt = torch.ones((B, L))
+    for i, r in enumerate(rows):
+        x, t = r[0], r[1]
         ids[i, : len(x)] = torch.tensor(x)
         am[i, : len(x)] = 1
         tg[i, : len(t)] = torch.tensor(t)
+        if len(r) > 2:
+            wt[i, : len(t)] = torch.tensor(r[2])
     is_hole = torch.zeros(B, dtype=torch.bool)
     is_hole[:n_hole] = True
-    return ids, am, tg, is_hole
+    return ids, am, tg, is_hole, wt
 
 
-def losses(model, ids, am, tg, is_hole):
+def losses(model, ids, am, tg, is_hole, wt=None):
     h = model.hidden(ids, am)
     flat_t = tg.reshape(-1)
     idx = (flat_t != -100).nonzero().squeeze(1)
@@ -174,7 +189,11 @@ def losses(model, ids, am, tg, is_hole):
     ce = F.cross_entropy(logits.float(), flat_t[idx], reduction="none")
     row = idx // ids.shape[1]
     hole = is_hole[row]
-    lh = ce[hole].mean() if hole.any() else ce.new_zeros(())
+    if wt is None:
+        lh = ce[hole].mean() if hole.any() else ce.new_zeros(())
+    else:
+        w = wt.reshape(-1)[idx][hole]
+        lh = (ce[hole] * w).sum() / w.sum() if hole.any() else ce.new_zeros(())
     lm = ce[~hole].mean() if (~hole).any() else ce.new_zeros(())
     acc_h = (logits[hole].argmax(-1) == flat_t[idx][hole]).float().mean() if hole.any() else ce.new_zeros(())
     return lh, lm, acc_h, int(am.sum())
@@ -322,7 +341,7 @@ def main():
         model.eval()
         out = {}
         with torch.no_grad():
-            for k, (ids, am, tg, ih) in vb.items():
+            for k, (ids, am, tg, ih, _) in vb.items():
                 lh, _, acc, _ = losses(model, ids.to(dev), am.to(dev), tg.to(dev), ih.to(dev))
                 out[k] = (round(lh.item(), 3), round(acc.item(), 3))
         model.train()
@@ -336,12 +355,12 @@ def main():
     while True:
         if time.time() - t_start > a.minutes * 60:
             break
-        ids, am, tg, ih = samp.batch(n_hole, n_mdlm)
-        ids, am, tg, ih = ids.to(dev), am.to(dev), tg.to(dev), ih.to(dev)
+        ids, am, tg, ih, wt = samp.batch(n_hole, n_mdlm)
+        ids, am, tg, ih, wt = ids.to(dev), am.to(dev), tg.to(dev), ih.to(dev), wt.to(dev)
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=a.bf16):
-            lh, lm, acc, ntok = losses(model, ids, am, tg, ih)
+            lh, lm, acc, ntok = losses(model, ids, am, tg, ih, wt)
         loss = lh + 0.5 * lm
         opt.zero_grad(set_to_none=True)
         loss.backward()
