@@ -155,7 +155,7 @@ class Sampler:
         if all(x == -100 for x in tgt) and ids:
             tgt[0] = ids[0] if ids[0] != MASK else tgt[0]
             ids[0] = MASK
-        return ids, tgt
+        return ids, tgt, [1.0] * len(ids)
 
     def batch(self, n_hole, n_mdlm):
         rows = [self.hole_row() for _ in range(n_hole)] + [self.mdlm_row() for _ in range(n_mdlm)]
@@ -169,19 +169,18 @@ def collate(rows, n_hole):
     am = torch.zeros((B, L), dtype=torch.long)
     tg = torch.full((B, L), -100, dtype=torch.long)
     wt = torch.ones((B, L))
-    for i, r in enumerate(rows):
-        x, t = r[0], r[1]
+    for i, (x, t, w) in enumerate(rows):
         ids[i, : len(x)] = torch.tensor(x)
         am[i, : len(x)] = 1
         tg[i, : len(t)] = torch.tensor(t)
-        if len(r) > 2:
-            wt[i, : len(t)] = torch.tensor(r[2])
+        wt[i, : len(w)] = torch.tensor(w)
     is_hole = torch.zeros(B, dtype=torch.bool)
     is_hole[:n_hole] = True
     return ids, am, tg, is_hole, wt
 
 
-def losses(model, ids, am, tg, is_hole, wt=None):
+def losses(model, ids, am, tg, is_hole, wt):
+    """Hole loss: weighted mean over hole targets (weights are 1 except prefix-reveal targets)."""
     h = model.hidden(ids, am)
     flat_t = tg.reshape(-1)
     idx = (flat_t != -100).nonzero().squeeze(1)
@@ -189,11 +188,8 @@ def losses(model, ids, am, tg, is_hole, wt=None):
     ce = F.cross_entropy(logits.float(), flat_t[idx], reduction="none")
     row = idx // ids.shape[1]
     hole = is_hole[row]
-    if wt is None:
-        lh = ce[hole].mean() if hole.any() else ce.new_zeros(())
-    else:
-        w = wt.reshape(-1)[idx][hole]
-        lh = (ce[hole] * w).sum() / w.sum() if hole.any() else ce.new_zeros(())
+    w = wt.reshape(-1)[idx][hole]
+    lh = (ce[hole] * w).sum() / w.sum() if hole.any() else ce.new_zeros(())
     lm = ce[~hole].mean() if (~hole).any() else ce.new_zeros(())
     acc_h = (logits[hole].argmax(-1) == flat_t[idx][hole]).float().mean() if hole.any() else ce.new_zeros(())
     return lh, lm, acc_h, int(am.sum())
@@ -341,8 +337,8 @@ def main():
         model.eval()
         out = {}
         with torch.no_grad():
-            for k, (ids, am, tg, ih, _) in vb.items():
-                lh, _, acc, _ = losses(model, ids.to(dev), am.to(dev), tg.to(dev), ih.to(dev))
+            for k, (ids, am, tg, ih, wt) in vb.items():
+                lh, _, acc, _ = losses(model, ids.to(dev), am.to(dev), tg.to(dev), ih.to(dev), wt.to(dev))
                 out[k] = (round(lh.item(), 3), round(acc.item(), 3))
         model.train()
         return out
