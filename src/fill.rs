@@ -22,9 +22,9 @@ pub struct FillOptions {
     pub threshold: f32,
 }
 
-/// Confidence a fill needs by default. On held-out code (docs/eval.md) the shipped
-/// model's fills at confidence >= 0.5 were right 10 times in 14 and none reached 0.7,
-/// so 0.5 would write wrong names; 0.8 writes only what a model is sure of.
+/// Confidence a fill needs by default. On held-out code (docs/eval.md, calibration) the
+/// shipped model's fills at confidence >= 0.5 were right 77 times in 117 and at >= 0.7
+/// 27 in 29, while the 4 at >= 0.8 were all right: 0.8 writes only what it is sure of.
 pub const DEFAULT_THRESHOLD: f32 = 0.8;
 
 impl Default for FillOptions {
