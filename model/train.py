@@ -41,6 +41,7 @@ class Sampler:
         self.enc = self.rb.enc
         # decoding stops at the first eoh, so later eoh targets only teach "slots are mostly eoh"
         self.first_eoh_only = False
+        self.eoh_pad_weight = 1.0  # weight of the eoh padding targets after the first eoh
         self.prefix_reveal = 0.0
 
     def hole_row(self, kind=None, multi=None, reveal=True):
@@ -133,8 +134,13 @@ class Sampler:
                         break
                     if revealed[i]:
                         ids[pos + i] = t[i]
-                    elif i <= L or not self.first_eoh_only:
+                    elif i <= L:
                         tgt[pos + i] = t[i]
+                    elif not self.first_eoh_only and self.eoh_pad_weight > 0:
+                        # padding after the first eoh: never decoded left to right, but the
+                        # most-confident parallel rule reads these positions (design §5)
+                        tgt[pos + i] = t[i]
+                        wt[pos + i] = self.eoh_pad_weight
             return ids, tgt, wt
         raise RuntimeError("no hole found")
 
@@ -160,6 +166,24 @@ class Sampler:
     def batch(self, n_hole, n_mdlm):
         rows = [self.hole_row() for _ in range(n_hole)] + [self.mdlm_row() for _ in range(n_mdlm)]
         return collate(rows, n_hole)
+
+
+class Batches(torch.utils.data.IterableDataset):
+    """Endless training batches, built in DataLoader worker processes (the row builder is
+    Python, ~2 ms a row: one process cannot feed a GPU). Each worker has its own seed.
+    Batches travel as numpy arrays, pickled through the worker's pipe rather than torch's
+    shared memory, which a container's small /dev/shm cannot hold for many workers."""
+
+    def __init__(self, samp, n_hole, n_mdlm, seed):
+        self.samp, self.n_hole, self.n_mdlm, self.seed = samp, n_hole, n_mdlm, seed
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        if info is not None:
+            torch.set_num_threads(1)
+            self.samp.rng = random.Random(self.seed * 1009 + info.id + 1)
+        while True:
+            yield tuple(x.numpy() for x in self.samp.batch(self.n_hole, self.n_mdlm))
 
 
 def collate(rows, n_hole):
@@ -197,7 +221,9 @@ def losses(model, ids, am, tg, is_hole, wt):
 
 def save_weights(model, cfg, path, meta):
     sd = {k: v.detach().to(torch.float16).cpu() for k, v in model.state_dict().items()}
-    torch.save({"config": cfg.dict(), "state_dict": sd, "meta": meta}, path)
+    tmp = Path(str(path) + ".tmp")
+    torch.save({"config": cfg.dict(), "state_dict": sd, "meta": meta}, tmp)
+    os.replace(tmp, path)  # a reader (a copy loop, a crash) never sees half a file
 
 
 def main():
@@ -230,6 +256,10 @@ def main():
     ap.add_argument("--first-eoh-only", action="store_true",
                     help="hole loss on the fill and its first eoh only, not on the eoh padding after it "
                          "(also for the val losses)")
+    ap.add_argument("--eoh-pad-weight", type=float, default=1.0,
+                    help="weight of the eoh padding targets after a fill's first eoh (0 = --first-eoh-only "
+                         "for training; the val losses then count the fill and its first eoh only)")
+    ap.add_argument("--workers", type=int, default=0, help="DataLoader processes building batches (GPU runs)")
     ap.add_argument("--prefix-reveal", type=float, default=0.0,
                     help="fraction of hole slots shown with a revealed prefix of their fill (left-to-right "
                          "decoding's view); the independent random reveal keeps half of the rest")
@@ -301,7 +331,9 @@ def main():
     val = Corpus.load(str(data / "val.idx.pkl"))
     samp = Sampler(train, tok, cfg.seq, a.seed + step)
     vs = Sampler(val, tok, cfg.seq, 1234)
-    samp.first_eoh_only = vs.first_eoh_only = a.first_eoh_only
+    samp.first_eoh_only = a.first_eoh_only
+    samp.eoh_pad_weight = a.eoh_pad_weight
+    vs.first_eoh_only = a.first_eoh_only or a.eoh_pad_weight != 1.0
     samp.prefix_reveal = a.prefix_reveal
     vb = {}
     for k in vs.kinds:
@@ -343,6 +375,12 @@ def main():
         model.train()
         return out
 
+    if a.workers > 0:
+        batches = iter(torch.utils.data.DataLoader(Batches(samp, n_hole, n_mdlm, a.seed + step), batch_size=None,
+                                                   num_workers=a.workers, prefetch_factor=4,
+                                                   collate_fn=lambda x: x, multiprocessing_context="fork"))
+    else:
+        batches = iter(Batches(samp, n_hole, n_mdlm, a.seed + step))
     t_start = time.time()
     t_log, tok_log = time.time(), 0
     acc_lh = acc_lm = acc_a = 0.0
@@ -351,8 +389,7 @@ def main():
     while True:
         if time.time() - t_start > a.minutes * 60:
             break
-        ids, am, tg, ih, wt = samp.batch(n_hole, n_mdlm)
-        ids, am, tg, ih, wt = ids.to(dev), am.to(dev), tg.to(dev), ih.to(dev), wt.to(dev)
+        ids, am, tg, ih, wt = (torch.from_numpy(x).to(dev, non_blocking=True) for x in next(batches))
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=a.bf16):
