@@ -45,6 +45,26 @@ def export(m, cfg, path):
                           do_constant_folding=True)
 
 
+def fp16_storage(om, min_elems=4096):
+    """Store the large float32 initializers as float16, each behind a Cast to float32: the file
+    halves, the graph computes in float32 as before (ORT folds the Casts when the session loads).
+    Exact for weights that came from weights.fp16.pt; folded constants may round (parity says)."""
+    from onnx import TensorProto, helper, numpy_helper
+    g = om.graph
+    casts = []
+    for init in list(g.initializer):
+        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < min_elems:
+            continue
+        arr = numpy_helper.to_array(init)
+        g.initializer.remove(init)
+        g.initializer.append(numpy_helper.from_array(arr.astype(np.float16), init.name + "__fp16"))
+        casts.append(helper.make_node("Cast", [init.name + "__fp16"], [init.name], to=TensorProto.FLOAT,
+                                      name=init.name + "__cast"))
+    for c in reversed(casts):
+        g.node.insert(0, c)
+    return len(casts)
+
+
 def parity(m, cfg, path, threads=1):
     import onnxruntime as ort
     so = ort.SessionOptions()
@@ -78,6 +98,8 @@ def main():
     ap.add_argument("--corpus", default="model/corpus.lock (PyPI, crates.io, npm; see model/README.md)")
     ap.add_argument("--hardware", default="")
     ap.add_argument("--train-minutes", type=float, default=None)
+    ap.add_argument("--fp16-storage", action="store_true",
+                    help="store large weights as float16 behind Cast nodes (half the file, float32 compute)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     m, cfg, meta = load(a.weights)
@@ -87,6 +109,10 @@ def main():
     export(m, cfg, onnx_path)
     import onnx
     om = onnx.load(str(onnx_path))
+    if a.fp16_storage:
+        n = fp16_storage(om)
+        onnx.save(om, str(onnx_path))
+        print(f"fp16 storage: {n} initializers")
     onnx.checker.check_model(om)
     ops = sorted({n.op_type for n in om.graph.node})
     print("opset", [o.version for o in om.opset_import], "ops", ops)
@@ -113,7 +139,8 @@ def main():
                        "steps": int(meta.get("steps", 0)), "tokens": int(meta.get("tokens", 0)),
                        "date": datetime.date.today().isoformat(), "hardware": hw,
                        "train_minutes": a.train_minutes,
-                       "onnx_parity_max_abs_diff": diff},
+                       "onnx_parity_max_abs_diff": diff,
+                       "onnx_weight_storage": "float16 (Cast to float32)" if a.fp16_storage else "float32"},
     }
     (out / "model.json").write_text(json.dumps(mj, indent=2) + "\n")
     sz = sum(f.stat().st_size for f in out.iterdir() if f.is_file())

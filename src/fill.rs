@@ -23,8 +23,9 @@ pub struct FillOptions {
 }
 
 /// Confidence a fill needs by default. On held-out code (docs/eval.md, calibration) the
-/// shipped model's fills at confidence >= 0.5 were right 77 times in 117 and at >= 0.7
-/// 27 in 29, while the 4 at >= 0.8 were all right: 0.8 writes only what it is sure of.
+/// shipped model's fills at confidence >= 0.8 equal the original 403 times in 460 (0.88),
+/// at >= 0.9 273 in 302 (0.90): its confident misses are systematic, so a higher default
+/// would drop a third of the right fills for two points of precision.
 pub const DEFAULT_THRESHOLD: f32 = 0.8;
 
 impl Default for FillOptions {
