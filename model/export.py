@@ -19,17 +19,16 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from net import Config, Denoiser, nparams  # noqa: E402
+from net import Denoiser, nparams  # noqa: E402
+from weights import load_weights  # noqa: E402
 
 
 def load(weights):
-    st = torch.load(weights, map_location="cpu", weights_only=False)
-    cfg = Config(**st["config"])
+    cfg, sd, meta = load_weights(weights)
     m = Denoiser(cfg)
-    sd = st["state_dict"] if "state_dict" in st else st["model"]
     m.load_state_dict({k: v.float() for k, v in sd.items()})
     m.eval()
-    return m, cfg, st.get("meta", {"steps": st.get("step", 0), "tokens": st.get("tokens", 0)})
+    return m, cfg, meta
 
 
 def export(m, cfg, path):
@@ -43,6 +42,31 @@ def export(m, cfg, path):
         torch.onnx.export(m, (ids, am, qp), str(path), input_names=["input_ids", "attention_mask", "query_positions"],
                           output_names=["logits"], dynamic_axes=dyn, opset_version=17, dynamo=False,
                           do_constant_folding=True)
+
+
+def name_folded_weights(om, model):
+    """Rename the initializers that constant folding made from transposed weights
+    (`onnx::MatMul_N`) to `<weight>__T`, found by exact value, so `weights.py` can read every
+    weight back from the ONNX file by name. Returns the number renamed."""
+    from onnx import numpy_helper
+    g = om.graph
+    arrays = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    renames = {}
+    for k, v in model.state_dict().items():
+        if k in arrays or v.dim() != 2:
+            continue
+        t = v.detach().numpy().T
+        for n, a in arrays.items():
+            if n not in renames and n.startswith("onnx::") and a.shape == t.shape and np.array_equal(a, t):
+                renames[n] = k + "__T"
+                break
+    for init in g.initializer:
+        init.name = renames.get(init.name, init.name)
+    for node in g.node:
+        for i, x in enumerate(node.input):
+            if x in renames:
+                node.input[i] = renames[x]
+    return len(renames)
 
 
 def fp16_storage(om, min_elems=4096):
@@ -109,10 +133,10 @@ def main():
     export(m, cfg, onnx_path)
     import onnx
     om = onnx.load(str(onnx_path))
+    print(f"named folded weights: {name_folded_weights(om, m)}")
     if a.fp16_storage:
-        n = fp16_storage(om)
-        onnx.save(om, str(onnx_path))
-        print(f"fp16 storage: {n} initializers")
+        print(f"fp16 storage: {fp16_storage(om)} initializers")
+    onnx.save(om, str(onnx_path))
     onnx.checker.check_model(om)
     ops = sorted({n.op_type for n in om.graph.node})
     print("opset", [o.version for o in om.opset_import], "ops", ops)
@@ -135,6 +159,7 @@ def main():
                          "pointer_induction": cfg.induction, "pointer_induction2": cfg.induction2,
                          "logits": "log-probabilities (vocab/copy mixture)" if cfg.pointer else "logits",
                          "params": nparams(m)},
+        "train_config": cfg.dict(),  # with the ONNX weights: enough to continue training (weights.py)
         "provenance": {"trained_by": "refactor model/train.py", "corpus": a.corpus,
                        "steps": int(meta.get("steps", 0)), "tokens": int(meta.get("tokens", 0)),
                        "date": datetime.date.today().isoformat(), "hardware": hw,

@@ -1,6 +1,6 @@
 #!/bin/bash
 # One GPU leg for the device tool: two trainings side by side on one GPU.
-#   A continues model/weights.fp16.pt (same size as the shipped default);
+#   A continues the shipped model (model/default; weights read back from its ONNX file);
 #   B trains a larger model (d384 x 6 layers by default) from scratch.
 # Checkpoints are copied into $OUT every 30 s, so a run cut off by its limit still returns weights;
 # B's fp16 weights (over the tool's 16 MB per file) come back split: cat B.part.* > B.fp16.pt.
@@ -19,7 +19,7 @@ mkdir -p model/data
 C="--device $DEV $BF --threads 1 --time-cosine --steps 1000000 --mdlm-frac 0.15 --prefix-reveal 0.4 --eoh-pad-weight 0.1
    --kind-weights ret=0.17,param=0.17,kwarg=0.17,local=0.15,let=0.16,ident=0.18 --workers $W
    --save-every 200 --eval-every 400 --minutes $MIN --batch $BATCH"
-$PY model/train.py $C --init model/weights.fp16.pt --restart-schedule --warmup 100 --rewarmup 1 --lr 8e-4 \
+$PY model/train.py $C --init model/default --restart-schedule --warmup 100 --rewarmup 1 --lr 8e-4 \
    --ckpt /tmp/ckA > "$OUT/trainA.log" 2>&1 &
 PA=$!
 $PY model/train.py $C --d "${BD:-384}" --layers "${BL:-6}" --heads "${BH:-6}" --shift --pointer --induction --induction2 \

@@ -7,7 +7,8 @@
 
 Needs model/data/{train,val}.idx.pkl (python model/train.py --build-index) and
 model/default/tokenizer.json.  Checkpoints go to model/ckpt/ (last.pt with optimizer state,
-never committed) and model/weights.fp16.pt (weights only, small enough to commit).
+never committed) and weights.fp16.pt there (weights only); export.py turns it into model/default,
+from which --init can start again (weights.py).
 """
 import argparse
 import json
@@ -25,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from data import EOH, IDENT_RE, KEYWORDS, M0, MASK, PAD, SEP, Corpus, RowBuilder, fill_target  # noqa: E402
 from net import Config, Denoiser, nparams  # noqa: E402
+from weights import load_weights  # noqa: E402
 
 KIND_W = {"ret": 0.17, "param": 0.17, "kwarg": 0.15, "local": 0.14, "let": 0.07, "ident": 0.3}
 SLOT_N = [4, 6, 8, 8, 8, 8, 12, 16]
@@ -245,7 +247,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--init", default="", help="start from these weights (e.g. model/weights.fp16.pt)")
+    ap.add_argument("--init", default="", help="start from these weights: a weights .pt file or an exported "
+                                               "model folder (e.g. model/default)")
     ap.add_argument("--shift", action="store_true", help="add token-shift layers (zero-init, also with --init)")
     ap.add_argument("--kind-weights", default="", help="override hole-kind weights, e.g. ret=0.2,let=0.1")
     ap.add_argument("--pointer", action="store_true", help="add the copy (pointer) head (also with --init)")
@@ -294,11 +297,8 @@ def main():
         state = torch.load(ck / "last.pt", map_location="cpu", weights_only=False)
         cfg = Config(**state["config"])
     elif a.init:
-        state0 = torch.load(a.init, map_location="cpu", weights_only=False)
-        if "state_dict" not in state0:  # a last.pt checkpoint: fp32 weights, optimizer dropped
-            state0 = {"config": state0["config"], "state_dict": state0["model"],
-                      "meta": {"steps": state0["step"], "tokens": state0["tokens"]}}
-        cfg = Config(**state0["config"])
+        # weights.fp16.pt, a last.pt checkpoint (optimizer dropped) or an exported model folder
+        cfg, init_sd, init_meta = load_weights(a.init)
         cfg.shift = cfg.shift or a.shift
         cfg.pointer = cfg.pointer or a.pointer
         cfg.induction = cfg.induction or a.induction
@@ -321,10 +321,9 @@ def main():
         step, tokens, hist = state["step"], state["tokens"], state.get("hist", [])
         print(f"resumed at step {step}", flush=True)
     elif a.init:
-        missing, unexpected = model.load_state_dict({k: v.float() for k, v in state0["state_dict"].items()},
-                                                    strict=False)
+        missing, unexpected = model.load_state_dict({k: v.float() for k, v in init_sd.items()}, strict=False)
         assert not unexpected and all(k.startswith(("shift_", "ptr_")) for k in missing), (missing, unexpected)
-        step, tokens = state0["meta"].get("steps", 0), state0["meta"].get("tokens", 0)
+        step, tokens = init_meta.get("steps", 0), init_meta.get("tokens", 0)
         print(f"init from {a.init} (step {step})", flush=True)
     print(f"params {nparams(model)/1e6:.2f}M config {cfg.dict()}", flush=True)
     train = Corpus.load(str(data / "train.idx.pkl"))
