@@ -41,9 +41,10 @@ class Sampler:
         self.kinds = [k for k in KIND_W if self.c.by_kind.get(k)]
         self.kw = [KIND_W[k] for k in self.kinds]
         self.enc = self.rb.enc
-        # decoding stops at the first eoh, so later eoh targets only teach "slots are mostly eoh"
-        self.first_eoh_only = False
-        self.eoh_pad_weight = 1.0  # weight of the eoh padding targets after the first eoh
+        # Weight of the eoh padding after a fill's first eoh. Decoding stops at the first eoh,
+        # so at full weight the padding mostly teaches "slots are eoh"; at 0 its positions are
+        # untrained, and the most-confident parallel rule (design §5) commits their junk first.
+        self.eoh_pad_weight = 1.0
         self.prefix_reveal = 0.0
 
     def hole_row(self, kind=None, multi=None, reveal=True):
@@ -138,9 +139,7 @@ class Sampler:
                         ids[pos + i] = t[i]
                     elif i <= L:
                         tgt[pos + i] = t[i]
-                    elif not self.first_eoh_only and self.eoh_pad_weight > 0:
-                        # padding after the first eoh: never decoded left to right, but the
-                        # most-confident parallel rule reads these positions (design §5)
+                    elif self.eoh_pad_weight > 0:
                         tgt[pos + i] = t[i]
                         wt[pos + i] = self.eoh_pad_weight
             return ids, tgt, wt
@@ -330,9 +329,9 @@ def main():
     val = Corpus.load(str(data / "val.idx.pkl"))
     samp = Sampler(train, tok, cfg.seq, a.seed + step)
     vs = Sampler(val, tok, cfg.seq, 1234)
-    samp.first_eoh_only = a.first_eoh_only
-    samp.eoh_pad_weight = a.eoh_pad_weight
-    vs.first_eoh_only = a.first_eoh_only or a.eoh_pad_weight != 1.0
+    samp.eoh_pad_weight = 0.0 if a.first_eoh_only else a.eoh_pad_weight
+    # val losses on the fill and its first eoh only whenever training does not weigh padding fully
+    vs.eoh_pad_weight = 1.0 if samp.eoh_pad_weight == 1.0 else 0.0
     samp.prefix_reveal = a.prefix_reveal
     vb = {}
     for k in vs.kinds:
