@@ -205,7 +205,8 @@ def collate(rows, n_hole):
 
 
 def losses(model, ids, am, tg, is_hole, wt):
-    """Hole loss: weighted mean over hole targets (weights are 1 except prefix-reveal targets)."""
+    """Hole loss: weighted mean over hole targets (weights are 1 except prefix-reveal targets
+    and the eoh padding, see Sampler.eoh_pad_weight)."""
     h = model.hidden(ids, am)
     flat_t = tg.reshape(-1)
     idx = (flat_t != -100).nonzero().squeeze(1)
