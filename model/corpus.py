@@ -65,7 +65,7 @@ VAL_PACKAGES = {"typer", "anyio", "structlog", "tenacity", "litestar", "walkdir"
 EXTS = {".py": "python", ".pyi": "python", ".rs": "rust", ".js": "javascript",
         ".mjs": "javascript", ".ts": "typescript", ".tsx": "typescript", ".mts": "typescript"}
 MAX_FILE = 200_000
-CAP = {"pypi": 2_000_000, "crates": 150_000, "npm": 1_000_000}  # bytes per package
+CAP = {"pypi": 2_000_000, "crates": 1_000_000, "npm": 1_000_000}  # bytes per package
 
 
 def run(cmd, **kw):

@@ -3,7 +3,8 @@
 Span kinds:
   ret    Python return annotation            param  Python parameter annotation
   kwarg  keyword-argument name at a call     local  local variable name at its first definition
-  let    Rust `let` type                      ident  any identifier (Python / Rust / JS / TS)
+  let    Rust `let` type                      rtype  Rust parameter / return / field type
+  ident  any identifier (Python / Rust / JS / TS)
 """
 import ast
 import bisect
@@ -16,7 +17,7 @@ from pathlib import Path
 
 PAD, MASK, EOH, SEP, CTX, M0 = 0, 1, 2, 3, 4, 5
 MAX_SLOT = 32
-KINDS = ["ret", "param", "kwarg", "local", "let", "ident"]
+KINDS = ["ret", "param", "kwarg", "local", "let", "rtype", "ident"]
 IDENT_RE = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 KEYWORDS = set(b"""False None True and as assert async await break class continue def del elif else
 except finally for from global if import in is lambda nonlocal not or pass raise return try while with
@@ -154,6 +155,127 @@ def rust_let_spans(b):
     return out
 
 
+FN_RE = re.compile(rb"\bfn\s+[A-Za-z_]\w*\s*(?:<)?")
+STRUCT_RE = re.compile(rb"\bstruct\s+[A-Za-z_]\w*")
+FIELD_RE = re.compile(rb"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?([a-z_]\w*)[ \t]*:(?!:)[ \t]*", re.M)
+
+
+def _skip_balanced(b, i, open_c, close_c, limit=2000):
+    """Index just past the bracket that closes the one at b[i] (or -1)."""
+    depth = 0
+    j = i
+    while j < len(b) and j - i < limit:
+        c = b[j:j + 1]
+        if c == open_c:
+            depth += 1
+        elif c == close_c and not (close_c == b">" and b[j - 1:j] == b"-"):
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    return -1
+
+
+def _type_end(b, s, stops):
+    """End of a Rust type starting at s: first top-level byte in `stops` (or -1 if unbalanced)."""
+    depth = 0
+    i = s
+    while i < len(b) and i - s < 200:
+        c = b[i:i + 1]
+        if c in b"<([":
+            depth += 1
+        elif c in b">)]":
+            if c == b">" and b[i - 1:i] == b"-":
+                pass
+            else:
+                if depth == 0:
+                    return i if c in stops else -1
+                depth -= 1
+        elif depth == 0 and (c in stops or b[i:i + 6] == b" where"):
+            return i
+        i += 1
+    return -1
+
+
+def _trim(b, s, e):
+    while e > s and b[e - 1:e] in b" \t\r\n":
+        e -= 1
+    return e
+
+
+def rust_type_spans(b):
+    """Types of fn parameters, fn return types and struct fields: kind "rtype".
+
+    Auxiliary training sites for Rust type vocabulary (a `let` type is the evaluated kind,
+    but typed `let`s are rare; signatures and fields are where Rust spells its types)."""
+    out = []
+    for m in FN_RE.finditer(b):
+        i = m.end()
+        if b[i - 1:i] == b"<":
+            i = _skip_balanced(b, i - 1, b"<", b">")
+            if i < 0:
+                continue
+        while i < len(b) and b[i:i + 1] in b" \t\r\n":
+            i += 1
+        if b[i:i + 1] != b"(":
+            continue
+        close = _skip_balanced(b, i, b"(", b")")
+        if close < 0:
+            continue
+        # parameters: `pat: Type` split on top-level commas
+        j = i + 1
+        while j < close - 1:
+            k = j
+            while k < close - 1 and b[k:k + 1] in b" \t\r\n":
+                k += 1
+            pm = re.compile(rb"(?:mut\s+)?[A-Za-z_]\w*\s*:(?!:)\s*").match(b, k)
+            if pm:
+                s = pm.end()
+                e = _type_end(b, s, b",)")
+                if e < 0:
+                    break
+                e2 = _trim(b, s, e)
+                if e2 > s:
+                    out.append(("rtype", s, e2, None))
+                j = e + 1
+            else:
+                e = _type_end(b, k, b",)")
+                if e < 0:
+                    break
+                j = e + 1
+        # return type
+        r = close
+        while r < len(b) and b[r:r + 1] in b" \t\r\n":
+            r += 1
+        if b[r:r + 2] == b"->":
+            s = r + 2
+            while s < len(b) and b[s:s + 1] in b" \t":
+                s += 1
+            e = _type_end(b, s, b"{;")
+            if e > 0:
+                e2 = _trim(b, s, e)
+                if e2 > s:
+                    out.append(("rtype", s, e2, None))
+    # struct (and enum struct-variant) fields: `name: Type,` lines inside a `struct … {` body
+    for m in STRUCT_RE.finditer(b):
+        o = b.find(b"{", m.end())
+        semi = b.find(b";", m.end())
+        if o < 0 or (0 <= semi < o):
+            continue
+        c = _skip_balanced(b, o, b"{", b"}", limit=20000)
+        if c < 0:
+            continue
+        for fm in FIELD_RE.finditer(b, o + 1, c - 1):
+            s = fm.end()
+            e = _type_end(b, s, b",}")
+            if e < 0:
+                continue
+            e2 = _trim(b, s, e)
+            if e2 > s:
+                out.append(("rtype", s, e2, None))
+    return sorted(set(out), key=lambda x: (x[1], x[2]))
+
+
 def generic_ident_spans(b, every=7, rng=None):
     out = []
     for i, m in enumerate(IDENT_RE.finditer(b)):
@@ -192,7 +314,7 @@ class Corpus:
                 if sp is None:
                     continue
             elif lang == "rust":
-                sp = rust_let_spans(b) + generic_ident_spans(b)
+                sp = rust_let_spans(b) + rust_type_spans(b) + generic_ident_spans(b)
             else:
                 sp = generic_ident_spans(b)
             idents = [x for x in sp if x[0] == "ident"]

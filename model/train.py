@@ -28,7 +28,7 @@ from data import EOH, IDENT_RE, KEYWORDS, M0, MASK, PAD, SEP, Corpus, RowBuilder
 from net import Config, Denoiser, nparams  # noqa: E402
 from weights import load_weights  # noqa: E402
 
-KIND_W = {"ret": 0.17, "param": 0.17, "kwarg": 0.15, "local": 0.14, "let": 0.07, "ident": 0.3}
+KIND_W = {"ret": 0.17, "param": 0.17, "kwarg": 0.15, "local": 0.14, "let": 0.06, "rtype": 0.06, "ident": 0.25}
 SLOT_N = [4, 6, 8, 8, 8, 8, 12, 16]
 
 
