@@ -127,34 +127,6 @@ def python_spans(b):
 LET_RE = re.compile(rb"\blet\s+(?:mut\s+)?[A-Za-z_]\w*\s*:(?!:)\s*")
 
 
-def rust_let_spans(b):
-    out = []
-    for m in LET_RE.finditer(b):
-        s = m.end()
-        depth = 0
-        i = s
-        while i < len(b) and i - s < 200:
-            c = b[i:i + 1]
-            if c in b"<([":
-                depth += 1
-            elif c in b">)]":
-                if c == b">" and b[i - 1:i] == b"-":
-                    pass
-                else:
-                    depth -= 1
-            elif depth == 0 and c in b"=;":
-                break
-            elif c == b"\n" and depth == 0:
-                break
-            i += 1
-        e = i
-        while e > s and b[e - 1:e] in b" \t\r\n":
-            e -= 1
-        if e > s and depth == 0 and b[i:i + 1] in b"=;":
-            out.append(("let", s, e, None))
-    return out
-
-
 FN_RE = re.compile(rb"\bfn\s+[A-Za-z_]\w*\s*(?:<)?")
 STRUCT_RE = re.compile(rb"\bstruct\s+[A-Za-z_]\w*")
 FIELD_RE = re.compile(rb"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?([a-z_]\w*)[ \t]*:(?!:)[ \t]*", re.M)
@@ -201,6 +173,19 @@ def _trim(b, s, e):
     while e > s and b[e - 1:e] in b" \t\r\n":
         e -= 1
     return e
+
+
+def rust_let_spans(b):
+    """Types of typed `let`s (`let x: T = …;`, `let mut x: T;`): kind "let"."""
+    out = []
+    for m in LET_RE.finditer(b):
+        s = m.end()
+        e = _type_end(b, s, b"=;\n")
+        if e > s and b[e:e + 1] in b"=;":
+            e2 = _trim(b, s, e)
+            if e2 > s:
+                out.append(("let", s, e2, None))
+    return out
 
 
 def rust_type_spans(b):
