@@ -128,6 +128,7 @@ LET_RE = re.compile(rb"\blet\s+(?:mut\s+)?[A-Za-z_]\w*\s*:(?!:)\s*")
 
 
 FN_RE = re.compile(rb"\bfn\s+[A-Za-z_]\w*\s*(?:<)?")
+PARAM_RE = re.compile(rb"(?:mut\s+)?[A-Za-z_]\w*\s*:(?!:)\s*")
 STRUCT_RE = re.compile(rb"\bstruct\s+[A-Za-z_]\w*")
 FIELD_RE = re.compile(rb"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?([a-z_]\w*)[ \t]*:(?!:)[ \t]*", re.M)
 
@@ -169,6 +170,15 @@ def _type_end(b, s, stops):
     return -1
 
 
+def _type_at(b, s, stops):
+    """(end, span): where the type at s ends (-1: unbalanced) and its span without trailing space."""
+    e = _type_end(b, s, stops)
+    if e < 0:
+        return e, None
+    e2 = _trim(b, s, e)
+    return e, ((s, e2) if e2 > s else None)
+
+
 def _trim(b, s, e):
     while e > s and b[e - 1:e] in b" \t\r\n":
         e -= 1
@@ -180,11 +190,9 @@ def rust_let_spans(b):
     out = []
     for m in LET_RE.finditer(b):
         s = m.end()
-        e = _type_end(b, s, b"=;\n")
-        if e > s and b[e:e + 1] in b"=;":
-            e2 = _trim(b, s, e)
-            if e2 > s:
-                out.append(("let", s, e2, None))
+        e, span = _type_at(b, s, b"=;\n")
+        if span and b[e:e + 1] in b"=;":
+            out.append(("let", *span, None))
     return out
 
 
@@ -213,21 +221,13 @@ def rust_type_spans(b):
             k = j
             while k < close - 1 and b[k:k + 1] in b" \t\r\n":
                 k += 1
-            pm = re.compile(rb"(?:mut\s+)?[A-Za-z_]\w*\s*:(?!:)\s*").match(b, k)
-            if pm:
-                s = pm.end()
-                e = _type_end(b, s, b",)")
-                if e < 0:
-                    break
-                e2 = _trim(b, s, e)
-                if e2 > s:
-                    out.append(("rtype", s, e2, None))
-                j = e + 1
-            else:
-                e = _type_end(b, k, b",)")
-                if e < 0:
-                    break
-                j = e + 1
+            pm = PARAM_RE.match(b, k)
+            e, span = _type_at(b, pm.end() if pm else k, b",)")
+            if e < 0:
+                break
+            if pm and span:
+                out.append(("rtype", *span, None))
+            j = e + 1
         # return type
         r = close
         while r < len(b) and b[r:r + 1] in b" \t\r\n":
@@ -236,12 +236,10 @@ def rust_type_spans(b):
             s = r + 2
             while s < len(b) and b[s:s + 1] in b" \t":
                 s += 1
-            e = _type_end(b, s, b"{;")
-            if e > 0:
-                e2 = _trim(b, s, e)
-                if e2 > s:
-                    out.append(("rtype", s, e2, None))
-    # struct (and enum struct-variant) fields: `name: Type,` lines inside a `struct … {` body
+            _, span = _type_at(b, s, b"{;")
+            if span:
+                out.append(("rtype", *span, None))
+    # struct fields: `name: Type,` lines inside a `struct … {` body
     for m in STRUCT_RE.finditer(b):
         o = b.find(b"{", m.end())
         semi = b.find(b";", m.end())
@@ -251,13 +249,9 @@ def rust_type_spans(b):
         if c < 0:
             continue
         for fm in FIELD_RE.finditer(b, o + 1, c - 1):
-            s = fm.end()
-            e = _type_end(b, s, b",}")
-            if e < 0:
-                continue
-            e2 = _trim(b, s, e)
-            if e2 > s:
-                out.append(("rtype", s, e2, None))
+            _, span = _type_at(b, fm.end(), b",}")
+            if span:
+                out.append(("rtype", *span, None))
     return sorted(set(out), key=lambda x: (x[1], x[2]))
 
 
