@@ -9,6 +9,8 @@
 #         gzip -c model/data/val.idx.pkl > .gpu/val.idx.pkl.gz      (.gpu/ is git-ignored)
 # Device: run(command="MIN=8 bash model/gpu_leg.sh", carry=[".gpu"], timeout_s=600)
 #   the second leg: RUNS=A MIN=3 W=14 LR_A=4e-4 WARM_A=50 KW_A=ret=0.19,...,let=0.04 (continue the shipped model)
+#   model D's leg:  RUNS=A MIN=8.2 W=14 LR_A=6e-4 WARM_A=100 (one run alone, 1.06 M tokens/s on an H200)
+# Kind weights: `let` at 0.16 overfit its ~4k sites (model card); 0.05 with `rtype` at 0.12 did not.
 # CPU smoke test: PY=model/.venv/bin/python DEV=cpu MIN=0.5 W=1 BATCH=8 BF= BD=128 BL=2 BH=2 bash model/gpu_leg.sh
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 PY=${PY:-python3}; DEV=${DEV:-cuda}; MIN=${MIN:-8}; W=${W:-7}; BATCH=${BATCH:-256}; BF=${BF:---bf16}
@@ -18,7 +20,7 @@ OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 mkdir -p model/data
 [ -f model/data/val.idx.pkl ] || { gunzip -c .gpu/train.idx.pkl.gz > model/data/train.idx.pkl & gunzip -c .gpu/val.idx.pkl.gz > model/data/val.idx.pkl; wait; }
 C="--device $DEV $BF --threads 1 --time-cosine --steps 1000000 --mdlm-frac 0.15 --prefix-reveal 0.4 --eoh-pad-weight 0.1
-   --kind-weights ret=0.17,param=0.17,kwarg=0.17,local=0.15,let=0.16,ident=0.18 --workers $W
+   --kind-weights ret=0.17,param=0.17,kwarg=0.16,local=0.15,let=0.05,rtype=0.12,ident=0.18 --workers $W
    --save-every 200 --eval-every 400 --minutes $MIN --batch $BATCH"
 # RUNS picks the runs (default both); KW_A and LR_A tune run A (a short continuation, say)
 PA=0; PB=0
