@@ -9,7 +9,7 @@
 #         gzip -c model/data/val.idx.pkl > .gpu/val.idx.pkl.gz      (.gpu/ is git-ignored)
 # Device: run(command="MIN=8 bash model/gpu_leg.sh", carry=[".gpu"], timeout_s=600)
 #   the second leg: RUNS=A MIN=3 W=14 LR_A=4e-4 WARM_A=50 KW_A=ret=0.19,...,let=0.04 (continue the shipped model)
-#   model D's leg:  RUNS=A MIN=8.2 W=14 LR_A=6e-4 WARM_A=100 (one run alone, 1.06 M tokens/s on an H200)
+#   model D's leg:  RUNS=A MIN=8.2 W=14 LR_A=6e-4 WARM_A=100 (one run alone, 1.05 M tokens/s on an H200)
 # Kind weights: `let` at 0.16 overfit its ~4k sites (model card); 0.05 with `rtype` at 0.12 did not.
 # CPU smoke test: PY=model/.venv/bin/python DEV=cpu MIN=0.5 W=1 BATCH=8 BF= BD=128 BL=2 BH=2 bash model/gpu_leg.sh
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
