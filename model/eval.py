@@ -8,6 +8,7 @@ masks per row at the site, window around it, cross-file definition snippets afte
 Decoding runs through onnxruntime on model.onnx:
   parallel    design §5 threshold rule (tau) with the canvas eoh restriction
   sequential  one token per slot per step, left to right
+  prefix      left to right, the leftmost open position and each next one reaching tau
 Baselines: most frequent answer per kind (counted on the training split), and copying the
 identifier of the row most similar to the site's own identifiers.
 """
@@ -94,7 +95,17 @@ def decode(runner, items, n, mode, tau, batch=32):
                         pi[EOH] = 0.0
                     t = int(pi.argmax())
                     cands.append((float(pi[t]), i, t))
-                commit = [c for c in cands if c[0] >= tau] if mode != "sequential" else []
+                if mode == "prefix":
+                    # the leftmost open position, then each next one while it reaches tau
+                    # (eoh allowed there: every earlier position is committed by then)
+                    commit = [c for c in cands if c[1] == first_open]
+                    for qi, i in enumerate(und[1:], 1):
+                        t = int(p[qi].argmax())
+                        if i != commit[-1][1] + 1 or commit[-1][2] == EOH or p[qi][t] < tau:
+                            break
+                        commit.append((float(p[qi][t]), i, t))
+                else:
+                    commit = [c for c in cands if c[0] >= tau] if mode != "sequential" else []
                 if not commit:
                     # design §5: the most confident position; parallel_left: the leftmost open one
                     commit = [max(cands)] if mode != "parallel_left" else [c for c in cands if c[1] == first_open]

@@ -174,7 +174,7 @@ impl Report {
             "baseline_most_frequent": share(mf_hits, n),
             "most_frequent_answer": mf,
             "baseline_copy": share(copy_hits, n),
-            "decode": match self.mode { DecodeMode::Parallel => "parallel", DecodeMode::Sequential => "sequential" },
+            "decode": match self.mode { DecodeMode::Parallel => "parallel", DecodeMode::Sequential => "sequential", DecodeMode::Prefix => "prefix" },
             "tau": (f64::from(self.tau) * 1000.0).round() / 1000.0,
             "threshold": (f64::from(self.threshold) * 1000.0).round() / 1000.0,
             "forward_passes": st.forward_passes,

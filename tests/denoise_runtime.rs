@@ -378,6 +378,39 @@ fn sequential_and_parallel_agree_on_context_free_model() {
 }
 
 #[test]
+fn prefix_commits_a_confident_run_left_to_right() {
+    // lookup rows: m0 A 0.95, m1 B 0.50, m2 eoh 0.97, m3 D 0.92. Prefix: step 1 commits m0
+    // (leftmost) and stops at m1 (0.50 < τ); step 2 commits m1 and then m2's eoh (0.97,
+    // allowed once m1 is in the run). Sequential needs a third step for the eoh.
+    let d = denoiser("lookup");
+    let files = vec![one_hole("x: ", 6), one_hole("", 1)];
+    let run = |mode| {
+        d.fill(&files, &ContextIndex::default(), &opts(mode, 0.9))
+            .unwrap()
+    };
+    let (pre, pstats) = run(DecodeMode::Prefix);
+    let (seq, sstats) = run(DecodeMode::Sequential);
+    assert_eq!(pre[0][0].text, "AB");
+    assert_eq!(pre[0][0].steps, vec![1, 2, 2, 2, 2, 2]);
+    assert_eq!(pstats.forward_passes, 2);
+    assert_eq!(sstats.forward_passes, 3);
+    // the same tokens from the same predictions: the same confidence as sequential
+    assert_eq!(seq[0][0].text, "AB");
+    assert!((pre[0][0].confidence - seq[0][0].confidence).abs() < 1e-6);
+    // a 1-token slot: m0 is committed first, whatever its confidence
+    assert_eq!(pre[1][0].text, "A");
+    // τ above every confidence: one position per step, exactly sequential's schedule
+    let (strict, _) = d
+        .fill(
+            &files,
+            &ContextIndex::default(),
+            &opts(DecodeMode::Prefix, 0.999),
+        )
+        .unwrap();
+    assert_eq!(strict[0][0].steps, seq[0][0].steps);
+}
+
+#[test]
 fn max_steps_commits_the_rest() {
     let d = denoiser("lookup");
     let o = DecodeOptions {

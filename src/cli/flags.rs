@@ -46,8 +46,12 @@ pub enum DeviceArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DecodeArg {
+    /// Design §5: every position reaching τ, at least the most confident one.
     Parallel,
+    /// One position per slot per step, left to right (the baseline).
     Sequential,
+    /// Left to right: the leftmost open position, then each next one reaching τ.
+    Prefix,
 }
 
 /// Options shared by every command that runs rules over files.
@@ -124,7 +128,8 @@ pub struct ModelArgs {
     #[arg(long, default_value_t = 0.9, value_name = "TAU")]
     pub tau: f32,
 
-    /// Decoding schedule: parallel (confidence threshold) or sequential baseline.
+    /// Decoding schedule: parallel (confidence threshold, design §5), sequential
+    /// baseline, or prefix (left to right, a confident run per step).
     #[arg(long, value_enum, default_value_t = DecodeArg::Parallel)]
     pub decode: DecodeArg,
 }

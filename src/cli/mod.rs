@@ -92,6 +92,7 @@ pub fn fill_options(m: &ModelArgs) -> FillOptions {
             mode: match m.decode {
                 DecodeArg::Parallel => DecodeMode::Parallel,
                 DecodeArg::Sequential => DecodeMode::Sequential,
+                DecodeArg::Prefix => DecodeMode::Prefix,
             },
             threshold: m.tau,
             max_steps: m.steps,

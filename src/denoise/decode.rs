@@ -4,7 +4,9 @@
 //! leave it), asking only for logits at open slot positions. Parallel mode commits
 //! every position whose confidence (max softmax probability over allowed tokens)
 //! reaches τ, and at least the most confident position of each unfinished slot;
-//! sequential mode commits the leftmost open position of each slot. `<|eoh|>` is
+//! sequential mode commits the leftmost open position of each slot; prefix mode commits
+//! the leftmost open position and then each following one while it reaches τ (it sees
+//! every earlier position committed by then, so `<|eoh|>` may end the run). `<|eoh|>` is
 //! allowed at a position only when every earlier position of the slot is committed,
 //! and committing it fills the rest of the slot. Tied slots sum their
 //! log-probabilities (renormalised) and commit the same token everywhere.
@@ -92,6 +94,39 @@ fn candidate(g: &GroupState, j: usize, s: &Summary) -> (u32, f32) {
     } else {
         (s.best, s.best_lp)
     }
+}
+
+/// Prefix mode's commits for one slot: its leftmost open position `first`, then each
+/// next position while it reaches `tau`. Every position before one of the run is
+/// committed by the time it is, so `<|eoh|>` is allowed there, and it ends the run.
+/// Never commits a later position before an earlier one: a confident token cannot be
+/// placed ahead of a gap the model has not filled (what makes the parallel rule write
+/// `&[usize]]` when it expects a longer fill).
+fn confident_run(
+    open: &[usize],
+    first: (usize, u32, f32),
+    tau: f32,
+    summary: impl Fn(usize) -> Summary,
+) -> Vec<(usize, u32, f32)> {
+    let mut run = vec![first];
+    for pair in open.windows(2) {
+        let (prev, j) = (pair[0], pair[1]);
+        let last = run[run.len() - 1];
+        if last.0 != prev || last.1 == EOH || j != prev + 1 {
+            break;
+        }
+        let s = summary(j);
+        let (t, lp) = if s.eoh_lp >= s.best_lp {
+            (EOH, s.eoh_lp)
+        } else {
+            (s.best, s.best_lp)
+        };
+        if lp.exp() < tau {
+            break;
+        }
+        run.push((j, t, lp.exp()));
+    }
+    run
 }
 
 /// Decodes every slot of `canvas`; returns fills per file per hole and statistics
@@ -254,6 +289,9 @@ pub fn decode(
             } else {
                 match opts.mode {
                     DecodeMode::Sequential => vec![cands[0]],
+                    DecodeMode::Prefix => {
+                        confident_run(&open, cands[0], opts.threshold, |j| summary[&(gi, j)])
+                    }
                     DecodeMode::Parallel => {
                         let mut c: Vec<_> = cands
                             .iter()

@@ -98,6 +98,9 @@ pub enum DecodeMode {
     Parallel,
     /// Baseline: one token per slot per step, left to right.
     Sequential,
+    /// Left to right, several tokens per step: the leftmost open position and each
+    /// following one while its confidence reaches τ.
+    Prefix,
 }
 
 #[derive(Debug, Clone)]
