@@ -384,12 +384,12 @@ fn prefix_commits_a_confident_run_left_to_right() {
     // allowed once m1 is in the run). Sequential needs a third step for the eoh.
     let d = denoiser("lookup");
     let files = vec![one_hole("x: ", 6), one_hole("", 1)];
-    let run = |mode| {
-        d.fill(&files, &ContextIndex::default(), &opts(mode, 0.9))
+    let run = |mode, tau| {
+        d.fill(&files, &ContextIndex::default(), &opts(mode, tau))
             .unwrap()
     };
-    let (pre, pstats) = run(DecodeMode::Prefix);
-    let (seq, sstats) = run(DecodeMode::Sequential);
+    let (pre, pstats) = run(DecodeMode::Prefix, 0.9);
+    let (seq, sstats) = run(DecodeMode::Sequential, 0.9);
     assert_eq!(pre[0][0].text, "AB");
     assert_eq!(pre[0][0].steps, vec![1, 2, 2, 2, 2, 2]);
     assert_eq!(pstats.forward_passes, 2);
@@ -400,13 +400,7 @@ fn prefix_commits_a_confident_run_left_to_right() {
     // a 1-token slot: m0 is committed first, whatever its confidence
     assert_eq!(pre[1][0].text, "A");
     // τ above every confidence: one position per step, exactly sequential's schedule
-    let (strict, _) = d
-        .fill(
-            &files,
-            &ContextIndex::default(),
-            &opts(DecodeMode::Prefix, 0.999),
-        )
-        .unwrap();
+    let (strict, _) = run(DecodeMode::Prefix, 0.999);
     assert_eq!(strict[0][0].steps, seq[0][0].steps);
 }
 

@@ -88,7 +88,12 @@ impl GroupState {
 
 /// Candidate for open position `j` of group `g` given its summary.
 fn candidate(g: &GroupState, j: usize, s: &Summary) -> (u32, f32) {
-    let eoh_allowed = (0..j).all(|i| g.tokens[i].is_some());
+    pick(s, (0..j).all(|i| g.tokens[i].is_some()))
+}
+
+/// The token a position commits and its log-probability: `<|eoh|>` when allowed and
+/// at least as likely as the best ordinary token.
+fn pick(s: &Summary, eoh_allowed: bool) -> (u32, f32) {
     if eoh_allowed && s.eoh_lp >= s.best_lp {
         (EOH, s.eoh_lp)
     } else {
@@ -108,19 +113,14 @@ fn confident_run(
     tau: f32,
     summary: impl Fn(usize) -> Summary,
 ) -> Vec<(usize, u32, f32)> {
+    // `first` is `open[0]`; the run only grows over consecutive open positions.
     let mut run = vec![first];
     for pair in open.windows(2) {
         let (prev, j) = (pair[0], pair[1]);
-        let last = run[run.len() - 1];
-        if last.0 != prev || last.1 == EOH || j != prev + 1 {
+        if run[run.len() - 1].1 == EOH || j != prev + 1 {
             break;
         }
-        let s = summary(j);
-        let (t, lp) = if s.eoh_lp >= s.best_lp {
-            (EOH, s.eoh_lp)
-        } else {
-            (s.best, s.best_lp)
-        };
+        let (t, lp) = pick(&summary(j), true);
         if lp.exp() < tau {
             break;
         }
