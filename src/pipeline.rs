@@ -192,9 +192,10 @@ pub fn scan_file(f: &SourceFile, rel: &str, rules: &[Rule], rule_ids: &[String])
     let mut per_rule: Vec<Vec<crate::rule::RuleMatch>> =
         active.iter().map(|_| Vec::new()).collect();
     if !active.is_empty() {
+        let file = crate::matcher::FileCtx::new(root);
         crate::matcher::preorder(root, |node| {
             for (slot, &ri) in active.iter().enumerate() {
-                if let Some(m) = rules[ri].match_at(node, &f.text) {
+                if let Some(m) = rules[ri].match_at(node, &f.text, &file) {
                     per_rule[slot].push(m);
                 }
             }
@@ -205,7 +206,9 @@ pub fn scan_file(f: &SourceFile, rel: &str, rules: &[Rule], rule_ids: &[String])
         for m in matches {
             let edit = m.replacement.map(|rendered| {
                 let ties: Vec<(String, String)> = m.ties.into_iter().collect();
-                edits.push(Edit::new(ri, m.range.clone(), rendered, &ties));
+                let mut edit = Edit::new(ri, m.range.clone(), rendered, &ties);
+                edit.dropped_comments = m.dropped_comments;
+                edits.push(edit);
                 edits.len() - 1
             });
             findings.push(Finding {

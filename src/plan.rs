@@ -58,6 +58,8 @@ pub struct Edit {
     pub replacement: String,
     pub holes: Vec<PlannedHole>,
     pub status: EditStatus,
+    /// Byte ranges (in the original) of comments this edit deletes.
+    pub dropped_comments: Vec<Range<usize>>,
 }
 
 impl Edit {
@@ -89,6 +91,7 @@ impl Edit {
             replacement: rendered.text,
             holes,
             status: EditStatus::Applied,
+            dropped_comments: Vec::new(),
         }
     }
 

@@ -173,3 +173,130 @@ fn expand_end_widens_the_replaced_range() {
     let code = "def f():\n    x = g()\n    return x\n";
     assert_eq!(rewrite(r, code), "def f():\n    return g()\n");
 }
+
+fn swap(lang: &str, p: &str, fix: &str) -> String {
+    format!("{}fix: '{}'\n", pat(lang, p), fix.replace('\'', "''"))
+}
+
+/// Comments and `\` line continuations are extras: smart matching looks
+/// through them, so a metavariable binds the operand after them, never the
+/// trivia itself (it used to bind Python's `\`, and `--write` dropped the
+/// operand). Every expected text is ast-grep 0.51.1's output (sg).
+#[test]
+fn trivia_between_tokens_is_skipped_on_every_language() {
+    let cases: &[(&str, &str, &str, &str, &str)] = &[
+        (
+            "python",
+            "$A + $B",
+            "$B + $A",
+            "x = a + \\\n    b\n",
+            "x = b + a\n",
+        ),
+        (
+            "python",
+            "$A == $B",
+            "$B == $A",
+            "if (x ==\n  # why\n  None): pass\n",
+            "if (None == x): pass\n",
+        ),
+        (
+            "python",
+            "f($A, $B)",
+            "g($B, $A)",
+            "z = f(a, # c\n  b)\n",
+            "z = g(b, a)\n",
+        ),
+        (
+            "rust",
+            "foo($A, $B)",
+            "foo($B, $A)",
+            "fn m() { foo(a, /* c */ b); }\n",
+            "fn m() { foo(b, a); }\n",
+        ),
+        (
+            "javascript",
+            "$A + $B",
+            "$B + $A",
+            "x = a + /* c */ b;\n",
+            "x = b + a;\n",
+        ),
+        (
+            "typescript",
+            "$A + $B",
+            "$B + $A",
+            "x = a + // c\n  b;\n",
+            "x = b + a;\n",
+        ),
+        (
+            "go",
+            "$A + $B",
+            "$B + $A",
+            "package m\nvar x = a + /* c */ b\n",
+            "package m\nvar x = b + a\n",
+        ),
+        (
+            "java",
+            "$A + $B",
+            "$B + $A",
+            "class M { int x = a + /* c */ b; }\n",
+            "class M { int x = b + a; }\n",
+        ),
+        (
+            "c",
+            "$A + $B",
+            "$B + $A",
+            "int x = a + \\\n  b;\n",
+            "int x = b + a;\n",
+        ),
+        (
+            "cpp",
+            "$A + $B",
+            "$B + $A",
+            "int x = a + /* c */ \\\n  b;\n",
+            "int x = b + a;\n",
+        ),
+    ];
+    for (lang, p, fix, code, want) in cases {
+        assert_eq!(
+            rewrite(&swap(lang, p, fix), code),
+            *want,
+            "{lang}: `{p}` -> `{fix}` on {code:?}"
+        );
+    }
+}
+
+/// A method chain split by a comment still matches (sg), and the comment the
+/// fix deletes is reported on the match, not silently lost.
+#[test]
+fn comments_inside_a_match_are_matched_through_and_reported_when_dropped() {
+    let rule = load_one(
+        Path::new("t.yml"),
+        1,
+        &swap("python", "$X.bar()", "$X.baz()"),
+    )
+    .expect("rule compiles");
+    let code = "y = (foo()\n  # note\n  .bar())\n";
+    let tree = rule.lang.parse(code);
+    let ms = rule.find(tree.root_node(), code);
+    assert_eq!(ms.len(), 1);
+    assert_eq!(ms[0].replacement.as_ref().expect("fix").text, "foo().baz()");
+    let dropped: Vec<&str> = ms[0]
+        .dropped_comments
+        .iter()
+        .map(|r| &code[r.clone()])
+        .collect();
+    assert_eq!(dropped, vec!["# note"]);
+    // A comment carried by a metavariable is not reported.
+    let code = "y = (foo(  # kept\n  1).bar())\n";
+    let tree = rule.lang.parse(code);
+    let ms = rule.find(tree.root_node(), code);
+    assert_eq!(ms.len(), 1);
+    assert!(ms[0].dropped_comments.is_empty());
+    // A root metavariable still binds a comment itself (sg).
+    let r = pat("python", "$C");
+    assert!(found(
+        &format!("{r}constraints:\n  C: {{kind: comment}}\n"),
+        "x = 1  # hi\n"
+    )
+    .contains(&"# hi".to_string()));
+}

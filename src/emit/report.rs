@@ -56,6 +56,22 @@ impl Record<'_> {
         });
         if let Some(e) = self.edit {
             obj["replacement"] = Value::String(render_replacement(e));
+            if !e.dropped_comments.is_empty() {
+                let dropped: Vec<Value> = e
+                    .dropped_comments
+                    .iter()
+                    .map(|c| {
+                        let (line, column) = self.file.line_col(c.start);
+                        json!({
+                            "warning": "the fix deletes this comment",
+                            "line": line,
+                            "column": column,
+                            "text": self.file.original[c.clone()],
+                        })
+                    })
+                    .collect();
+                obj["warnings"] = Value::Array(dropped);
+            }
             if !e.holes.is_empty() {
                 let holes: Vec<Value> = e
                     .holes

@@ -12,6 +12,8 @@ pub use env::{Binding, Env};
 pub use pattern::{Pattern, PatternError, Strictness};
 
 use regex::Regex;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use tree_sitter::Node;
 
 /// Where a relational rule stops looking.
@@ -65,11 +67,52 @@ pub struct Utils {
     pub rules: Vec<Matcher>,
 }
 
-/// What a match needs besides the node: the source text and the utils.
+/// What a match needs besides the node: the source text, the utils and the
+/// per-file state.
 #[derive(Clone, Copy)]
-pub struct Ctx<'a> {
+pub struct Ctx<'a, 't> {
     pub src: &'a str,
     pub utils: &'a Utils,
+    pub file: &'a FileCtx<'t>,
+}
+
+/// State shared by every match on one parsed file: its root (so ancestors
+/// are found with one descent, not one root-to-node walk per `parent()`)
+/// and memoised answers of `inside` rules that bind no metavariable.
+pub struct FileCtx<'t> {
+    root: Node<'t>,
+    /// `(relation address, node id)` → does the relation hold starting from
+    /// this node (the node itself first, then its ancestors)?
+    inside: RefCell<HashMap<(usize, usize), bool>>,
+}
+
+impl<'t> FileCtx<'t> {
+    pub fn new(root: Node<'t>) -> Self {
+        FileCtx {
+            root,
+            inside: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// Ancestors of `node`, nearest first. `Node::parent` walks down from
+    /// the root each time, so calling it repeatedly is quadratic in depth;
+    /// one descent from the root collects the whole path in linear time.
+    fn ancestors(&self, node: Node<'t>) -> Vec<Node<'t>> {
+        let mut path = Vec::new();
+        let mut cur = self.root;
+        if cur.id() == node.id() {
+            return path;
+        }
+        loop {
+            path.push(cur);
+            match cur.child_with_descendant(node) {
+                Some(next) if next.id() != node.id() => cur = next,
+                _ => break,
+            }
+        }
+        path.reverse();
+        path
+    }
 }
 
 impl Matcher {
@@ -91,7 +134,7 @@ impl Matcher {
         }
     }
 
-    pub fn matches<'t>(&self, node: Node<'t>, ctx: Ctx, env: &mut Env<'t>) -> bool {
+    pub fn matches<'t>(&self, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
         let snap = env.snapshot();
         let ok = self.matches_inner(node, ctx, env);
         if !ok {
@@ -100,7 +143,7 @@ impl Matcher {
         ok
     }
 
-    fn matches_inner<'t>(&self, node: Node<'t>, ctx: Ctx, env: &mut Env<'t>) -> bool {
+    fn matches_inner<'t>(&self, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
         match self {
             Matcher::Pattern(p) => p.matches(node, ctx.src, env),
             Matcher::Kind(k) => node.kind_id() == *k,
@@ -135,7 +178,7 @@ impl Matcher {
 }
 
 impl NthChild {
-    fn matches<'t>(&self, node: Node<'t>, ctx: Ctx, env: &mut Env<'t>) -> bool {
+    fn matches<'t>(&self, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
         let Some(parent) = node.parent() else {
             return false;
         };
@@ -196,23 +239,13 @@ fn siblings_before(node: Node) -> Vec<Node> {
     out
 }
 
-fn ancestors(node: Node) -> Vec<Node> {
-    let mut out = Vec::new();
-    let mut cur = node.parent();
-    while let Some(n) = cur {
-        out.push(n);
-        cur = n.parent();
-    }
-    out
-}
-
 /// ast-grep's `StopBy::find`: neighbor checks the first candidate only, end
 /// checks all, a stop rule checks candidates up to and including the first
 /// that matches it.
 fn find_along<'t>(
     rel: &Relation,
     candidates: Vec<Node<'t>>,
-    ctx: Ctx,
+    ctx: Ctx<'_, 't>,
     env: &mut Env<'t>,
     mut accept: impl FnMut(usize, Node<'t>) -> bool,
 ) -> bool {
@@ -236,9 +269,12 @@ fn find_along<'t>(
     false
 }
 
-fn inside<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx, env: &mut Env<'t>) -> bool {
-    let ancs = ancestors(node);
+fn inside<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
+    let ancs = ctx.file.ancestors(node);
     match rel.field {
+        None if !matches!(rel.stop_by, StopBy::Neighbor) && binds_nothing(rel, ctx.utils) => {
+            inside_memo(rel, &ancs, ctx, env)
+        }
         None => find_along(rel, ancs, ctx, env, |_, _| true),
         Some(field) => {
             // The node one step below each ancestor must be that ancestor's
@@ -250,6 +286,79 @@ fn inside<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx, env: &mut Env<'t>) -> bo
                     .is_some_and(|c| c.id() == below[i].id())
             })
         }
+    }
+}
+
+/// `inside` with `stopBy: end` or a stop rule, for a relation that binds no
+/// metavariable (so its answer for an ancestor does not depend on the
+/// environment): `up(a) = rule(a) || (!stop(a) && up(parent(a)))`, memoised
+/// per node, so a whole file costs linear time however deep it nests.
+fn inside_memo<'t>(rel: &Relation, ancs: &[Node<'t>], ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
+    let key = rel as *const Relation as usize;
+    // Nearest ancestors whose answer is unknown, and the answer above them.
+    let mut unknown = 0;
+    let mut above = false;
+    {
+        let memo = ctx.file.inside.borrow();
+        for a in ancs {
+            if let Some(&v) = memo.get(&(key, a.id())) {
+                above = v;
+                break;
+            }
+            unknown += 1;
+        }
+    }
+    for a in ancs[..unknown].iter().rev() {
+        let holds = rel.rule.matches(*a, ctx, env)
+            || match &rel.stop_by {
+                StopBy::Neighbor | StopBy::End => above,
+                StopBy::Rule(stop) => !stop_matches(stop, *a, ctx, env) && above,
+            };
+        ctx.file.inside.borrow_mut().insert((key, a.id()), holds);
+        above = holds;
+    }
+    above
+}
+
+/// Whether a relation can never bind or read a metavariable (so its answer
+/// for a node is the same in every environment).
+fn binds_nothing(rel: &Relation, utils: &Utils) -> bool {
+    let stop_ok = match &rel.stop_by {
+        StopBy::Rule(m) => matcher_binds_nothing(m, utils, 0),
+        _ => true,
+    };
+    stop_ok && matcher_binds_nothing(&rel.rule, utils, 0)
+}
+
+fn matcher_binds_nothing(m: &Matcher, utils: &Utils, depth: usize) -> bool {
+    // Utils may refer to utils; the loader refuses cycles, the bound is a
+    // second guard.
+    if depth > 64 {
+        return false;
+    }
+    let d = depth + 1;
+    match m {
+        Matcher::Pattern(p) => p.defined_vars().is_empty(),
+        Matcher::Kind(_) | Matcher::Regex(_) | Matcher::Range { .. } => true,
+        Matcher::NthChild(n) => n
+            .of_rule
+            .as_ref()
+            .is_none_or(|r| matcher_binds_nothing(r, utils, d)),
+        Matcher::Inside(r) | Matcher::Has(r) | Matcher::Precedes(r) | Matcher::Follows(r) => {
+            matcher_binds_nothing(&r.rule, utils, d)
+                && match &r.stop_by {
+                    StopBy::Rule(s) => matcher_binds_nothing(s, utils, d),
+                    _ => true,
+                }
+        }
+        Matcher::All(ms) | Matcher::Any(ms) => {
+            ms.iter().all(|m| matcher_binds_nothing(m, utils, d))
+        }
+        Matcher::Not(m) => matcher_binds_nothing(m, utils, d),
+        Matcher::Util(i) => utils
+            .rules
+            .get(*i)
+            .is_some_and(|m| matcher_binds_nothing(m, utils, d)),
     }
 }
 
@@ -280,7 +389,7 @@ fn children(node: Node) -> Vec<Node> {
     node.children(&mut cursor).collect()
 }
 
-fn stop_matches<'t>(stop: &Matcher, n: Node<'t>, ctx: Ctx, env: &mut Env<'t>) -> bool {
+fn stop_matches<'t>(stop: &Matcher, n: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
     let snap = env.snapshot();
     let m = stop.matches(n, ctx, env);
     env.rollback(snap);
@@ -291,7 +400,7 @@ fn has_until<'t>(
     rel: &Relation,
     stop: &Matcher,
     node: Node<'t>,
-    ctx: Ctx,
+    ctx: Ctx<'_, 't>,
     env: &mut Env<'t>,
 ) -> bool {
     children(node).into_iter().any(|n| {
@@ -300,7 +409,7 @@ fn has_until<'t>(
     })
 }
 
-fn has<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx, env: &mut Env<'t>) -> bool {
+fn has<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
     if let Some(field) = rel.field {
         let Some(nd) = node.child_by_field_id(field) else {
             return false;

@@ -339,10 +339,16 @@ impl Pattern {
             }
         }
         let snap = env.snapshot();
-        let ok = matches!(
-            match_one(&self.root, node, src, env, self.strictness),
-            One::Both
-        );
+        let ok = match (&self.root, self.strictness) {
+            // Smart matching skips comments and other extras *inside* a
+            // pattern, but a root metavariable stands for the candidate
+            // itself and binds it even when it is an extra (as ast-grep).
+            (PNode::MetaVar(mv), Strictness::Smart) => match_metavar(mv, node, src, env),
+            _ => matches!(
+                match_one(&self.root, node, src, env, self.strictness),
+                One::Both
+            ),
+        };
         if !ok {
             env.rollback(snap);
         }
@@ -358,8 +364,25 @@ enum One {
     No,
 }
 
+/// Trivia between tokens that the grammar allows anywhere: comments, and in
+/// Python the `\` line continuation. tree-sitter marks them "extra".
+fn is_trivia(n: &Node) -> bool {
+    n.is_extra()
+}
+
 fn skip_comment_or_unnamed(n: &Node) -> bool {
-    !n.is_named() || n.kind().contains("comment")
+    !n.is_named() || is_trivia(n)
+}
+
+/// Whether a strictness looks through extras (comments, line
+/// continuations) in the candidate. Without this a metavariable could bind
+/// a `\` continuation or a comment instead of the operand after it, and a
+/// fix would silently drop that operand.
+fn skips_trivia(strictness: Strictness) -> bool {
+    match strictness {
+        Strictness::Cst | Strictness::Ast => false,
+        Strictness::Smart | Strictness::Relaxed | Strictness::Signature => true,
+    }
 }
 
 fn match_terminal(
@@ -374,16 +397,18 @@ fn match_terminal(
     if kind_matched && (!named || text == &src[cand.byte_range()]) {
         return One::Both;
     }
+    if skips_trivia(strictness) && is_trivia(&cand) {
+        return One::SkipCand;
+    }
     let (skip_goal, skip_cand) = match strictness {
         Strictness::Cst => (false, false),
         Strictness::Smart => (false, !cand.is_named()),
-        Strictness::Ast => (!named, !cand.is_named()),
-        Strictness::Relaxed => (!named, skip_comment_or_unnamed(&cand)),
+        Strictness::Ast | Strictness::Relaxed => (!named, !cand.is_named()),
         Strictness::Signature => {
             if kind_matched {
                 return One::Both;
             }
-            (!named, skip_comment_or_unnamed(&cand))
+            (!named, !cand.is_named())
         }
     };
     match (skip_goal, skip_cand) {
@@ -489,6 +514,9 @@ fn match_one<'t>(
             match_terminal(*kind, text, *named, cand, src, strictness)
         }
         PNode::MetaVar(mv) => {
+            if skips_trivia(strictness) && is_trivia(&cand) {
+                return One::SkipCand;
+            }
             if match_metavar(mv, cand, src, env) {
                 One::Both
             } else {

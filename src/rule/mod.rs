@@ -12,7 +12,7 @@ pub mod load;
 pub mod transform;
 
 use crate::lang::Lang;
-use crate::matcher::{self, Ctx, Env, Match, Matcher, Utils};
+use crate::matcher::{self, Ctx, Env, FileCtx, Match, Matcher, Utils};
 use fix::{Rendered, Template};
 use globset::GlobSet;
 use std::collections::BTreeMap;
@@ -104,6 +104,9 @@ pub struct RuleMatch<'t> {
     pub replacement: Option<Rendered>,
     /// Rendered `tie:` text per hole name.
     pub ties: BTreeMap<String, String>,
+    /// Comments inside `range` that the replacement does not carry: the fix
+    /// deletes them (ast-grep does the same; we say so in the report).
+    pub dropped_comments: Vec<std::ops::Range<usize>>,
 }
 
 impl Rule {
@@ -129,7 +132,8 @@ impl Rule {
     /// All matches in a parsed file, in pre-order.
     pub fn find<'t>(&self, root: tree_sitter::Node<'t>, src: &str) -> Vec<RuleMatch<'t>> {
         let mut out = Vec::new();
-        matcher::preorder(root, |node| out.extend(self.match_at(node, src)));
+        let file = FileCtx::new(root);
+        matcher::preorder(root, |node| out.extend(self.match_at(node, src, &file)));
         out
     }
 
@@ -141,13 +145,20 @@ impl Rule {
     }
 
     /// Matches one node (constraints included) and renders its fix.
-    pub fn match_at<'t>(&self, node: tree_sitter::Node<'t>, src: &str) -> Option<RuleMatch<'t>> {
+    /// `file` is the state of the tree `node` belongs to (one per parsed file).
+    pub fn match_at<'t>(
+        &self,
+        node: tree_sitter::Node<'t>,
+        src: &str,
+        file: &FileCtx<'t>,
+    ) -> Option<RuleMatch<'t>> {
         if !self.may_match_kind(node) {
             return None;
         }
         let ctx = Ctx {
             src,
             utils: &self.utils,
+            file,
         };
         let mut env = Env::new();
         if !self.matcher.matches(node, ctx, &mut env) {
@@ -160,7 +171,7 @@ impl Rule {
         Some(self.finish(m, src, ctx))
     }
 
-    fn constraints_ok(&self, m: &Match, ctx: Ctx) -> bool {
+    fn constraints_ok<'t>(&self, m: &Match<'t>, ctx: Ctx<'_, 't>) -> bool {
         self.constraints
             .iter()
             .all(|(var, rule)| match m.env.get(var) {
@@ -174,7 +185,7 @@ impl Rule {
             })
     }
 
-    fn finish<'t>(&self, m: Match<'t>, src: &str, ctx: Ctx) -> RuleMatch<'t> {
+    fn finish<'t>(&self, m: Match<'t>, src: &str, ctx: Ctx<'_, 't>) -> RuleMatch<'t> {
         let mut range = m.node.byte_range();
         let mut replacement = None;
         let mut ties = BTreeMap::new();
@@ -213,12 +224,54 @@ impl Rule {
                 }
             }
         }
+        let dropped_comments = match &replacement {
+            Some(r) => dropped_comments(m.node, range.clone(), src, &r.text),
+            None => Vec::new(),
+        };
         RuleMatch {
             node: m.node,
             env: m.env,
             range,
             replacement,
             ties,
+            dropped_comments,
         }
     }
+}
+
+/// Comments within `range` whose text does not appear in `replacement`.
+/// Comments are extras, so smart matching looks through them; a fix built
+/// from metavariables that do not span a comment loses it.
+fn dropped_comments(
+    node: tree_sitter::Node,
+    range: std::ops::Range<usize>,
+    src: &str,
+    replacement: &str,
+) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    // Widened ranges (expandStart/End) can reach past the node: look from
+    // the nearest ancestor that covers the whole range.
+    let mut top = node;
+    while top.start_byte() > range.start || top.end_byte() < range.end {
+        match top.parent() {
+            Some(p) => top = p,
+            None => break,
+        }
+    }
+    if top.child_count() == 0 {
+        return out;
+    }
+    matcher::preorder(top, |n| {
+        let r = n.byte_range();
+        if n.is_extra()
+            && n.is_named()
+            && n.kind().contains("comment")
+            && r.start >= range.start
+            && r.end <= range.end
+            && !replacement.contains(src[r.clone()].trim_end())
+        {
+            out.push(r);
+        }
+    });
+    out
 }

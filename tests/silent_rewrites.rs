@@ -1,0 +1,71 @@
+//! Regression tests for rewrites that used to be silently wrong: a `\` line
+//! continuation captured into a metavariable (the operand after it was
+//! dropped), and comments deleted by a fix without a word.
+
+mod common;
+
+use common::*;
+
+fn write_rule(dir: &std::path::Path, yaml: &str) -> String {
+    let p = dir.join("r.yml");
+    std::fs::write(&p, yaml).expect("write rule");
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn line_continuation_is_not_captured_and_write_keeps_both_operands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("t");
+    std::fs::create_dir(&src).expect("mkdir");
+    std::fs::write(src.join("a.py"), "x = a + \\\n    b\n").expect("write");
+    std::fs::write(src.join("b.py"), "if (y == \\\n        None):\n    pass\n").expect("write");
+    let rule = write_rule(
+        dir.path(),
+        "id: swap\nlanguage: python\nrule:\n  pattern: $A + $B\nfix: $B + $A\n---\n\
+         id: eq\nlanguage: python\nrule:\n  pattern: $A == $B\nfix: $B == $A\n",
+    );
+    let out = refactor(dir.path(), &["apply", "--write", "--rule", &rule, "t"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // ast-grep 0.51.1 writes exactly these.
+    assert_eq!(
+        std::fs::read_to_string(src.join("a.py")).expect("read"),
+        "x = b + a\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(src.join("b.py")).expect("read"),
+        "if (None == y):\n    pass\n"
+    );
+    assert!(!stderr(&out).contains("parse errors"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_fix_that_deletes_a_comment_says_so_with_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("c.py"),
+        "import os\ny = (foo()\n  # keep me\n  .bar())\n",
+    )
+    .expect("write");
+    let rule = write_rule(
+        dir.path(),
+        "id: chain\nlanguage: python\nrule:\n  pattern: $X.bar()\nfix: $X.baz()\n",
+    );
+    let out = refactor(dir.path(), &["apply", "--rule", &rule, "c.py"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("+y = (foo().baz())"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("warning: c.py:3: the fix deletes a comment")
+            && stderr(&out).contains("# keep me"),
+        "{}",
+        stderr(&out)
+    );
+    let out = refactor(dir.path(), &["apply", "--json", "--rule", &rule, "c.py"]);
+    let rec: serde_json::Value =
+        serde_json::from_str(stdout(&out).lines().next().expect("one record")).expect("json");
+    assert_eq!(rec["warnings"][0]["line"], 3);
+    assert_eq!(rec["warnings"][0]["text"], "# keep me");
+}
