@@ -300,3 +300,24 @@ fn comments_inside_a_match_are_matched_through_and_reported_when_dropped() {
     )
     .contains(&"# hi".to_string()));
 }
+
+/// `inside` answers are memoised per file for rules that bind nothing; the
+/// memo must give what walking every ancestor gives (sg), with a stop rule
+/// and with `stopBy: end`, and must not leak between relations.
+#[test]
+fn memoised_inside_agrees_with_a_full_ancestor_walk() {
+    let code = "class A:\n    def f(self):\n        x = 1\n        def g():\n            y = 2\n    z = 3\n\
+                def h():\n    class B:\n        w = 4\n    v = 5\nu = 6\n";
+    let stop_rule = "id: t\nlanguage: python\nrule:\n  kind: integer\n  inside:\n    kind: function_definition\n    stopBy:\n      kind: class_definition\n";
+    assert_eq!(found(stop_rule, code), vec!["1", "2", "5"]);
+    let to_end = "id: t\nlanguage: python\nrule:\n  kind: integer\n  inside:\n    kind: class_definition\n    stopBy: end\n";
+    assert_eq!(found(to_end, code), vec!["1", "2", "3", "4"]);
+    // Two relations in one rule share the file's memo without mixing up.
+    let both = "id: t\nlanguage: python\nrule:\n  kind: integer\n  all:\n    - inside: {kind: class_definition, stopBy: end}\n    - not: {inside: {kind: function_definition, stopBy: end}}\n";
+    assert_eq!(found(both, code), vec!["3"]);
+    // 20,000 nested parentheses: one ancestor walk, linear (was quadratic).
+    let deep = format!("x = {}1{}\n", "(".repeat(20_000), ")".repeat(20_000));
+    let r =
+        "id: t\nlanguage: python\nrule:\n  kind: integer\n  inside: {kind: module, stopBy: end}\n";
+    assert_eq!(found(r, &deep), vec!["1"]);
+}
