@@ -73,7 +73,7 @@ pub struct CommonArgs {
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
 
-    /// Worker threads (0: one per core).
+    /// Worker threads (0: one per core; at most four per core are used).
     #[arg(long, short = 'j', default_value_t = 0, value_name = "N")]
     pub threads: usize,
 
@@ -120,16 +120,20 @@ pub struct ModelArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub steps: usize,
 
-    /// Default confidence a fill needs to be applied (a hole's min_confidence overrides it).
-    #[arg(long, default_value_t = crate::fill::DEFAULT_THRESHOLD, value_name = "T")]
+    /// Default confidence a fill needs to be applied, between 0 and 1 (a hole's
+    /// min_confidence overrides it).
+    #[arg(long, default_value_t = crate::fill::DEFAULT_THRESHOLD, value_name = "T",
+          value_parser = parse_threshold)]
     pub threshold: f32,
 
-    /// Per-position commit threshold τ of parallel decoding.
-    #[arg(long, default_value_t = 0.9, value_name = "TAU")]
+    /// Per-position commit threshold τ of parallel decoding: above 0, at most 1.
+    #[arg(long, default_value_t = 0.9, value_name = "TAU", value_parser = parse_tau)]
     pub tau: f32,
 
-    /// Decoding schedule: parallel (confidence threshold, design §5), sequential
-    /// baseline, or prefix (left to right, a confident run per step).
+    /// Decoding schedule: parallel (each step commits every position whose
+    /// confidence reaches τ, and at least the most confident one per hole),
+    /// sequential baseline (one token per hole per step, left to right), or
+    /// prefix (left to right, a confident run per step).
     #[arg(long, value_enum, default_value_t = DecodeArg::Parallel)]
     pub decode: DecodeArg,
 }
@@ -223,4 +227,63 @@ pub struct EvalArgs {
 
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+/// `--threshold`: a probability, so in [0, 1]; NaN would switch the gate off.
+pub fn parse_threshold(s: &str) -> Result<f32, String> {
+    let v: f32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if !(0.0..=1.0).contains(&v) {
+        return Err(format!("must be between 0 and 1, got {s}"));
+    }
+    Ok(v)
+}
+
+/// `--tau`: a probability above 0 (τ = 0 would commit every position at once).
+pub fn parse_tau(s: &str) -> Result<f32, String> {
+    let v: f32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if !(v > 0.0 && v <= 1.0) {
+        return Err(format!("must be above 0 and at most 1, got {s}"));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threshold_accepts_probabilities_only() {
+        assert_eq!(parse_threshold("0"), Ok(0.0));
+        assert_eq!(parse_threshold("1"), Ok(1.0));
+        assert_eq!(parse_threshold(" 0.8"), Ok(0.8));
+        for bad in ["NaN", "nan", "-1", "1.01", "inf", "x", ""] {
+            assert!(parse_threshold(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tau_is_above_zero_and_at_most_one() {
+        assert_eq!(parse_tau("1"), Ok(1.0));
+        assert_eq!(parse_tau("0.9"), Ok(0.9));
+        for bad in ["0", "NaN", "2", "-0.5", "inf"] {
+            assert!(parse_tau(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn flag_errors_name_the_flag() {
+        use clap::Parser;
+        let e = Cli::try_parse_from(["refactor", "apply", "--rule", "r.yml", "--tau", "2"])
+            .expect_err("tau 2 refused");
+        assert!(e.to_string().contains("--tau"), "{e}");
+        let e = Cli::try_parse_from(["refactor", "apply", "--rule", "r.yml", "--threshold", "NaN"])
+            .expect_err("NaN refused");
+        assert!(e.to_string().contains("--threshold"), "{e}");
+    }
 }

@@ -102,11 +102,26 @@ pub fn fill_options(m: &ModelArgs) -> FillOptions {
     }
 }
 
+/// `--threads N`, capped at four per core: more only adds contention (a
+/// thousand threads on two cores ran for minutes).
+pub fn worker_threads(requested: usize, quiet: bool) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = cores * 4;
+    if requested > cap {
+        if !quiet {
+            eprintln!("note: --threads {requested} capped at {cap} (four per core)");
+        }
+        return cap;
+    }
+    requested
+}
+
 pub fn run_options(c: &CommonArgs, root: PathBuf) -> RunOptions {
-    if c.threads > 0 {
+    let threads = worker_threads(c.threads, c.quiet);
+    if threads > 0 {
         // Ignore the error when a pool already exists (tests call us twice).
         let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(c.threads)
+            .num_threads(threads)
             .build_global();
     }
     RunOptions {
@@ -122,7 +137,7 @@ pub fn run_options(c: &CommonArgs, root: PathBuf) -> RunOptions {
             follow_links: c.follow,
             hidden: c.hidden,
             no_ignore: c.no_ignore,
-            threads: c.threads,
+            threads,
         },
         fill: fill_options(&c.model),
         root,
@@ -157,6 +172,20 @@ pub fn print_summary(run: &crate::pipeline::RunResult, quiet: bool) {
             eprintln!("warning: {}: {why}", f.rel);
         }
         for e in &f.edits {
+            if f.new_text.is_some() && e.is_live() {
+                for c in &e.dropped_comments {
+                    let (line, _) = f.line_col(c.start);
+                    eprintln!(
+                        "warning: {}:{line}: the fix deletes a comment no metavariable carries: {}",
+                        f.rel,
+                        f.original[c.clone()]
+                            .lines()
+                            .next()
+                            .unwrap_or("")
+                            .trim_end()
+                    );
+                }
+            }
             match &e.status {
                 crate::plan::EditStatus::Overlap { .. } => overlaps += 1,
                 crate::plan::EditStatus::Unresolved => unresolved += 1,

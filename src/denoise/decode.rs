@@ -137,9 +137,11 @@ pub fn decode(
     model: &Model,
     opts: &DecodeOptions,
 ) -> Result<(Vec<Vec<Fill>>, DecodeStats)> {
-    if !(0.0..=1.0).contains(&opts.threshold) {
+    // The command line refuses such values before any work; this guards
+    // library callers.
+    if !(opts.threshold > 0.0 && opts.threshold <= 1.0) {
         bail!(
-            "--threshold must be between 0 and 1, got {}",
+            "the commit threshold τ (--tau) must be above 0 and at most 1, got {}",
             opts.threshold
         );
     }
