@@ -722,3 +722,67 @@ fn max_batch_splits_a_step_into_chunks() {
     assert_eq!(stats.forward_passes, 9);
     assert!(fills.iter().all(|f| f[0].text == "AB"));
 }
+
+/// A tokenizer with fewer tokens than the model's output rows would let the
+/// decoder pick ids that have no text: refused, naming the tokenizer file.
+#[test]
+fn tokenizer_smaller_than_the_model_vocabulary_is_rejected() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_model("lookup", tmp.path());
+    let mut vocab = serde_json::Map::new();
+    let specials = ["<|pad|>", "<|mask|>", "<|eoh|>", "<|sep|>", "<|ctx|>"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain((0..refactor::denoise::MAX_SLOT_TOKENS).map(|i| format!("<|m{i}|>")))
+        .chain(["a", "b", "c"].iter().map(|s| s.to_string()));
+    for (id, t) in specials.enumerate() {
+        vocab.insert(t, serde_json::json!(id));
+    }
+    let n = vocab.len();
+    let tok = serde_json::json!({
+        "version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+        "normalizer": null, "pre_tokenizer": {"type": "Whitespace"},
+        "post_processor": null, "decoder": null,
+        "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<|pad|>"}
+    });
+    std::fs::write(tmp.path().join("tokenizer.json"), tok.to_string()).unwrap();
+    let e = load_err(tmp.path());
+    assert!(
+        e.contains("tokenizer.json:")
+            && e.contains(&format!("has {n} tokens"))
+            && e.contains("400"),
+        "{e}"
+    );
+}
+
+/// Errors in model.json name the file and the line of the offending key.
+#[test]
+fn model_json_errors_carry_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_model("lookup", tmp.path());
+    let json = std::fs::read_to_string(fixture("lookup/model.json")).unwrap();
+    let line = json
+        .lines()
+        .position(|l| l.contains("\"max_seq_len\""))
+        .unwrap()
+        + 1;
+    // max_seq_len 8 is below the minimum.
+    let bad = regex::Regex::new(r#""max_seq_len": \d+"#)
+        .unwrap()
+        .replace(&json, "\"max_seq_len\": 8")
+        .into_owned();
+    std::fs::write(tmp.path().join("model.json"), bad).unwrap();
+    let e = load_err(tmp.path());
+    assert!(
+        e.contains(&format!("model.json:{line}: max_seq_len 8")),
+        "{e}"
+    );
+    // Broken JSON: serde's own line.
+    std::fs::write(
+        tmp.path().join("model.json"),
+        "{\n  \"canvas_format\": 1,\n  oops\n}",
+    )
+    .unwrap();
+    let e = load_err(tmp.path());
+    assert!(e.contains("model.json:3:"), "{e}");
+}

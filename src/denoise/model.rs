@@ -13,6 +13,10 @@ use serde::Deserialize;
 use super::onnx_proto::{self, Signature, FLOAT32, INT64};
 use super::{ModelSource, MAX_SLOT_TOKENS};
 
+/// How many more output rows than tokenizer tokens a model may have (exports
+/// round the embedding up, e.g. to a multiple of 64 or 128).
+pub const MAX_VOCAB_PADDING: usize = 256;
+
 /// Canvas format this runtime implements (docs/canvas.md).
 pub const CANVAS_FORMAT: u32 = 1;
 
@@ -148,15 +152,19 @@ impl Model {
                 dir.display()
             )
         })?;
-        let config =
-            parse_config(&json).with_context(|| format!("in `{}`", json_path.display()))?;
+        let config = parse_config(&json, &json_path.display().to_string())?;
         let tok_path = dir.join(&config.tokenizer);
         let tok = std::fs::read(&tok_path)
-            .with_context(|| format!("cannot read the tokenizer `{}`", tok_path.display()))?;
+            .with_context(|| format!("{}: cannot read the tokenizer", tok_path.display()))?;
         let onnx_path = dir.join(&config.onnx);
         let onnx = std::fs::read(&onnx_path)
-            .with_context(|| format!("cannot read the ONNX model `{}`", onnx_path.display()))?;
-        Self::from_parts(&json, &tok, Cow::Owned(onnx), dir.display().to_string())
+            .with_context(|| format!("{}: cannot read the ONNX model", onnx_path.display()))?;
+        Self::from_files(
+            (&json, &json_path.display().to_string()),
+            (&tok, &tok_path.display().to_string()),
+            (Cow::Owned(onnx), &onnx_path.display().to_string()),
+            dir.display().to_string(),
+        )
     }
 
     /// Builds and validates a model from the three files' bytes.
@@ -166,16 +174,37 @@ impl Model {
         onnx: Cow<'static, [u8]>,
         origin: String,
     ) -> Result<Model> {
+        Self::from_files(
+            (json, "model.json"),
+            (tokenizer, "tokenizer.json"),
+            (onnx, "model.onnx"),
+            origin,
+        )
+    }
+
+    /// Like [`Model::from_parts`], with each file's name for messages: every
+    /// error starts with the file it is about (`model.json:LINE:` where the
+    /// sidecar has a line for it).
+    fn from_files(
+        (json, json_name): (&[u8], &str),
+        (tokenizer, tok_name): (&[u8], &str),
+        (onnx, onnx_name): (Cow<'static, [u8]>, &str),
+        origin: String,
+    ) -> Result<Model> {
         let ctx = |e: anyhow::Error| e.context(format!("invalid model `{origin}`"));
-        let config = parse_config(json).map_err(ctx)?;
+        let config = parse_config(json, json_name).map_err(ctx)?;
         let tokenizer = tokenizers::Tokenizer::from_bytes(tokenizer)
-            .map_err(|e| anyhow!("tokenizer.json is not a valid Hugging Face tokenizer: {e}"))
+            .map_err(|e| anyhow!("{tok_name}: not a valid Hugging Face tokenizer: {e}"))
             .map_err(ctx)?;
-        check_tokenizer(&config, &tokenizer).map_err(ctx)?;
+        check_tokenizer(&config, &tokenizer)
+            .map_err(|e| anyhow!("{tok_name}: {e}"))
+            .map_err(ctx)?;
         let signature = onnx_proto::read_signature(&onnx)
-            .context("the ONNX file is corrupt or not an ONNX model")
+            .with_context(|| format!("{onnx_name}: the ONNX file is corrupt or not an ONNX model"))
             .map_err(ctx)?;
-        let has_query_positions = check_signature(&config, &signature).map_err(ctx)?;
+        let has_query_positions = check_signature(&config, &signature)
+            .map_err(|e| anyhow!("{onnx_name}: {e}"))
+            .map_err(ctx)?;
         Ok(Model {
             config,
             tokenizer,
@@ -200,12 +229,38 @@ impl Model {
     }
 }
 
-fn parse_config(json: &[u8]) -> Result<ModelConfig> {
-    let config: ModelConfig =
-        serde_json::from_slice(json).context("model.json is not a valid model sidecar")?;
+/// Parses `model.json` (`name` is its path, for messages); every error reads
+/// `name:LINE: message`.
+fn parse_config(json: &[u8], name: &str) -> Result<ModelConfig> {
+    let config: ModelConfig = serde_json::from_slice(json).map_err(|e| {
+        let msg = e.to_string();
+        let msg = msg.find(" at line ").map_or(msg.as_str(), |i| &msg[..i]);
+        anyhow!(
+            "{name}:{}: not a valid model sidecar: {msg}",
+            e.line().max(1)
+        )
+    })?;
+    let text = String::from_utf8_lossy(json);
+    check_config(&config).map_err(|(key, msg)| {
+        let needle = format!("\"{key}\"");
+        let line = text
+            .lines()
+            .position(|l| l.contains(&needle))
+            .map_or(1, |i| i + 1);
+        anyhow!("{name}:{line}: {msg}")
+    })?;
+    Ok(config)
+}
+
+/// Semantic checks of the sidecar; an error names the offending key.
+fn check_config(config: &ModelConfig) -> std::result::Result<(), (&'static str, String)> {
+    macro_rules! bail {
+        ($key:expr, $($arg:tt)*) => { return Err(($key, format!($($arg)*))) };
+    }
     if config.canvas_format != CANVAS_FORMAT {
         bail!(
-            "model.json has canvas_format {}, this build implements canvas format {CANVAS_FORMAT}",
+            "canvas_format",
+            "canvas_format {} is not the canvas format this build implements ({CANVAS_FORMAT})",
             config.canvas_format
         );
     }
@@ -220,29 +275,35 @@ fn parse_config(json: &[u8]) -> Result<ModelConfig> {
     ];
     for (got, want) in expected {
         if got != want {
-            bail!("model.json names special token `{got}` where canvas format 1 has `{want}`");
+            bail!(
+                "special_tokens",
+                "names special token `{got}` where canvas format 1 has `{want}`"
+            );
         }
     }
     if st.max_slot != MAX_SLOT_TOKENS {
         bail!(
-            "model.json has max_slot {}, canvas format 1 has {MAX_SLOT_TOKENS}",
+            "max_slot",
+            "max_slot is {}, canvas format 1 has {MAX_SLOT_TOKENS}",
             st.max_slot
         );
     }
     // The window (5/8 of a row) must hold the longest slot with room around it.
     if config.max_seq_len < 64 {
         bail!(
-            "model.json max_seq_len {} is too small (at least 64)",
+            "max_seq_len",
+            "max_seq_len {} is too small (at least 64)",
             config.max_seq_len
         );
     }
     if config.vocab_size <= NUM_SPECIAL as usize {
         bail!(
-            "model.json vocab_size {} leaves no room for ordinary tokens",
+            "vocab_size",
+            "vocab_size {} leaves no room for ordinary tokens",
             config.vocab_size
         );
     }
-    Ok(config)
+    Ok(())
 }
 
 fn check_tokenizer(config: &ModelConfig, tok: &tokenizers::Tokenizer) -> Result<()> {
@@ -255,15 +316,19 @@ fn check_tokenizer(config: &ModelConfig, tok: &tokenizers::Tokenizer) -> Result<
         match tok.token_to_id(&name) {
             Some(got) if got as usize == id => {}
             Some(got) => {
-                bail!("tokenizer.json has `{name}` at id {got}; canvas format 1 needs id {id}")
+                bail!("has `{name}` at id {got}; canvas format 1 needs id {id}")
             }
-            None => bail!("tokenizer.json lacks the special token `{name}` (id {id})"),
+            None => bail!("lacks the special token `{name}` (id {id})"),
         }
     }
+    // The model's output rows must be the tokenizer's tokens: a smaller
+    // tokenizer would let the decoder pick ids it cannot turn into text.
+    // Exporters may pad the output to a round size, so allow a few unused rows.
     let n = tok.get_vocab_size(true);
-    if n > config.vocab_size {
+    if n > config.vocab_size || config.vocab_size - n > MAX_VOCAB_PADDING {
         bail!(
-            "tokenizer.json has {n} tokens but model.json says vocab_size {}",
+            "has {n} tokens but model.json says the model's output has vocab_size {}; \
+             they must describe the same vocabulary (at most {MAX_VOCAB_PADDING} unused padding rows)",
             config.vocab_size
         );
     }
