@@ -140,14 +140,8 @@ fn edit_diff(f: &FileResult, e: &plan::Edit) -> String {
     }
     single.status = plan::EditStatus::Applied;
     let (text, _) = plan::apply(&f.original, std::slice::from_ref(&single), f.crlf);
-    let d = similar::TextDiff::from_lines(f.original.as_str(), text.as_str());
-    let s = d
-        .unified_diff()
-        .context_radius(1)
-        .header(&format!("a/{}", f.rel), &format!("b/{}", f.rel))
-        .to_string();
-    // Drop the file header lines; the finding line already names the file.
-    s.lines().skip(2).map(|l| format!("{l}\n")).collect()
+    // Hunks only: the finding line already names the file.
+    diff::hunks(&f.original, &text, 1)
 }
 
 pub fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
