@@ -2,7 +2,8 @@
 
 use super::flags::ApplyArgs;
 use super::{find_root_for, print_summary, run_options, use_color, EXIT_OK};
-use crate::emit::{commit, diff, report, write::write_atomic};
+use crate::emit::write::{resolve_targets, write_atomic};
+use crate::emit::{commit, diff, report};
 use crate::pipeline;
 use crate::rule::load_rules;
 use anyhow::Context;
@@ -27,18 +28,18 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
     if args.commit {
         if !changed.is_empty() {
             let repo = commit::open_repo(&root)?;
-            commit::preflight(&repo, &changed, args.allow_dirty)?;
+            let targets = resolve_targets(&changed, &root)?;
+            commit::preflight(&repo, &targets, args.allow_dirty)?;
             let ids: Vec<String> = used_rules(&changed, &rules);
-            let oid = commit::write_and_commit(&repo, &changed, &ids)?;
+            let oid = commit::write_and_commit(&repo, &targets, &ids)?;
             if !args.common.quiet {
                 eprintln!("refactor: committed {} file(s) as {}", changed.len(), oid);
             }
         }
     } else if args.write {
-        for f in &changed {
-            let new = f.new_text.as_deref().expect("changed");
-            write_atomic(&f.path, new)
-                .with_context(|| format!("cannot write {}", f.path.display()))?;
+        for t in resolve_targets(&changed, &root)? {
+            write_atomic(&t.real, t.new_text())
+                .with_context(|| format!("cannot write {}", t.real.display()))?;
         }
     } else if !args.json {
         let color = use_color(args.common.color);

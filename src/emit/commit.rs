@@ -6,21 +6,18 @@
 //! with uncommitted changes is refused unless `allow_dirty`, before anything
 //! is written.
 
-use crate::emit::write::write_atomic;
-use crate::pipeline::FileResult;
+use crate::emit::write::{write_atomic, Target};
 use anyhow::{bail, Context};
 use git2::{IndexEntry, IndexTime, Repository, Status};
 use std::path::Path;
 
 /// Files whose working copy or index differs from HEAD.
-pub fn dirty_files(repo: &Repository, files: &[&FileResult]) -> anyhow::Result<Vec<String>> {
+pub fn dirty_files(repo: &Repository, rels: &[String]) -> anyhow::Result<Vec<String>> {
     let mut dirty = Vec::new();
-    for f in files {
-        let st = repo
-            .status_file(Path::new(&f.rel))
-            .unwrap_or(Status::WT_NEW);
+    for rel in rels {
+        let st = repo.status_file(Path::new(rel)).unwrap_or(Status::WT_NEW);
         if !(st.is_empty() || st == Status::CURRENT) {
-            dirty.push(f.rel.clone());
+            dirty.push(rel.clone());
         }
     }
     Ok(dirty)
@@ -35,18 +32,37 @@ pub fn open_repo(root: &Path) -> anyhow::Result<Repository> {
     })
 }
 
-/// Checks that committing is possible (clean files unless `allow_dirty`).
-/// Call before writing anything.
-pub fn preflight(
-    repo: &Repository,
-    files: &[&FileResult],
-    allow_dirty: bool,
-) -> anyhow::Result<()> {
+/// The repository-relative `/`-separated path of a resolved file, or an
+/// error when it lies outside the working tree (a symbolic link leading out
+/// of the repository, or a file named from elsewhere).
+pub fn repo_path(repo: &Repository, t: &Target) -> anyhow::Result<String> {
+    let workdir = repo
+        .workdir()
+        .context("--commit needs a repository with a working tree")?;
+    let workdir = std::fs::canonicalize(workdir).unwrap_or_else(|_| workdir.to_path_buf());
+    let rel = t.real.strip_prefix(&workdir).map_err(|_| {
+        anyhow::anyhow!(
+            "refusing to commit {}: it resolves to {}, outside the repository {}",
+            t.file.path.display(),
+            t.real.display(),
+            workdir.display()
+        )
+    })?;
+    Ok(rel.to_string_lossy().replace('\\', "/"))
+}
+
+/// Checks that committing is possible (every file inside the working tree,
+/// clean unless `allow_dirty`). Call before writing anything.
+pub fn preflight(repo: &Repository, targets: &[Target], allow_dirty: bool) -> anyhow::Result<()> {
     if repo.workdir().is_none() {
         bail!("--commit needs a repository with a working tree");
     }
+    let mut rels = Vec::new();
+    for t in targets {
+        rels.push(repo_path(repo, t)?);
+    }
     if !allow_dirty {
-        let dirty = dirty_files(repo, files)?;
+        let dirty = dirty_files(repo, &rels)?;
         if !dirty.is_empty() {
             bail!(
                 "refusing to commit: {} file(s) to change have uncommitted changes ({}); commit or stash them, or pass --allow-dirty",
@@ -58,10 +74,10 @@ pub fn preflight(
     Ok(())
 }
 
-/// Writes `files` and commits them. Returns the new commit id.
+/// Writes the files and commits them. Returns the new commit id.
 pub fn write_and_commit(
     repo: &Repository,
-    files: &[&FileResult],
+    targets: &[Target],
     rule_ids: &[String],
 ) -> anyhow::Result<git2::Oid> {
     let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
@@ -69,14 +85,13 @@ pub fn write_and_commit(
     if let Some(h) = &head {
         idx.read_tree(&h.tree()?)?;
     }
-    for f in files {
-        let new = f
-            .new_text
-            .as_deref()
-            .expect("only changed files are committed");
-        write_atomic(&f.path, new).with_context(|| format!("cannot write {}", f.path.display()))?;
+    let mut rels = Vec::new();
+    for t in targets {
+        let rel = repo_path(repo, t)?;
+        let new = t.new_text();
+        write_atomic(&t.real, new).with_context(|| format!("cannot write {}", t.real.display()))?;
         let mode = idx
-            .get_path(Path::new(&f.rel), 0)
+            .get_path(Path::new(&rel), 0)
             .map(|e| e.mode)
             .unwrap_or(0o100644);
         let blob = repo.blob(new.as_bytes())?;
@@ -92,9 +107,10 @@ pub fn write_and_commit(
             id: blob,
             flags: 0,
             flags_extended: 0,
-            path: f.rel.as_bytes().to_vec(),
+            path: rel.as_bytes().to_vec(),
         };
         idx.add(&entry)?;
+        rels.push(rel);
     }
     let tree_id = idx.write_tree_to(repo)?;
     let tree = repo.find_tree(tree_id)?;
@@ -107,15 +123,15 @@ pub fn write_and_commit(
     let message = format!(
         "refactor: apply {}\n\nRewrote {} file(s) with rule(s): {}.\n",
         names.join(", "),
-        files.len(),
+        targets.len(),
         names.join(", ")
     );
     let parents: Vec<&git2::Commit> = head.iter().collect();
     let oid = repo.commit(Some("HEAD"), &sig, &sig, &message, &tree, &parents)?;
     // Keep the real index in step for the files we committed only.
     let mut real = repo.index()?;
-    for f in files {
-        real.add_path(Path::new(&f.rel))?;
+    for rel in &rels {
+        real.add_path(Path::new(rel))?;
     }
     real.write()?;
     Ok(oid)
