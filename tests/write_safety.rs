@@ -1,5 +1,7 @@
 //! `apply --write` / `--commit` under hostile conditions, on real git
-//! repositories with the real binary: symlinks.
+//! repositories with the real binary: symlinks, Ctrl-C and SIGTERM while
+//! writing, stale temporaries of killed runs, a file changed behind the
+//! run's back.
 #![cfg(unix)]
 
 mod common;
@@ -8,6 +10,7 @@ use common::repo::*;
 use common::{refactor, stderr};
 use std::os::unix::fs::symlink;
 use std::path::Path;
+use std::time::Duration;
 
 fn is_link(p: &Path) -> bool {
     std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
@@ -93,4 +96,148 @@ fn a_symlink_leading_out_of_the_repository_is_refused() {
         assert_eq!(s.head(), base);
         assert_eq!(s.git(&["status", "--porcelain"]), "");
     }
+}
+
+// --------------------------------------------------- interrupts and races
+
+/// Starts `args` on `count` files and sends `sig` once the first file is
+/// rewritten; retries on a fresh tree when the run finished first.
+fn interrupt_mid_write(
+    args: &[&str],
+    sig: i32,
+) -> (
+    Sandbox,
+    Vec<(String, String, String)>,
+    String,
+    std::process::Output,
+) {
+    for _ in 0..4 {
+        let s = Sandbox::new();
+        let files = many_files(&s, 400);
+        let base = s.commit_all("base");
+        let rule = s.rule("eq.yml");
+        let mut full = vec!["apply", "-r", rule.as_str()];
+        full.extend_from_slice(args);
+        let mut child = refactor_command(&s.repo(), &full).spawn().unwrap();
+        let first = s.repo().join(&files[0].0);
+        if wait_for_content(&mut child, &first, &files[0].2, Duration::from_secs(60)) {
+            signal(&child, sig);
+        }
+        let out = child.wait_with_output().unwrap();
+        if out.status.code() == Some(0) {
+            continue; // the run ended before the signal landed: try again
+        }
+        return (s, files, base, out);
+    }
+    panic!("every run finished before it could be interrupted");
+}
+
+#[test]
+fn ctrl_c_or_sigterm_while_writing_restores_every_file() {
+    for (mode, sig, code) in [
+        ("--write", libc::SIGINT, 130),
+        ("--commit", libc::SIGINT, 130),
+        ("--commit", libc::SIGTERM, 143),
+    ] {
+        let (s, files, base, out) = interrupt_mid_write(&[mode, "."], sig);
+        assert_eq!(out.status.code(), Some(code), "{mode}: {}", stderr(&out));
+        assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+        for (rel, orig, _) in &files {
+            assert_eq!(&s.read(rel), orig, "{mode}: {rel} not restored");
+        }
+        assert_eq!(s.head(), base, "{mode}");
+        assert_eq!(s.git(&["status", "--porcelain"]), "", "{mode}");
+        assert_eq!(temporaries(&s.repo()), Vec::<std::path::PathBuf>::new());
+    }
+}
+
+// ------------------------------------------------------------ temporaries
+
+#[test]
+fn stale_temporaries_of_dead_runs_are_removed() {
+    let s = Sandbox::new();
+    s.write("a/x.py", "x = a == None\n");
+    s.write("b/y.py", "y = 1\n"); // walked, not changed
+    let dead = {
+        let mut c = std::process::Command::new("true").spawn().unwrap();
+        c.wait().unwrap();
+        c.id()
+    };
+    let live = std::process::id();
+    let stale_a = s.repo().join(format!("a/.refactor-{dead}-abc123.tmp"));
+    let stale_b = s.repo().join(format!("b/.refactor-{dead}-def456.tmp"));
+    let alive = s.repo().join(format!("a/.refactor-{live}-ghi789.tmp"));
+    for p in [&stale_a, &stale_b, &alive] {
+        std::fs::write(p, "half a file").unwrap();
+    }
+    let out = refactor(
+        &s.repo(),
+        &["apply", "-r", &s.rule("eq.yml"), "--write", "."],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(s.read("a/x.py"), "x = a is None\n");
+    assert!(
+        !stale_a.exists(),
+        "temporary of a dead run left in a written folder"
+    );
+    assert!(
+        !stale_b.exists(),
+        "temporary of a dead run left in a walked folder"
+    );
+    assert!(alive.exists(), "a live run's temporary must be kept");
+}
+
+#[test]
+fn a_file_changed_behind_the_runs_back_is_not_overwritten() {
+    for _ in 0..4 {
+        let s = Sandbox::new();
+        let files = many_files(&s, 400);
+        s.write("pkg/z.py", "z = c == None\n");
+        let mut child = refactor_command(
+            &s.repo(),
+            &["apply", "-r", &s.rule("eq.yml"), "--write", "."],
+        )
+        .spawn()
+        .unwrap();
+        let first = s.repo().join(&files[0].0);
+        if !wait_for_content(&mut child, &first, &files[0].2, Duration::from_secs(60)) {
+            let _ = child.wait();
+            continue;
+        }
+        signal(&child, libc::SIGSTOP);
+        wait_stopped(child.id());
+        if s.read("pkg/z.py") != "z = c == None\n" {
+            signal(&child, libc::SIGCONT);
+            let _ = child.wait();
+            continue; // the run got too far: try again
+        }
+        // Someone else edits the last file after the run read it.
+        s.write("pkg/z.py", "z = c == None  # mine\n");
+        signal(&child, libc::SIGCONT);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("pkg/z.py") && err.contains("changed"), "{err}");
+        assert_eq!(s.read("pkg/z.py"), "z = c == None  # mine\n");
+        for (rel, orig, _) in &files {
+            assert_eq!(&s.read(rel), orig, "{rel}: exit 2 means nothing written");
+        }
+        assert!(temporaries(&s.repo()).is_empty());
+        return;
+    }
+    panic!("could not stop a run in the middle of writing");
+}
+
+fn wait_stopped(pid: u32) {
+    for _ in 0..5000 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // The state follows the parenthesized command name.
+        if let Some(rest) = stat.rsplit(')').next() {
+            if rest.trim_start().starts_with('T') {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    panic!("process {pid} did not stop");
 }

@@ -2,12 +2,13 @@
 
 use super::flags::ApplyArgs;
 use super::{find_root_for, print_summary, run_options, use_color, EXIT_OK};
-use crate::emit::write::{resolve_targets, write_atomic};
-use crate::emit::{commit, diff, report};
+use crate::emit::write::{self, resolve_targets, Target};
+use crate::emit::{commit, diff, interrupt, report};
 use crate::pipeline;
 use crate::rule::load_rules;
-use anyhow::Context;
+use std::collections::BTreeSet;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
     // `severity: off` switches a rule off, as in ast-grep.
@@ -25,21 +26,34 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
         let recs = report::records(&result, &rules);
         stdout.write_all(report::json_lines(&recs).as_bytes())?;
     }
-    if args.commit {
-        if !changed.is_empty() {
-            let repo = commit::open_repo(&root)?;
-            let targets = resolve_targets(&changed, &root)?;
-            commit::preflight(&repo, &targets, args.allow_dirty)?;
-            let ids: Vec<String> = used_rules(&changed, &rules);
-            let oid = commit::write_and_commit(&repo, &targets, &ids)?;
-            if !args.common.quiet {
-                eprintln!("refactor: committed {} file(s) as {}", changed.len(), oid);
+    if args.write || args.commit {
+        let targets = resolve_targets(&changed, &root)?;
+        let repo = match args.commit && !targets.is_empty() {
+            true => {
+                let repo = commit::open_repo(&root)?;
+                commit::preflight(&repo, &targets, args.allow_dirty)?;
+                Some(repo)
             }
+            false => None,
+        };
+        let mut dirs = folders(&result, &targets);
+        if let Ok(r) = git2::Repository::discover(&root) {
+            dirs.insert(r.path().to_path_buf());
         }
-    } else if args.write {
-        for t in resolve_targets(&changed, &root)? {
-            write_atomic(&t.real, t.new_text())
-                .with_context(|| format!("cannot write {}", t.real.display()))?;
+        write::remove_stale_temporaries(dirs);
+        // From the first write on, Ctrl-C and SIGTERM restore instead of killing.
+        interrupt::install();
+        match repo {
+            Some(repo) => {
+                let ids: Vec<String> = used_rules(&changed, &rules);
+                let oid = commit::write_and_commit(&repo, &targets, &ids)?;
+                if !args.common.quiet {
+                    eprintln!("refactor: committed {} file(s) as {}", targets.len(), oid);
+                }
+            }
+            None => {
+                write::write_all(&targets)?;
+            }
         }
     } else if !args.json {
         let color = use_color(args.common.color);
@@ -68,4 +82,18 @@ pub fn used_rules(files: &[&pipeline::FileResult], rules: &[crate::rule::Rule]) 
     ids.sort();
     ids.dedup();
     ids
+}
+
+/// The folders a writing run cleans of stale temporaries: those of every
+/// walked file and of every file it writes.
+fn folders(result: &pipeline::RunResult, targets: &[Target]) -> BTreeSet<PathBuf> {
+    let walked = result.files.iter().map(|f| f.path.as_path());
+    let written = targets.iter().map(|t| t.real.as_path());
+    walked
+        .chain(written)
+        .filter_map(|p| {
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+            std::fs::canonicalize(dir.unwrap_or(Path::new("."))).ok()
+        })
+        .collect()
 }

@@ -6,7 +6,7 @@
 //! with uncommitted changes is refused unless `allow_dirty`, before anything
 //! is written.
 
-use crate::emit::write::{write_atomic, Target};
+use crate::emit::write::{undo, write_all, Target};
 use anyhow::{bail, Context};
 use git2::{IndexEntry, IndexTime, Repository, Status};
 use std::path::Path;
@@ -74,10 +74,25 @@ pub fn preflight(repo: &Repository, targets: &[Target], allow_dirty: bool) -> an
     Ok(())
 }
 
-/// Writes the files and commits them. Returns the new commit id.
+/// Writes the files and commits them. Returns the new commit id. When the
+/// commit cannot be made, the files are restored.
 pub fn write_and_commit(
     repo: &Repository,
     targets: &[Target],
+    rule_ids: &[String],
+) -> anyhow::Result<git2::Oid> {
+    let rels = targets
+        .iter()
+        .map(|t| repo_path(repo, t))
+        .collect::<anyhow::Result<Vec<String>>>()?;
+    write_all(targets)?;
+    record(repo, targets, &rels, rule_ids).map_err(|e| undo(targets, e))
+}
+
+fn record(
+    repo: &Repository,
+    targets: &[Target],
+    rels: &[String],
     rule_ids: &[String],
 ) -> anyhow::Result<git2::Oid> {
     let head = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
@@ -85,13 +100,10 @@ pub fn write_and_commit(
     if let Some(h) = &head {
         idx.read_tree(&h.tree()?)?;
     }
-    let mut rels = Vec::new();
-    for t in targets {
-        let rel = repo_path(repo, t)?;
+    for (t, rel) in targets.iter().zip(rels) {
         let new = t.new_text();
-        write_atomic(&t.real, new).with_context(|| format!("cannot write {}", t.real.display()))?;
         let mode = idx
-            .get_path(Path::new(&rel), 0)
+            .get_path(Path::new(rel), 0)
             .map(|e| e.mode)
             .unwrap_or(0o100644);
         let blob = repo.blob(new.as_bytes())?;
@@ -110,7 +122,6 @@ pub fn write_and_commit(
             path: rel.as_bytes().to_vec(),
         };
         idx.add(&entry)?;
-        rels.push(rel);
     }
     let tree_id = idx.write_tree_to(repo)?;
     let tree = repo.find_tree(tree_id)?;
@@ -130,7 +141,7 @@ pub fn write_and_commit(
     let oid = repo.commit(Some("HEAD"), &sig, &sig, &message, &tree, &parents)?;
     // Keep the real index in step for the files we committed only.
     let mut real = repo.index()?;
-    for rel in &rels {
+    for rel in rels {
         real.add_path(Path::new(rel))?;
     }
     real.write()?;

@@ -1,8 +1,10 @@
 //! Stage 6: emit results. One module per output: unified diffs, atomic
-//! writes, git commits, and machine-readable reports (`report`).
+//! writes, git commits, and machine-readable reports (`report`); `interrupt`
+//! turns Ctrl-C / SIGTERM during writes into a restore.
 
 pub mod commit;
 pub mod diff;
+pub mod interrupt;
 pub mod report;
 pub mod sarif;
 pub mod write;
