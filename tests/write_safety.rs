@@ -1,15 +1,18 @@
 //! `apply --write` / `--commit` under hostile conditions, on real git
 //! repositories with the real binary: symlinks, Ctrl-C and SIGTERM while
-//! writing, stale temporaries of killed runs, a file changed behind the
-//! run's back.
+//! writing, stale temporaries of killed runs, two runs at once, a file
+//! changed behind the run's back.
 #![cfg(unix)]
 
 mod common;
 
 use common::repo::*;
 use common::{refactor, stderr};
+use std::io::BufRead;
 use std::os::unix::fs::symlink;
 use std::path::Path;
+use std::process::Child;
+use std::sync::mpsc;
 use std::time::Duration;
 
 fn is_link(p: &Path) -> bool {
@@ -185,6 +188,138 @@ fn stale_temporaries_of_dead_runs_are_removed() {
         "temporary of a dead run left in a walked folder"
     );
     assert!(alive.exists(), "a live run's temporary must be kept");
+}
+
+// ------------------------------------------------------------ concurrency
+
+/// Holds `path` locked with flock(2) until dropped.
+struct Flock(#[allow(dead_code)] std::fs::File);
+
+impl Flock {
+    fn take(path: &Path) -> Flock {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .unwrap();
+        // SAFETY: flock on an open descriptor we own.
+        assert_eq!(unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) }, 0);
+        Flock(f)
+    }
+}
+
+/// Sends each stderr line of `child` down a channel.
+fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits for a "waiting for another refactor run" line; returns every line seen.
+fn wait_for_waiting(rx: &mpsc::Receiver<String>) -> Result<Vec<String>, Vec<String>> {
+    let mut seen = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(l) => {
+                let waiting = l.contains("waiting for another refactor run");
+                seen.push(l);
+                if waiting {
+                    return Ok(seen);
+                }
+            }
+            Err(_) => return Err(seen),
+        }
+    }
+}
+
+fn two_runs_at_once(mode: &str) -> Sandbox {
+    let s = Sandbox::new();
+    let n = 50;
+    for i in 0..n {
+        s.write(
+            &format!("m{i:02}.py"),
+            &format!("a{i} = x == None\nb{i} = y != None\n"),
+        );
+    }
+    s.commit_all("base");
+    // The test holds the run lock, so both runs are blocked before reading.
+    let lock = Flock::take(&s.repo().join(".git/refactor.lock"));
+    let (eq, ne) = (s.rule("eq.yml"), s.rule("ne.yml"));
+    let mut a = refactor_command(&s.repo(), &["apply", "-r", &eq, mode, "."])
+        .spawn()
+        .unwrap();
+    let mut b = refactor_command(&s.repo(), &["apply", "-r", &ne, mode, "."])
+        .spawn()
+        .unwrap();
+    let (ra, rb) = (stderr_lines(&mut a), stderr_lines(&mut b));
+    let wa = wait_for_waiting(&ra);
+    let wb = wait_for_waiting(&rb);
+    drop(lock);
+    let (oa, ob) = (a.wait().unwrap(), b.wait().unwrap());
+    let rest: Vec<String> = ra.try_iter().chain(rb.try_iter()).collect();
+    assert!(
+        wa.is_ok() && wb.is_ok(),
+        "a run did not wait: {wa:?} {wb:?} {rest:?}"
+    );
+    assert_eq!((oa.code(), ob.code()), (Some(0), Some(0)), "{rest:?}");
+    for i in 0..n {
+        assert_eq!(
+            s.read(&format!("m{i:02}.py")),
+            format!("a{i} = x is None\nb{i} = y is not None\n"),
+            "{mode}: an edit was lost"
+        );
+    }
+    s
+}
+
+#[test]
+fn two_write_runs_at_once_keep_both_rules_edits() {
+    two_runs_at_once("--write");
+}
+
+#[test]
+fn two_commit_runs_at_once_keep_both_rules_edits() {
+    let s = two_runs_at_once("--commit");
+    assert_eq!(s.git(&["status", "--porcelain"]), "");
+    assert_eq!(s.git(&["rev-list", "--count", "HEAD"]).trim(), "3");
+    let tree = s.git(&["show", "HEAD:m07.py"]);
+    assert_eq!(tree, "a7 = x is None\nb7 = y is not None\n");
+}
+
+#[test]
+fn no_wait_fails_at_once_when_another_run_holds_the_lock() {
+    let s = Sandbox::new();
+    s.write("a.py", "x = a == None\n");
+    s.commit_all("base");
+    let _lock = Flock::take(&s.repo().join(".git/refactor.lock"));
+    let out = refactor(
+        &s.repo(),
+        &[
+            "apply",
+            "-r",
+            &s.rule("eq.yml"),
+            "--write",
+            "--no-wait",
+            ".",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("another refactor run"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(s.read("a.py"), "x = a == None\n");
 }
 
 #[test]

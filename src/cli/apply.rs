@@ -3,7 +3,7 @@
 use super::flags::ApplyArgs;
 use super::{find_root_for, print_summary, run_options, use_color, EXIT_OK};
 use crate::emit::write::{self, resolve_targets, Target};
-use crate::emit::{commit, diff, interrupt, report};
+use crate::emit::{commit, diff, interrupt, lock, report};
 use crate::pipeline;
 use crate::rule::load_rules;
 use std::collections::BTreeSet;
@@ -17,6 +17,12 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
         .filter(|r| r.severity != Some(crate::rule::Severity::Off))
         .collect();
     let root = find_root_for(&args.common.paths);
+    // Held from before the files are read until after they are written, so
+    // two writing runs on one tree never lose each other's edits.
+    let _lock = match args.write || args.commit {
+        true => Some(lock::acquire(&root, !args.no_wait, args.common.quiet)?),
+        false => None,
+    };
     let opts = run_options(&args.common, root.clone());
     let result = pipeline::run(&rules, &opts)?;
     let changed: Vec<&pipeline::FileResult> = result.changed().collect();

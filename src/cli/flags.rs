@@ -151,6 +151,12 @@ pub struct ApplyArgs {
     #[arg(long, requires = "commit")]
     pub allow_dirty: bool,
 
+    /// With --write or --commit: when another refactor run is writing in the
+    /// same repository (or folder), fail at once with exit code 2 instead of
+    /// waiting for it to finish.
+    #[arg(long)]
+    pub no_wait: bool,
+
     /// Print the edit report as JSON lines instead of a diff.
     #[arg(long)]
     pub json: bool,
