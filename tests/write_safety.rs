@@ -1,7 +1,7 @@
 //! `apply --write` / `--commit` under hostile conditions, on real git
-//! repositories with the real binary: symlinks, Ctrl-C and SIGTERM while
-//! writing, stale temporaries of killed runs, two runs at once, a file
-//! changed behind the run's back.
+//! repositories with the real binary: symlinks, a locked index or branch,
+//! Ctrl-C and SIGTERM while writing, stale temporaries of killed runs, two
+//! runs at once, a file changed behind the run's back, and git hooks.
 #![cfg(unix)]
 
 mod common;
@@ -99,6 +99,53 @@ fn a_symlink_leading_out_of_the_repository_is_refused() {
         assert_eq!(s.head(), base);
         assert_eq!(s.git(&["status", "--porcelain"]), "");
     }
+}
+
+// ------------------------------------------------- commit step ordering
+
+#[test]
+fn commit_with_a_locked_index_changes_nothing() {
+    let s = Sandbox::new();
+    s.write("a.py", "x = a == None\n");
+    let base = s.commit_all("base");
+    let lock = s.repo().join(".git/index.lock");
+    std::fs::write(&lock, "").unwrap();
+    let out = refactor(
+        &s.repo(),
+        &["apply", "-r", &s.rule("eq.yml"), "--commit", "."],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(s.read("a.py"), "x = a == None\n", "the file is restored");
+    assert_eq!(
+        s.head(),
+        base,
+        "HEAD must not move when the index cannot be written"
+    );
+    std::fs::remove_file(&lock).unwrap();
+    assert_eq!(s.git(&["status", "--porcelain"]), "");
+    assert!(temporaries(&s.repo()).is_empty());
+}
+
+#[test]
+fn commit_with_a_locked_branch_changes_nothing() {
+    let s = Sandbox::new();
+    s.write("a.py", "x = a == None\n");
+    let base = s.commit_all("base");
+    let lock = s.repo().join(".git/refs/heads/main.lock");
+    std::fs::write(&lock, "").unwrap();
+    let out = refactor(
+        &s.repo(),
+        &["apply", "-r", &s.rule("eq.yml"), "--commit", "."],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    std::fs::remove_file(&lock).unwrap();
+    assert_eq!(s.read("a.py"), "x = a == None\n", "the file is restored");
+    assert_eq!(s.head(), base);
+    assert_eq!(
+        s.git(&["status", "--porcelain"]),
+        "",
+        "the index is restored too"
+    );
 }
 
 // --------------------------------------------------- interrupts and races
@@ -375,4 +422,126 @@ fn wait_stopped(pid: u32) {
         std::thread::sleep(Duration::from_micros(200));
     }
     panic!("process {pid} did not stop");
+}
+
+// ------------------------------------------------------------------ hooks
+
+fn hook(s: &Sandbox, dir: &str, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let p = s.repo().join(dir).join(name);
+    common::write(&p, &format!("#!/bin/sh\n{body}\n"));
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn hooks_run_as_git_commit_runs_them() {
+    let s = Sandbox::new();
+    s.write("a.py", "x = a == None\n");
+    s.write("notes.txt", "v1\n");
+    let rec = s.tmp.path().join("rec");
+    std::fs::create_dir(&rec).unwrap();
+    let r = rec.display();
+    // core.hooksPath, relative to the working tree.
+    hook(
+        &s,
+        "myhooks",
+        "pre-commit",
+        &format!(
+            "pwd > {r}/pwd\ngit diff --cached --name-only > {r}/staged\ncat a.py > {r}/worktree"
+        ),
+    );
+    hook(
+        &s,
+        "myhooks",
+        "commit-msg",
+        "echo 'Signed-off-by: hook' >> \"$1\"",
+    );
+    hook(
+        &s,
+        "myhooks",
+        "post-commit",
+        &format!("git rev-parse HEAD > {r}/post\ngit diff --cached --name-only > {r}/post-staged"),
+    );
+    s.commit_all("base");
+    s.git(&["config", "core.hooksPath", "myhooks"]);
+    // An unrelated staged change stays out of the commit and of the hook's index.
+    s.write("notes.txt", "v2\n");
+    s.git(&["add", "notes.txt"]);
+
+    let out = refactor(
+        &s.repo(),
+        &["apply", "-r", &s.rule("eq.yml"), "--commit", "."],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let read = |n: &str| std::fs::read_to_string(rec.join(n)).unwrap_or_default();
+    assert_eq!(
+        Path::new(read("pwd").trim()).canonicalize().unwrap(),
+        s.repo().canonicalize().unwrap()
+    );
+    assert_eq!(
+        read("staged"),
+        "a.py\n",
+        "pre-commit sees HEAD plus our files"
+    );
+    assert_eq!(read("worktree"), "x = a is None\n");
+    let msg = s.git(&["log", "-1", "--format=%B"]);
+    assert!(msg.starts_with("refactor: apply eq-none"), "{msg}");
+    assert!(
+        msg.contains("Signed-off-by: hook"),
+        "commit-msg edits are used: {msg}"
+    );
+    assert_eq!(
+        read("post").trim(),
+        s.head(),
+        "post-commit runs after HEAD moved"
+    );
+    assert_eq!(read("post-staged"), "notes.txt\n");
+    assert_eq!(s.git(&["status", "--porcelain"]), "M  notes.txt\n");
+}
+
+fn failing_hook_restores(name: &str) {
+    let s = Sandbox::new();
+    s.write("a.py", "x = a == None\n");
+    let base = s.commit_all("base");
+    hook(&s, ".git/hooks", name, "echo 'lint: bad style' >&2\nexit 1");
+    let out = refactor(
+        &s.repo(),
+        &["apply", "-r", &s.rule("eq.yml"), "--commit", "."],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("lint: bad style") && err.contains(name),
+        "{err}"
+    );
+    assert_eq!(s.read("a.py"), "x = a == None\n", "files are restored");
+    assert_eq!(s.head(), base);
+    assert_eq!(s.git(&["status", "--porcelain"]), "");
+    assert!(temporaries(&s.repo()).is_empty());
+
+    // --no-verify skips pre-commit and commit-msg, as with git.
+    let out = refactor(
+        &s.repo(),
+        &[
+            "apply",
+            "-r",
+            &s.rule("eq.yml"),
+            "--commit",
+            "--no-verify",
+            ".",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(s.git(&["show", "HEAD:a.py"]), "x = a is None\n");
+    assert_eq!(s.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn failing_pre_commit_hook_restores_files_and_exits_2() {
+    failing_hook_restores("pre-commit");
+}
+
+#[test]
+fn failing_commit_msg_hook_restores_files_and_exits_2() {
+    failing_hook_restores("commit-msg");
 }

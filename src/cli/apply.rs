@@ -52,7 +52,11 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
         match repo {
             Some(repo) => {
                 let ids: Vec<String> = used_rules(&changed, &rules);
-                let oid = commit::write_and_commit(&repo, &targets, &ids)?;
+                let opts = commit::CommitOptions {
+                    no_verify: args.no_verify,
+                    quiet: args.common.quiet,
+                };
+                let oid = commit::write_and_commit(&repo, &targets, &ids, opts)?;
                 if !args.common.quiet {
                     eprintln!("refactor: committed {} file(s) as {}", targets.len(), oid);
                 }
@@ -60,6 +64,9 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
             None => {
                 write::write_all(&targets)?;
             }
+        }
+        if interrupt::pending().is_some() && !args.common.quiet {
+            eprintln!("refactor: a signal arrived during the last step, which was completed");
         }
     } else if !args.json {
         let color = use_color(args.common.color);

@@ -5,6 +5,7 @@
 
 pub mod commit;
 pub mod diff;
+pub mod hooks;
 pub mod interrupt;
 pub mod lock;
 pub mod report;
