@@ -5,8 +5,9 @@
 //! on the same tree reads the files only once the first has written them,
 //! and never undoes its edits. The lock file is `refactor.lock` in the git
 //! folder (per worktree), or, outside a repository, a file in the system's
-//! temporary folder named after a hash of the canonical root. The kernel
-//! drops the lock when the process dies, however it dies.
+//! temporary folder named after a hash of the canonical root; the holder
+//! removes it when done. The kernel drops the lock when the process dies,
+//! however it dies.
 
 use anyhow::{bail, Context};
 use std::fs::File;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 /// Held until dropped.
 #[derive(Debug)]
 pub struct RunLock {
+    /// Kept open: closing it releases the lock.
     _file: File,
     pub path: PathBuf,
 }
@@ -35,28 +37,58 @@ pub fn lock_path(root: &Path) -> PathBuf {
 /// on stderr unless `quiet`), or fails when `wait` is false.
 pub fn acquire(root: &Path, wait: bool, quiet: bool) -> anyhow::Result<RunLock> {
     let path = lock_path(root);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open the run lock {}", path.display()))?;
-    if !try_lock(&file).with_context(|| format!("cannot lock {}", path.display()))? {
-        if !wait {
-            bail!(
-                "another refactor run is writing in this tree (it holds {}); not waiting (--no-wait)",
-                path.display()
-            );
+    let mut said = false;
+    loop {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open the run lock {}", path.display()))?;
+        if !try_lock(&file).with_context(|| format!("cannot lock {}", path.display()))? {
+            if !wait {
+                bail!(
+                    "another refactor run is writing in this tree (it holds {}); not waiting (--no-wait)",
+                    path.display()
+                );
+            }
+            if !quiet && !said {
+                eprintln!(
+                    "refactor: waiting for another refactor run to finish (lock {})",
+                    path.display()
+                );
+                said = true;
+            }
+            lock(&file).with_context(|| format!("cannot lock {}", path.display()))?;
         }
-        if !quiet {
-            eprintln!(
-                "refactor: waiting for another refactor run to finish (lock {})",
-                path.display()
-            );
+        // The holder removes the file when it is done; a lock on a removed
+        // file guards nothing, so take the one at the path now.
+        if same_file(&file, &path) {
+            return Ok(RunLock { _file: file, path });
         }
-        lock(&file).with_context(|| format!("cannot lock {}", path.display()))?;
     }
-    Ok(RunLock { _file: file, path })
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        // Removed while still locked (see `acquire`), so no lock file is left
+        // behind, in the git folder or the temporary folder.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_file: &File, _path: &Path) -> bool {
+    true
 }
 
 #[cfg(unix)]
