@@ -245,7 +245,7 @@ pub fn resolve_targets<'a>(
             let walked = lexical(&walked);
             if walked.starts_with(&canon_root) || walked.starts_with(&given_root) {
                 bail!(
-                    "{} is a symbolic link to {}, outside {}; refusing to write through it",
+                    "{} leads through a symbolic link to {}, outside {}; refusing to write there",
                     f.path.display(),
                     real.display(),
                     canon_root.display()
