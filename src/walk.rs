@@ -3,12 +3,14 @@
 //! Honours .gitignore/.ignore (via `ignore`), skips hidden files, applies
 //! `--include`/`--exclude` globs, never follows symlinks by default, and skips
 //! binary, non-UTF-8 and oversized files with a note. Explicitly named files
-//! are always taken (like ripgrep). Output is sorted by path so every run is
-//! deterministic whatever the thread count.
+//! are always taken (like ripgrep). A file reached through several paths (a
+//! link and its target) is kept once. Output is sorted by path so every run
+//! is deterministic whatever the thread count.
 
 use crate::lang::Lang;
 use ignore::overrides::OverrideBuilder;
 use ignore::WalkBuilder;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -126,13 +128,32 @@ pub fn walk(roots: &[PathBuf], langs: &[Lang], opts: &WalkOptions) -> anyhow::Re
         .map(|p| load(p, langs, opts.max_filesize))
         .collect();
     let mut result = WalkResult::default();
+    // A file reached twice (a symlink and its target, with --follow or both
+    // named) is processed once, so it is rewritten once: under a path with no
+    // link in it when there is one, else under the first path.
+    let mut seen: HashMap<PathBuf, usize> = HashMap::new();
     for l in loaded {
         match l {
-            Ok(Some(f)) => result.files.push(f),
+            Ok(Some(f)) => {
+                let real = std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone());
+                match seen.get(&real) {
+                    Some(&i) => {
+                        let direct = |p: &Path| std::path::absolute(p).is_ok_and(|a| a == real);
+                        if !direct(&result.files[i].path) && direct(&f.path) {
+                            result.files[i] = f;
+                        }
+                    }
+                    None => {
+                        seen.insert(real, result.files.len());
+                        result.files.push(f);
+                    }
+                }
+            }
             Ok(None) => {}
             Err(s) => result.skipped.push(s),
         }
     }
+    result.files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(result)
 }
 

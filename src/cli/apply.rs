@@ -2,11 +2,13 @@
 
 use super::flags::ApplyArgs;
 use super::{find_root_for, print_summary, run_options, use_color, EXIT_OK};
-use crate::emit::{commit, diff, report, write::write_atomic};
+use crate::emit::write::{self, resolve_targets, Target};
+use crate::emit::{commit, diff, interrupt, lock, report};
 use crate::pipeline;
 use crate::rule::load_rules;
-use anyhow::Context;
+use std::collections::BTreeSet;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
     // `severity: off` switches a rule off, as in ast-grep.
@@ -15,6 +17,12 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
         .filter(|r| r.severity != Some(crate::rule::Severity::Off))
         .collect();
     let root = find_root_for(&args.common.paths);
+    // Held from before the files are read until after they are written, so
+    // two writing runs on one tree never lose each other's edits.
+    let _lock = match args.write || args.commit {
+        true => Some(lock::acquire(&root, !args.no_wait, args.common.quiet)?),
+        false => None,
+    };
     let opts = run_options(&args.common, root.clone());
     let result = pipeline::run(&rules, &opts)?;
     let changed: Vec<&pipeline::FileResult> = result.changed().collect();
@@ -24,21 +32,41 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
         let recs = report::records(&result, &rules);
         stdout.write_all(report::json_lines(&recs).as_bytes())?;
     }
-    if args.commit {
-        if !changed.is_empty() {
-            let repo = commit::open_repo(&root)?;
-            commit::preflight(&repo, &changed, args.allow_dirty)?;
-            let ids: Vec<String> = used_rules(&changed, &rules);
-            let oid = commit::write_and_commit(&repo, &changed, &ids)?;
-            if !args.common.quiet {
-                eprintln!("refactor: committed {} file(s) as {}", changed.len(), oid);
+    if args.write || args.commit {
+        let targets = resolve_targets(&changed, &root)?;
+        let repo = match args.commit && !targets.is_empty() {
+            true => {
+                let repo = commit::open_repo(&root)?;
+                commit::preflight(&repo, &targets, args.allow_dirty)?;
+                Some(repo)
+            }
+            false => None,
+        };
+        let mut dirs = folders(&result, &targets);
+        if let Ok(r) = git2::Repository::discover(&root) {
+            dirs.insert(r.path().to_path_buf());
+        }
+        write::remove_stale_temporaries(dirs);
+        // From the first write on, Ctrl-C and SIGTERM restore instead of killing.
+        interrupt::install();
+        match repo {
+            Some(repo) => {
+                let ids: Vec<String> = used_rules(&changed, &rules);
+                let opts = commit::CommitOptions {
+                    no_verify: args.no_verify,
+                    quiet: args.common.quiet,
+                };
+                let oid = commit::write_and_commit(&repo, &targets, &ids, opts)?;
+                if !args.common.quiet {
+                    eprintln!("refactor: committed {} file(s) as {}", targets.len(), oid);
+                }
+            }
+            None => {
+                write::write_all(&targets)?;
             }
         }
-    } else if args.write {
-        for f in &changed {
-            let new = f.new_text.as_deref().expect("changed");
-            write_atomic(&f.path, new)
-                .with_context(|| format!("cannot write {}", f.path.display()))?;
+        if interrupt::pending().is_some() && !args.common.quiet {
+            eprintln!("refactor: a signal arrived during the last step, which was completed");
         }
     } else if !args.json {
         let color = use_color(args.common.color);
@@ -67,4 +95,18 @@ pub fn used_rules(files: &[&pipeline::FileResult], rules: &[crate::rule::Rule]) 
     ids.sort();
     ids.dedup();
     ids
+}
+
+/// The folders a writing run cleans of stale temporaries: those of every
+/// walked file and of every file it writes.
+fn folders(result: &pipeline::RunResult, targets: &[Target]) -> BTreeSet<PathBuf> {
+    let walked = result.files.iter().map(|f| f.path.as_path());
+    let written = targets.iter().map(|t| t.real.as_path());
+    walked
+        .chain(written)
+        .filter_map(|p| {
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+            std::fs::canonicalize(dir.unwrap_or(Path::new("."))).ok()
+        })
+        .collect()
 }

@@ -151,9 +151,22 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub commit: bool,
 
-    /// With --commit: allow touching files that have uncommitted changes.
+    /// With --commit: also rewrite files that have uncommitted changes. The
+    /// whole file is committed, so your own unrelated edits in those files
+    /// (staged or not) go into the refactor commit with the rewrite.
     #[arg(long, requires = "commit")]
     pub allow_dirty: bool,
+
+    /// With --commit: do not run the pre-commit and commit-msg hooks (as
+    /// `git commit --no-verify`); post-commit still runs.
+    #[arg(long, requires = "commit")]
+    pub no_verify: bool,
+
+    /// With --write or --commit: when another refactor run is writing in the
+    /// same repository (or folder), fail at once with exit code 2 instead of
+    /// waiting for it to finish.
+    #[arg(long)]
+    pub no_wait: bool,
 
     /// Print the edit report as JSON lines instead of a diff.
     #[arg(long)]

@@ -1,6 +1,7 @@
 //! The command line: flags (`flags`), and one module per command. Each
 //! command returns its exit code; errors become exit code 2 with a message
-//! on stderr, and nothing is written after an error.
+//! on stderr, and nothing is written after an error. A run stopped by Ctrl-C
+//! or SIGTERM while writing exits with 130 or 143 after restoring its files.
 
 pub mod apply;
 pub mod check;
@@ -38,10 +39,16 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            EXIT_ERROR
-        }
+        Err(e) => match e.downcast_ref::<crate::emit::interrupt::Interrupted>() {
+            Some(i) => {
+                eprintln!("refactor: {i}");
+                i.exit_code()
+            }
+            None => {
+                eprintln!("error: {e:#}");
+                EXIT_ERROR
+            }
+        },
     }
 }
 

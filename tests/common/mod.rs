@@ -2,6 +2,8 @@
 //! running the real binary, and snapshots of folder contents.
 #![allow(dead_code)]
 
+pub mod repo;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
