@@ -13,76 +13,25 @@
 pub mod baseline;
 pub mod sites;
 
-use crate::cli::flags::EvalArgs;
 use crate::denoise::canvas::Canvas;
 use crate::denoise::model::Model;
 use crate::denoise::{ContextIndex, DecodeMode, FileHoles, HoleSite};
 use crate::fill::{self, FillOptions};
-use crate::pipeline::{self, FileResult};
+use crate::pipeline;
 use crate::plan::{self, Edit, EditStatus};
+use crate::results::{line_col, FileResult};
 use crate::rule::fix::Rendered;
 use crate::rule::{load::load_one, Rule};
 use crate::walk::{self, WalkOptions};
-use anyhow::Context;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use sites::{Site, Task};
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Environment variable naming a file that receives one JSON line per site.
 pub const SITES_ENV: &str = "REFACTOR_EVAL_SITES";
-
-pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
-    let tasks: Vec<Task> = if args.task == "all" {
-        Task::ALL.to_vec()
-    } else {
-        args.task
-            .split(',')
-            .map(|t| {
-                Task::parse(t.trim()).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "unknown eval task `{t}` (expected {} or all)",
-                        Task::ALL.map(|t| t.name()).join(", ")
-                    )
-                })
-            })
-            .collect::<anyhow::Result<_>>()?
-    };
-    let opts = crate::cli::fill_options(&args.model);
-    let root = crate::cli::find_root();
-    let mut dump = match std::env::var_os(SITES_ENV) {
-        Some(p) if !p.is_empty() => Some(
-            std::fs::File::create(&p)
-                .with_context(|| format!("cannot create {}", Path::new(&p).display()))?,
-        ),
-        _ => None,
-    };
-    for task in tasks {
-        let report = evaluate(task, &args.paths, args.limit, &opts, &root)?;
-        if let Some(f) = dump.as_mut() {
-            for s in &report.sites {
-                writeln!(f, "{}", s.to_json())?;
-            }
-        }
-        let summary = report.summary();
-        eprintln!(
-            "refactor eval {}: {} sites, exact {:.3}, applied {:.3}, precision {}, {} forward passes, {:.1}s on {}",
-            task.name(),
-            report.sites.len(),
-            summary["exact_match"].as_f64().unwrap_or(0.0),
-            summary["applied"].as_f64().unwrap_or(0.0),
-            summary["applied_precision"],
-            summary["forward_passes"],
-            summary["seconds"].as_f64().unwrap_or(0.0),
-            summary["device"].as_str().unwrap_or("-"),
-        );
-        println!("{summary}");
-    }
-    Ok(crate::cli::EXIT_OK)
-}
 
 /// What happened at one site.
 #[derive(Debug, Clone)]
@@ -328,7 +277,7 @@ pub fn evaluate(
             };
             out.push(SiteResult {
                 file: r.rel.clone(),
-                line: pipeline::line_col(&f.text, s.answer.start).0,
+                line: line_col(&f.text, s.answer.start).0,
                 answer: normalize(&f.text[s.answer.clone()]),
                 guess: normalize(h.guess.as_deref().unwrap_or("")),
                 confidence: h.confidence.unwrap_or(0.0),

@@ -8,8 +8,8 @@
 use crate::denoise::{
     ContextIndex, DecodeOptions, DecodeStats, Denoiser, Device, FileHoles, HoleSite, ModelSource,
 };
-use crate::pipeline::FileResult;
 use crate::plan::{self, EditStatus};
+use crate::results::FileResult;
 use crate::rule::Rule;
 use std::path::PathBuf;
 

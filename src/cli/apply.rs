@@ -1,10 +1,12 @@
 //! `refactor apply`: dry-run diff (default), `--write`, or `--commit`.
 
 use super::flags::ApplyArgs;
-use super::{find_root_for, print_summary, run_options, use_color, EXIT_OK};
+use super::{print_summary, run_options, use_color, EXIT_OK};
 use crate::emit::write::{self, resolve_targets, Target};
 use crate::emit::{commit, diff, interrupt, lock, report};
 use crate::pipeline;
+use crate::repo::{find_root_for, open_repo};
+use crate::results::FileResult;
 use crate::rule::load_rules;
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -25,7 +27,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
     };
     let opts = run_options(&args.common, root.clone());
     let result = pipeline::run(&rules, &opts)?;
-    let changed: Vec<&pipeline::FileResult> = result.changed().collect();
+    let changed: Vec<&FileResult> = result.changed().collect();
     let mut stdout = std::io::stdout().lock();
 
     if args.json {
@@ -36,7 +38,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
         let targets = resolve_targets(&changed, &root)?;
         let repo = match args.commit && !targets.is_empty() {
             true => {
-                let repo = commit::open_repo(&root)?;
+                let repo = open_repo(&root)?;
                 commit::preflight(&repo, &targets, args.allow_dirty)?;
                 Some(repo)
             }
@@ -82,7 +84,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
 }
 
 /// Ids of the rules whose edits landed in these files.
-pub fn used_rules(files: &[&pipeline::FileResult], rules: &[crate::rule::Rule]) -> Vec<String> {
+pub fn used_rules(files: &[&FileResult], rules: &[crate::rule::Rule]) -> Vec<String> {
     let mut ids: Vec<String> = files
         .iter()
         .flat_map(|f| {

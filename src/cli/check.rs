@@ -2,15 +2,16 @@
 //! (`--changed-since`, `--changed-lines`), several report formats, shards.
 
 use super::flags::{CheckArgs, FailOn, Format};
-use super::{find_root_for, print_summary, run_options, EXIT_FOUND, EXIT_OK};
+use super::{print_summary, run_options, EXIT_FOUND, EXIT_OK};
 use crate::emit::{diff, report, sarif};
-use crate::pipeline::{self, FileResult};
+use crate::pipeline;
 use crate::plan;
+use crate::repo::{changed_since, find_root_for};
+use crate::results::FileResult;
 use crate::rule::{load_rules, Rule, Severity};
-use anyhow::{bail, Context};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::Path;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     // `severity: off` switches a rule off (as in ast-grep): it is not run at
@@ -21,9 +22,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         .collect();
     let root = find_root_for(&args.common.paths);
     let mut opts = run_options(&args.common, root.clone());
-    if let Some(s) = &args.shard {
-        opts.shard = Some(parse_shard(s)?);
-    }
+    opts.shard = args.shard;
     let mut changed_lines = None;
     if let Some(rev) = &args.changed_since {
         let changes = changed_since(&root, rev, args.changed_lines)?;
@@ -142,84 +141,4 @@ fn edit_diff(f: &FileResult, e: &plan::Edit) -> String {
     let (text, _) = plan::apply(&f.original, std::slice::from_ref(&single), f.crlf);
     // Hunks only: the finding line already names the file.
     diff::hunks(&f.original, &text, 1)
-}
-
-pub fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
-    let (i, n) = s
-        .split_once('/')
-        .context("--shard must look like I/N, e.g. 0/4")?;
-    let i: u64 = i.trim().parse().context("--shard: I is not a number")?;
-    let n: u64 = n.trim().parse().context("--shard: N is not a number")?;
-    if n == 0 || i >= n {
-        bail!("--shard {s}: need 0 <= I < N");
-    }
-    Ok((i, n))
-}
-
-/// Files changed between `rev`'s merge base with HEAD and the working tree
-/// (index and untracked files included, deletions left out, renames
-/// followed), with their changed (added) line numbers when `lines` is set
-/// (otherwise no patch text is computed and the sets stay empty).
-pub fn changed_since(
-    root: &Path,
-    rev: &str,
-    lines: bool,
-) -> anyhow::Result<BTreeMap<String, BTreeSet<usize>>> {
-    let repo = git2::Repository::discover(root).with_context(|| {
-        format!(
-            "--changed-since needs a git repository at {}",
-            root.display()
-        )
-    })?;
-    let target = repo
-        .revparse_single(rev)
-        .with_context(|| format!("--changed-since: unknown revision `{rev}`"))?
-        .peel_to_commit()?;
-    let head = repo.head()?.peel_to_commit()?;
-    let base = repo.merge_base(head.id(), target.id()).with_context(|| {
-        format!(
-            "--changed-since: HEAD and `{rev}` have no common ancestor here \
-             (a shallow clone? fetch the full history, e.g. fetch-depth: 0)"
-        )
-    })?;
-    let base_tree = repo.find_commit(base)?.tree()?;
-    let mut dopts = git2::DiffOptions::new();
-    dopts
-        .include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .show_untracked_content(true)
-        .context_lines(0);
-    let mut d = repo.diff_tree_to_workdir_with_index(Some(&base_tree), Some(&mut dopts))?;
-    let mut find = git2::DiffFindOptions::new();
-    find.renames(true).for_untracked(true);
-    d.find_similar(Some(&mut find))?;
-    let mut out: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
-    for delta in d.deltas() {
-        if delta.status() == git2::Delta::Deleted {
-            continue;
-        }
-        if let Some(p) = delta.new_file().path() {
-            out.entry(p.to_string_lossy().replace('\\', "/"))
-                .or_default();
-        }
-    }
-    if !lines {
-        return Ok(out);
-    }
-    d.foreach(
-        &mut |_, _| true,
-        None,
-        None,
-        Some(&mut |delta, _hunk, line| {
-            if line.origin() == '+' {
-                if let (Some(p), Some(n)) = (delta.new_file().path(), line.new_lineno()) {
-                    out.entry(p.to_string_lossy().replace('\\', "/"))
-                        .or_default()
-                        .insert(n as usize);
-                }
-            }
-            true
-        }),
-    )?;
-    Ok(out)
 }

@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod check;
+pub mod eval_cmd;
 pub mod flags;
 pub mod test_cmd;
 
@@ -15,7 +16,7 @@ use crate::walk::WalkOptions;
 use clap::Parser;
 use flags::{Cli, ColorChoice, Command, CommonArgs, DecodeArg, DeviceArg, ModelArgs};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FOUND: i32 = 1;
@@ -35,7 +36,7 @@ pub fn main() -> i32 {
         Command::Apply(a) => apply::run(a),
         Command::Check(c) => check::run(c),
         Command::Test(t) => test_cmd::run(t),
-        Command::Eval(e) => crate::eval::run(e),
+        Command::Eval(e) => eval_cmd::run(e),
     };
     match result {
         Ok(code) => code,
@@ -62,25 +63,6 @@ pub fn use_color(choice: ColorChoice) -> bool {
                 && std::io::stdout().is_terminal()
         }
     }
-}
-
-/// The repository root: the git work tree containing the first path (or
-/// the current folder); without a repository, the current folder.
-pub fn find_root() -> PathBuf {
-    find_root_for(&[])
-}
-
-/// Like [`find_root`], starting from the first of `paths`.
-pub fn find_root_for(paths: &[PathBuf]) -> PathBuf {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let start = paths
-        .first()
-        .map(|p| cwd.join(p))
-        .unwrap_or_else(|| cwd.clone());
-    git2::Repository::discover(&start)
-        .ok()
-        .and_then(|r| r.workdir().map(Path::to_path_buf))
-        .unwrap_or(cwd)
 }
 
 pub fn fill_options(m: &ModelArgs) -> FillOptions {

@@ -9,7 +9,7 @@
 //! * a path with control characters, `"` or `\` is quoted with C escapes,
 //!   as git quotes it.
 
-use crate::pipeline::FileResult;
+use crate::results::FileResult;
 use similar::{Algorithm, DiffTag};
 use std::fmt::Write;
 

@@ -2,8 +2,9 @@
 //! `check` formats (SARIF, GitHub annotations) are built from the same
 //! [`Record`]s, so every format carries the same facts.
 
-use crate::pipeline::{FileResult, Finding, RunResult};
+use crate::pipeline::RunResult;
 use crate::plan::{Edit, EditStatus};
+use crate::results::{FileResult, Finding};
 use crate::rule::{Rule, Severity};
 use serde_json::{json, Value};
 

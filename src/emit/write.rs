@@ -12,7 +12,7 @@
 //! removed by the next writing run ([`remove_stale_temporaries`]).
 
 use crate::emit::interrupt::{self, Interrupted};
-use crate::pipeline::FileResult;
+use crate::results::FileResult;
 use anyhow::{anyhow, bail, Context};
 use std::fs::Metadata;
 use std::io::Write;
