@@ -1,9 +1,10 @@
 //! `refactor apply`: dry-run diff (default), `--write`, or `--commit`.
 
 use super::flags::ApplyArgs;
-use super::{print_summary, run_options, use_color, EXIT_OK};
+use super::{run_options, use_color, EXIT_OK};
+use crate::emit::report::Report;
 use crate::emit::write::{self, resolve_targets, Target};
-use crate::emit::{commit, diff, interrupt, lock, report};
+use crate::emit::{commit, diff, interrupt, json, lock, summary};
 use crate::pipeline;
 use crate::repo::{find_root_for, open_repo};
 use crate::results::FileResult;
@@ -30,9 +31,9 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
     let changed: Vec<&FileResult> = result.changed().collect();
     let mut stdout = std::io::stdout().lock();
 
+    let report = Report::new(&result, &rules);
     if args.json {
-        let recs = report::records(&result, &rules);
-        stdout.write_all(report::json_lines(&recs).as_bytes())?;
+        json::print(&report, &mut stdout)?;
     }
     if args.write || args.commit {
         let targets = resolve_targets(&changed, &root)?;
@@ -71,15 +72,10 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
             eprintln!("refactor: a signal arrived during the last step, which was completed");
         }
     } else if !args.json {
-        let color = use_color(args.common.color);
-        for f in &changed {
-            let d = diff::file_diff(f);
-            let d = if color { diff::colorize(&d) } else { d };
-            stdout.write_all(d.as_bytes())?;
-        }
+        diff::print(&report, use_color(args.common.color), &mut stdout)?;
     }
     stdout.flush()?;
-    print_summary(&result, args.common.quiet);
+    summary::print(&result, args.common.quiet);
     Ok(EXIT_OK)
 }
 
