@@ -20,6 +20,8 @@ pub struct FillOptions {
     pub decode: DecodeOptions,
     /// Default acceptance threshold for a fill's confidence ([`DEFAULT_THRESHOLD`]).
     pub threshold: f32,
+    /// `--quiet`: no stderr line about which engine runs the model.
+    pub quiet: bool,
 }
 
 /// Confidence a fill needs by default. On held-out code (docs/eval.md, calibration) the
@@ -35,6 +37,7 @@ impl Default for FillOptions {
             device: Device::Auto,
             decode: DecodeOptions::default(),
             threshold: DEFAULT_THRESHOLD,
+            quiet: false,
         }
     }
 }
@@ -53,6 +56,7 @@ pub fn fill_holes(
     rules: &[Rule],
     opts: &FillOptions,
 ) -> anyhow::Result<FillSummary> {
+    crate::denoise::engine::set_quiet(opts.quiet);
     let denoiser = Denoiser::load(&opts.model, opts.device)?;
     let ctx = ContextIndex::build(
         results

@@ -1,24 +1,19 @@
 //! `refactor apply`: dry-run diff (default), `--write`, or `--commit`.
 
 use super::flags::ApplyArgs;
-use super::{run_options, use_color, EXIT_OK};
+use super::{active_rules, run_options, use_color, EXIT_OK};
 use crate::emit::report::Report;
 use crate::emit::write::{self, resolve_targets, Target};
 use crate::emit::{commit, diff, interrupt, json, lock, summary};
 use crate::pipeline;
 use crate::repo::{find_root_for, open_repo};
 use crate::results::FileResult;
-use crate::rule::load_rules;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
-    // `severity: off` switches a rule off, as in ast-grep.
-    let rules: Vec<crate::rule::Rule> = load_rules(&args.common.rules)?
-        .into_iter()
-        .filter(|r| r.severity != Some(crate::rule::Severity::Off))
-        .collect();
+    let rules = active_rules(&args.common.rules)?;
     let root = find_root_for(&args.common.paths);
     // Held from before the files are read until after they are written, so
     // two writing runs on one tree never lose each other's edits.

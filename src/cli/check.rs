@@ -2,22 +2,17 @@
 //! (`--changed-since`, `--changed-lines`), several report formats, shards.
 
 use super::flags::{CheckArgs, FailOn, Format};
-use super::{run_options, EXIT_FOUND, EXIT_OK};
+use super::{active_rules, run_options, EXIT_FOUND, EXIT_OK};
 use crate::emit::report::Report;
 use crate::emit::{diff, github, json, sarif, summary, text};
 use crate::pipeline;
 use crate::repo::{changed_since, find_root_for};
-use crate::rule::{load_rules, Rule, Severity};
+use crate::rule::Severity;
 
 use std::io::Write;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
-    // `severity: off` switches a rule off (as in ast-grep): it is not run at
-    // all, so it can neither be reported nor shadow another rule's edit.
-    let rules: Vec<Rule> = load_rules(&args.common.rules)?
-        .into_iter()
-        .filter(|r| r.severity != Some(Severity::Off))
-        .collect();
+    let rules = active_rules(&args.common.rules)?;
     let root = find_root_for(&args.common.paths);
     let mut opts = run_options(&args.common, root.clone());
     opts.shard = args.shard;

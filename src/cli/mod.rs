@@ -12,6 +12,7 @@ pub mod test_cmd;
 use crate::denoise::{DecodeMode, DecodeOptions, Device, ModelSource};
 use crate::fill::FillOptions;
 use crate::pipeline::RunOptions;
+use crate::rule::{Rule, Severity};
 use crate::walk::WalkOptions;
 use clap::Parser;
 use flags::{Cli, ColorChoice, Command, CommonArgs, DecodeArg, DeviceArg, ModelArgs};
@@ -65,7 +66,18 @@ pub fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-pub fn fill_options(m: &ModelArgs) -> FillOptions {
+/// The rules a run uses: every rule named by `--rule`, loaded and compiled
+/// once, less those switched off with `severity: off` (as in ast-grep: an
+/// off rule is not run at all, so it can neither be reported nor shadow
+/// another rule's edit).
+pub fn active_rules(paths: &[PathBuf]) -> anyhow::Result<Vec<Rule>> {
+    Ok(crate::rule::load_rules(paths)?
+        .into_iter()
+        .filter(|r| r.severity != Some(Severity::Off))
+        .collect())
+}
+
+pub fn fill_options(m: &ModelArgs, quiet: bool) -> FillOptions {
     FillOptions {
         model: match &m.model {
             Some(p) => ModelSource::Path(p.clone()),
@@ -88,6 +100,7 @@ pub fn fill_options(m: &ModelArgs) -> FillOptions {
             ..DecodeOptions::default()
         },
         threshold: m.threshold,
+        quiet,
     }
 }
 
@@ -128,7 +141,7 @@ pub fn run_options(c: &CommonArgs, root: PathBuf) -> RunOptions {
             no_ignore: c.no_ignore,
             threads,
         },
-        fill: fill_options(&c.model),
+        fill: fill_options(&c.model, c.quiet),
         root,
         only: None,
         shard: None,
