@@ -18,7 +18,7 @@ use crate::denoise::model::Model;
 use crate::denoise::{ContextIndex, DecodeMode, FileHoles, HoleSite};
 use crate::fill::{self, FillOptions};
 use crate::pipeline;
-use crate::plan::{self, Edit, EditStatus};
+use crate::plan::{self, Edit};
 use crate::results::{line_col, FileResult};
 use crate::rule::fix::Rendered;
 use crate::rule::{load::load_one, Rule};
@@ -264,17 +264,7 @@ pub fn evaluate(
     for ((f, _), (r, list)) in files.iter().zip(results.iter().zip(&chosen)) {
         for (s, e) in list.iter().zip(&r.edits) {
             let h = &e.holes[0];
-            let status = match (&h.problem, &e.status) {
-                (Some(p), _) if p.starts_with("confidence") || p == "empty fill" => {
-                    "unresolved".to_string()
-                }
-                (Some(p), _) => format!("rejected: {p}"),
-                (None, EditStatus::Applied) if h.fill.is_some() && r.rejected.is_none() => {
-                    "applied".into()
-                }
-                (None, EditStatus::Rejected(why)) => format!("rejected: {why}"),
-                _ => "unresolved".into(),
-            };
+            let status = h.status(e).to_string();
             out.push(SiteResult {
                 file: r.rel.clone(),
                 line: line_col(&f.text, s.answer.start).0,

@@ -8,7 +8,7 @@
 use crate::denoise::{
     ContextIndex, DecodeOptions, DecodeStats, Denoiser, Device, FileHoles, HoleSite, ModelSource,
 };
-use crate::plan::{self, EditStatus};
+use crate::plan::{self, EditStatus, HoleProblem};
 use crate::results::FileResult;
 use crate::rule::Rule;
 use std::path::PathBuf;
@@ -110,18 +110,18 @@ pub fn fill_holes(
             let hole = &rule.holes[&hole_name];
             let threshold = hole.decl.min_confidence.unwrap_or(opts.threshold);
             let problem = if fill.text.trim().is_empty() {
-                Some("empty fill".to_string())
+                Some(HoleProblem::Empty)
             } else if fill.confidence < threshold {
-                Some(format!(
-                    "confidence {:.2} below threshold {:.2}",
-                    fill.confidence, threshold
-                ))
+                Some(HoleProblem::LowConfidence {
+                    confidence: fill.confidence,
+                    threshold,
+                })
             } else if hole
                 .regex
                 .as_ref()
                 .is_some_and(|re| !re.is_match(&fill.text))
             {
-                Some("fill does not match the hole's regex".to_string())
+                Some(HoleProblem::Regex)
             } else {
                 None
             };

@@ -7,7 +7,7 @@
 
 use crate::fill::{self, FillOptions, FillSummary};
 use crate::lang::{count_errors, Lang};
-use crate::plan::{self, Edit, EditStatus};
+use crate::plan::{self, Edit, EditStatus, RejectReason};
 use crate::results::{line_col, FileResult, Finding};
 use crate::rule::Rule;
 use crate::walk::{self, Skipped, SourceFile, WalkOptions};
@@ -233,8 +233,7 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
         }
         if !bad_kind.is_empty() {
             for i in bad_kind {
-                f.edits[i].status =
-                    EditStatus::Rejected("fill does not parse as the hole's `kind`".into());
+                f.edits[i].status = EditStatus::Rejected(RejectReason::FillKind);
             }
             return finalize(f, rules);
         }
@@ -245,13 +244,13 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
             .iter_mut()
             .filter(|e| e.is_live() && !e.holes.is_empty())
         {
-            e.status = EditStatus::Rejected("the filled file no longer parses".into());
+            e.status = EditStatus::Rejected(RejectReason::FilledFileBroken);
         }
         return finalize(f, rules);
     }
     if !ok {
         for e in f.edits.iter_mut().filter(|e| e.is_live()) {
-            e.status = EditStatus::Rejected("the rewritten file no longer parses".into());
+            e.status = EditStatus::Rejected(RejectReason::FileBroken);
         }
         f.rejected = Some("the rewrite introduces parse errors; file left unchanged".into());
         ok = false;

@@ -3,7 +3,6 @@
 //! (name, text, confidence, status) and warnings.
 
 use super::report::{render_replacement, Record, Report};
-use crate::plan::EditStatus;
 use serde_json::{json, Value};
 use std::io::Write;
 
@@ -59,21 +58,11 @@ pub fn to_json(r: &Record) -> Value {
                 .holes
                 .iter()
                 .map(|h| {
-                    let status = match (&h.problem, &e.status) {
-                        (Some(p), _) if p.starts_with("confidence") || p == "empty fill" => {
-                            "unresolved".to_string()
-                        }
-                        (Some(p), _) => format!("rejected: {p}"),
-                        (None, EditStatus::Applied) if h.fill.is_some() => "applied".into(),
-                        (None, EditStatus::Rejected(why)) => format!("rejected: {why}"),
-                        (None, EditStatus::Overlap { .. }) => "skipped".into(),
-                        _ => "unresolved".into(),
-                    };
                     json!({
                         "name": h.name,
                         "text": h.guess,
                         "confidence": h.confidence,
-                        "status": status,
+                        "status": h.status(e).to_string(),
                     })
                 })
                 .collect();

@@ -37,7 +37,7 @@ impl Record<'_> {
             Some(e) if e.status == EditStatus::Applied && self.file.rejected.is_none() => {
                 "applied".into()
             }
-            Some(e) => e.status.label(),
+            Some(e) => e.status.to_string(),
         }
     }
 }
