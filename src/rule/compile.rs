@@ -26,6 +26,16 @@ impl CompileError {
     }
 }
 
+/// A value shortened for an error message.
+fn shorten(s: &str) -> String {
+    const MAX: usize = 60;
+    let s = s.trim();
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 type Result<T> = std::result::Result<T, CompileError>;
 
 pub struct Compiler<'a> {
@@ -162,8 +172,9 @@ impl Compiler<'_> {
 
     fn pattern(&mut self, p: &SerPattern) -> Result<Pattern> {
         let pat = match p {
-            SerPattern::Str(s) => Pattern::new(s, self.lang, Strictness::Smart)
-                .map_err(|e| CompileError::new(format!("invalid pattern `{s}`: {e}"), Some(s)))?,
+            SerPattern::Str(s) => Pattern::new(s, self.lang, Strictness::Smart).map_err(|e| {
+                CompileError::new(format!("invalid pattern `{}`: {e}", shorten(s)), Some(s))
+            })?,
             SerPattern::Obj(o) => {
                 let strictness = match &o.strictness {
                     None => Strictness::Smart,
@@ -182,7 +193,7 @@ impl Compiler<'_> {
                 }
                 .map_err(|e| {
                     CompileError::new(
-                        format!("invalid pattern `{}`: {e}", o.context),
+                        format!("invalid pattern `{}`: {e}", shorten(&o.context)),
                         Some(&o.context),
                     )
                 })?
@@ -455,4 +466,32 @@ pub fn build_utils(
         defined.extend(c.defined);
     }
     Ok((Utils { rules }, ids))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::PatternError;
+
+    #[test]
+    fn standalone_ellipsis_and_deep_patterns_are_refused() {
+        for p in ["$$$", "$$$ARGS", "$$$_"] {
+            assert!(matches!(
+                Pattern::new(p, Lang::Python, Strictness::Smart),
+                Err(PatternError::StandaloneMulti(_))
+            ));
+        }
+        assert!(Pattern::new("f($$$ARGS)", Lang::Python, Strictness::Smart).is_ok());
+        assert!(Pattern::new("$A", Lang::Python, Strictness::Smart).is_ok());
+        let deep = vec!["a"; 20_000].join(" + ");
+        assert_eq!(
+            Pattern::new(&deep, Lang::Python, Strictness::Smart).err(),
+            Some(PatternError::TooDeep)
+        );
+        let deep_context = format!("x = {deep}");
+        assert_eq!(
+            Pattern::contextual(&deep_context, "identifier", Lang::Python, Strictness::Smart).err(),
+            Some(PatternError::TooDeep)
+        );
+    }
 }

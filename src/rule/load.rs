@@ -96,14 +96,15 @@ pub fn split_documents(text: &str) -> Vec<(usize, String)> {
         .collect()
 }
 
-/// Line (1-based, within `doc`) of the first line mentioning `needle`.
+/// Line (1-based, within `doc`) of the first line mentioning `needle`,
+/// comment lines aside.
 fn locate(doc: &str, needle: &str) -> Option<usize> {
     let first_line = needle.lines().next().unwrap_or(needle).trim();
     if first_line.is_empty() {
         return None;
     }
     doc.lines()
-        .position(|l| l.contains(first_line))
+        .position(|l| !l.trim_start().starts_with('#') && l.contains(first_line))
         .map(|i| i + 1)
 }
 
