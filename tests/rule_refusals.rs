@@ -42,6 +42,21 @@ fn assert_refused(name: &str, rule: &str, line: usize, message: &str) {
     );
 }
 
+/// The rule loads and runs (the checks must not refuse what ast-grep
+/// accepts).
+fn assert_accepted(name: &str, rule: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(&dir.path().join("r.yml"), rule);
+    write(&dir.path().join("src/t.py"), SOURCE);
+    let out = refactor(dir.path(), &["apply", "--rule", "r.yml", "src"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{name}: should load; stderr:\n{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn bad_rule_fixtures_are_refused_with_their_line() {
     let dir = root().join("fixtures/bad-rules");
@@ -97,4 +112,89 @@ fn pattern_at_the_depth_limit_still_matches() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = std::fs::read_to_string(dir.path().join("src/t.py")).expect("read");
     assert_eq!(text, "y = X\n");
+}
+
+#[test]
+fn deeply_nested_yaml_rule_is_refused() {
+    // Block style, `not` inside `not`: 100 levels (YAML itself allows 128).
+    let mut rule = String::from("id: nested\nlanguage: python\nrule:\n  kind: identifier\n");
+    let mut indent = String::from("  ");
+    for _ in 0..100 {
+        rule.push_str(&format!("{indent}not:\n"));
+        indent.push_str("  ");
+    }
+    rule.push_str(&format!("{indent}kind: integer\n"));
+    assert_refused(
+        "100 nested `not`",
+        &rule,
+        5,
+        "rule objects nest more than 64 levels deep",
+    );
+}
+
+#[test]
+fn rules_ast_grep_accepts_still_load() {
+    let cases = [
+        ("any: [] matches nothing", "rule: {any: []}"),
+        (
+            "an empty all beside a kind",
+            "rule: {kind: identifier, all: []}",
+        ),
+        ("nthChild: 0", "rule: {kind: identifier, nthChild: 0}"),
+        (
+            "nthChild ofRule fixes the kind",
+            "rule: {nthChild: {position: 1, ofRule: {kind: identifier}}}",
+        ),
+        (
+            "a util fixes the kind",
+            "utils:\n  id: {kind: identifier}\nrule: {matches: id}",
+        ),
+        (
+            "utils in a chain (no cycle)",
+            "utils:\n  a: {kind: identifier, matches: b}\n  b: {regex: '^a$'}\nrule: {matches: a}",
+        ),
+        (
+            "util recursing through inside only",
+            "utils:\n  a: {any: [{kind: module}, {inside: {matches: a}}]}\nrule: {kind: identifier, matches: a}",
+        ),
+        (
+            "util recursing through has only",
+            "utils:\n  a: {any: [{kind: integer}, {has: {matches: a}}]}\nrule: {kind: call, matches: a}",
+        ),
+        (
+            "util recursing through inside and precedes",
+            "utils:\n  a: {any: [{kind: integer}, {inside: {precedes: {matches: a}}}]}\nrule: {kind: identifier, matches: a}",
+        ),
+        (
+            "a util in a stopBy",
+            "utils:\n  a: {kind: identifier, inside: {kind: module, stopBy: {matches: a}}}\nrule: {kind: identifier, matches: a}",
+        ),
+        (
+            "constraint on a variable bound inside `inside`",
+            "rule:\n  pattern: $X + $Y\n  inside: {pattern: $V = $$$, stopBy: end}\nconstraints:\n  V: {kind: identifier}",
+        ),
+        (
+            "constraint on a variable bound by a util",
+            "utils:\n  u: {pattern: $W}\nrule:\n  pattern: $X + $Y\n  has: {matches: u}\nconstraints:\n  W: {kind: identifier}",
+        ),
+        (
+            "constraint on a variable bound by another constraint",
+            "rule: {pattern: $X + $Y}\nconstraints:\n  X: {pattern: $Z}\n  Z: {kind: identifier}",
+        ),
+        (
+            "transform using a later transform",
+            "rule: {pattern: $X + $Y}\ntransform:\n  A: {substring: {source: $B, startChar: 1}}\n  B: {convert: {source: $X, toCase: upperCase}}\nfix: $A",
+        ),
+        (
+            "transform of a util's variable",
+            "utils:\n  u: {pattern: $W}\nrule: {pattern: $X + $Y}\ntransform:\n  A: {substring: {source: $W, startChar: 1}}\nfix: $A",
+        ),
+        (
+            "nthChild string positions",
+            "rule: {kind: identifier, nthChild: '-n+3'}",
+        ),
+    ];
+    for (name, body) in cases {
+        assert_accepted(name, &format!("id: ok\nlanguage: python\n{body}\n"));
+    }
 }

@@ -108,6 +108,23 @@ fn locate(doc: &str, needle: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// Line (1-based, within `doc`) of the first line that defines the mapping
+/// key `key` (`key:` after indentation or `- `), quoted or not.
+fn locate_key(doc: &str, key: &str) -> Option<usize> {
+    let forms = [
+        format!("{key}:"),
+        format!("\"{key}\":"),
+        format!("'{key}':"),
+    ];
+    doc.lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches("- ").trim_start();
+            let l = l.trim_start_matches('{').trim_start();
+            forms.iter().any(|f| l.starts_with(f.as_str()))
+        })
+        .map(|i| i + 1)
+}
+
 /// Loads and compiles every rule named by `args`.
 pub fn load_rules(args: &[PathBuf]) -> Result<Vec<Rule>, RuleError> {
     let mut rules = Vec::new();
@@ -167,7 +184,13 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         let line = e
             .needle
             .as_deref()
-            .and_then(|n| locate(doc, n))
+            .and_then(|n| {
+                if e.key {
+                    locate_key(doc, n)
+                } else {
+                    locate(doc, n)
+                }
+            })
             .unwrap_or(1);
         err_at(line, e.message)
     };
@@ -192,12 +215,20 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
     };
     let mut defined = Vec::new();
     let (utils, util_ids) = build_utils(lang, &file.utils, &mut defined).map_err(cerr)?;
-    let mut c = Compiler {
-        lang,
-        util_ids: &util_ids,
-        defined,
-    };
+    let mut c = Compiler::new(lang, &util_ids);
+    c.defined = defined;
     let matcher = c.rule(&file.rule, false).map_err(cerr)?;
+    // Like ast-grep, a rule must fix the node kinds it can match: one made
+    // only of `regex`, `not`, `inside`, `all: []`, ... matches every node,
+    // the whole file included.
+    let kinds = matcher.potential_kinds(&utils).ok_or_else(|| {
+        err_at(
+            locate_key(doc, "rule").unwrap_or(1),
+            "rule can match any kind of node (the whole file included); add a `kind`, or a \
+             `pattern` whose root is not a metavariable"
+                .into(),
+        )
+    })?;
     let mut constraints = Vec::new();
     for (var, r) in &file.constraints {
         constraints.push((var.clone(), c.rule(r, false).map_err(cerr)?));
@@ -308,15 +339,15 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
             .map(Some)
             .map_err(|e| err_at(1, format!("invalid `{key}` globs: {e}")))
     };
-    let kinds = matcher.potential_kinds().map(|ks| {
+    let kinds = {
         let mut table = vec![false; lang.grammar().node_kind_count() + 1];
-        for k in ks {
+        for k in kinds {
             if let Some(slot) = table.get_mut(k as usize) {
                 *slot = true;
             }
         }
-        table
-    });
+        Some(table)
+    };
     Ok(Rule {
         kinds,
         id: file.id.clone(),
