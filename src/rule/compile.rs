@@ -291,6 +291,17 @@ impl<'a> Compiler<'a> {
             }
         };
         let (a, b) = match pos {
+            NthPos::Num(i) if i < 0 => {
+                let key = if matches!(n, SerNthChild::Obj(_)) {
+                    "position"
+                } else {
+                    "nthChild"
+                };
+                return Err(CompileError::new(
+                    format!("`{key}` must not be negative (got {i}; positions count from 1)"),
+                    Some(&format!("{key}:")),
+                ));
+            }
             NthPos::Num(i) => (0, i),
             NthPos::Str(s) => parse_an_plus_b(&s).ok_or_else(|| {
                 CompileError::new(format!("invalid nthChild position `{s}`"), Some(&s))
@@ -363,10 +374,78 @@ impl<'a> Compiler<'a> {
                     separators,
                 }
             };
-            self.defined.push(name.clone());
+            if !tr.raw_source().starts_with('$') {
+                return Err(CompileError::at_key(
+                    format!(
+                        "transform `{name}`: source `{}` must be a metavariable such as `${}`",
+                        tr.raw_source(),
+                        tr.raw_source()
+                    ),
+                    &name,
+                ));
+            }
             out.push((name, tr));
         }
+        self.check_transforms(&out)?;
+        self.defined
+            .extend(out.iter().map(|(name, _)| name.clone()));
         Ok(out)
+    }
+
+    /// As ast-grep: a transform may not reuse a name the rule binds, its
+    /// source must be bound by the rule or be another transform (in any
+    /// order), and transforms may not depend on each other in a cycle.
+    fn check_transforms(&self, transforms: &[(String, Transform)]) -> Result<()> {
+        let index: BTreeMap<&str, usize> = transforms
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (name.as_str(), i))
+            .collect();
+        for (name, t) in transforms {
+            if self.defined.iter().any(|d| d == name) {
+                return Err(CompileError::at_key(
+                    format!(
+                        "transform `{name}`: the rule already binds `${name}`; give the transform another name"
+                    ),
+                    name,
+                ));
+            }
+            let source = t.source();
+            if !index.contains_key(source) && !self.defined.iter().any(|d| d == source) {
+                return Err(CompileError::at_key(
+                    format!(
+                        "transform `{name}`: source `${source}` is neither bound by the rule nor another transform"
+                    ),
+                    name,
+                ));
+            }
+        }
+        // Each transform has one source, so following sources from any
+        // transform either leaves the transforms or runs into a cycle.
+        for start in 0..transforms.len() {
+            let mut path = vec![start];
+            let mut cur = start;
+            while let Some(&next) = index.get(transforms[cur].1.source()) {
+                if let Some(pos) = path.iter().position(|&p| p == next) {
+                    let cycle: Vec<String> = path[pos..]
+                        .iter()
+                        .chain(std::iter::once(&next))
+                        .map(|&i| format!("`{}`", transforms[i].0))
+                        .collect();
+                    let first = &transforms[path[pos]].0;
+                    return Err(CompileError::at_key(
+                        format!(
+                            "transforms form a cycle ({}): each uses the next as its source",
+                            cycle.join(" → ")
+                        ),
+                        first,
+                    ));
+                }
+                path.push(next);
+                cur = next;
+            }
+        }
+        Ok(())
     }
 
     pub fn fix(&mut self, fix: &SerFix) -> Result<(Template, Option<Matcher>, Option<Matcher>)> {
@@ -723,6 +802,35 @@ mod tests {
             Pattern::contextual(&deep_context, "identifier", Lang::Python, Strictness::Smart).err(),
             Some(PatternError::TooDeep)
         );
+    }
+
+    #[test]
+    fn transforms_must_have_bound_acyclic_sources() {
+        let ids = BTreeMap::new();
+        let run = |yaml: &str| {
+            let mut c = Compiler::new(Lang::Python, &ids);
+            c.defined = vec!["X".into()];
+            let map: serde_yaml::Mapping = serde_yaml::from_str(yaml).expect("yaml");
+            c.transforms(&map).map(|t| t.len()).map_err(|e| e.message)
+        };
+        assert_eq!(
+            run("A: {substring: {source: $B}}\nB: {substring: {source: $X}}"),
+            Ok(2)
+        );
+        assert!(run("A: {substring: {source: $NOPE}}")
+            .unwrap_err()
+            .contains("neither bound"));
+        assert!(
+            run("A: {substring: {source: $B}}\nB: {substring: {source: $A}}")
+                .unwrap_err()
+                .contains("`A` → `B` → `A`")
+        );
+        assert!(run("X: {substring: {source: $X}}")
+            .unwrap_err()
+            .contains("already binds"));
+        assert!(run("A: {substring: {source: X}}")
+            .unwrap_err()
+            .contains("must be a metavariable"));
     }
 
     #[test]

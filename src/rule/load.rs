@@ -233,10 +233,22 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
     for (var, r) in &file.constraints {
         constraints.push((var.clone(), c.rule(r, false).map_err(cerr)?));
     }
+    // Constraints may only name metavariables that `rule`, `utils` or the
+    // constraints themselves bind, as ast-grep checks.
+    for var in file.constraints.keys() {
+        if !c.defined.iter().any(|d| d == var) {
+            return Err(err_at(
+                locate_key(doc, var).unwrap_or(1),
+                format!("constraint on `${var}`, which the rule never binds"),
+            ));
+        }
+    }
     let transforms = match &file.transform {
         Some(map) => c.transforms(map).map_err(cerr)?,
         None => Vec::new(),
     };
+    // Metavariables of `expandStart`/`expandEnd` are not bound by the rule.
+    let bound = c.defined.clone();
     let fix = match &file.fix {
         Some(f) => {
             let (template, expand_start, expand_end) = c.fix(f).map_err(cerr)?;
@@ -251,7 +263,7 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
     // A fix may only use metavariables the rule can bind (as ast-grep checks).
     if let Some(f) = &fix {
         for v in f.template.vars() {
-            if !c.defined.iter().any(|d| d == v) {
+            if !bound.iter().any(|d| d == v) {
                 return Err(err_at(
                     locate(doc, &format!("${v}")).unwrap_or(1),
                     format!("undefined metavariable `${v}` used in `fix`"),
@@ -305,7 +317,7 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         let tie = decl.tie.as_deref().map(Template::parse);
         if let Some(t) = &tie {
             for v in t.vars() {
-                if !c.defined.iter().any(|d| d == v) {
+                if !bound.iter().any(|d| d == v) {
                     return Err(err_at(
                         line,
                         format!("hole `{name}`: tie uses undefined metavariable `${v}`"),
