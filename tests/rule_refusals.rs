@@ -10,6 +10,7 @@
 mod common;
 
 use common::*;
+use std::time::{Duration, Instant};
 
 const SOURCE: &str = "x = a + b\nprint(x)\nfoo(a, b)\n";
 
@@ -129,6 +130,53 @@ fn deeply_nested_yaml_rule_is_refused() {
         &rule,
         5,
         "rule objects nest more than 64 levels deep",
+    );
+    // Flow style, far past what YAML may nest.
+    let n = 5_000;
+    let rule = format!(
+        "id: nested\nlanguage: python\nrule:\n  kind: identifier\n  all:\n    - {}{{kind: integer}}{}\n",
+        "{not: ".repeat(n),
+        "}".repeat(n)
+    );
+    assert_refused(
+        "5,000 nested `not`",
+        &rule,
+        6,
+        "YAML nests more than 128 levels deep",
+    );
+}
+
+#[test]
+fn deep_yaml_flow_nesting_is_refused_quickly() {
+    // libyaml's scanner is quadratic in flow nesting: this took minutes.
+    let n = 1_000_000;
+    let rule = format!(
+        "id: flow\nlanguage: python\nrule:\n  kind: identifier\n  regex: {}{}\n",
+        "[".repeat(n),
+        "]".repeat(n)
+    );
+    let start = Instant::now();
+    assert_refused(
+        "1,000,000 nested `[`",
+        &rule,
+        5,
+        "YAML nests more than 128 levels deep",
+    );
+    assert!(start.elapsed() < Duration::from_secs(30), "too slow");
+}
+
+#[test]
+fn rule_file_over_the_size_limit_is_refused() {
+    // 50 MB: a valid rule with one huge pattern, which took 10 GB and a
+    // minute to compile before.
+    let args = "a, ".repeat(17_000_000);
+    let rule = format!("id: big\nlanguage: python\nrule:\n  pattern: f({args}a)\nfix: X\n");
+    assert!(rule.len() > 50_000_000);
+    assert_refused(
+        "50 MB rule file",
+        &rule,
+        1,
+        "more than the limit of 4 MiB for rule files",
     );
 }
 

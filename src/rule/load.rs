@@ -3,6 +3,7 @@
 use super::compile::{build_utils, compile_regex, CompileError, Compiler};
 use super::config::RuleFile;
 use super::fix::Template;
+use super::yaml_depth::{self, MAX_YAML_DEPTH};
 use super::{Fix, Hole, Rule, Severity};
 use crate::lang::Lang;
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -125,11 +126,27 @@ fn locate_key(doc: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// Rule files larger than this are refused before they are read: real rule
+/// files are a few kilobytes, and parsing and compiling a huge one (a
+/// 50 MB pattern, millions of rules) takes gigabytes of memory.
+pub const MAX_RULE_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Loads and compiles every rule named by `args`.
 pub fn load_rules(args: &[PathBuf]) -> Result<Vec<Rule>, RuleError> {
     let mut rules = Vec::new();
     let mut seen_ids: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
     for path in rule_files(args)? {
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if size > MAX_RULE_FILE_BYTES {
+            return Err(RuleError {
+                path: path.clone(),
+                line: 1,
+                message: format!(
+                    "rule file is {size} bytes, more than the limit of {} MiB for rule files",
+                    MAX_RULE_FILE_BYTES / (1024 * 1024)
+                ),
+            });
+        }
         let text = std::fs::read_to_string(&path).map_err(|e| RuleError {
             path: path.clone(),
             line: 1,
@@ -170,6 +187,11 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         line: start + line.saturating_sub(1),
         message,
     };
+    let too_deep =
+        || format!("YAML nests more than {MAX_YAML_DEPTH} levels deep (the limit for rule files)");
+    if let Some(line) = yaml_depth::too_deep(doc, MAX_YAML_DEPTH) {
+        return Err(err_at(line, too_deep()));
+    }
     let file: RuleFile = serde_yaml::from_str(doc).map_err(|e| {
         let line = e.location().map_or(1, |l| l.line());
         let msg = e.to_string();
@@ -177,6 +199,11 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         let msg = match msg.find(" at line ") {
             Some(i) => msg[..i].to_string(),
             None => msg,
+        };
+        let msg = if msg.ends_with("recursion limit exceeded") {
+            too_deep()
+        } else {
+            msg
         };
         err_at(line, msg)
     })?;
