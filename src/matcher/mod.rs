@@ -116,19 +116,43 @@ impl<'t> FileCtx<'t> {
 }
 
 impl Matcher {
-    /// Kinds a node must have to possibly match, when the rule fixes them.
-    /// Only an optimisation: `None` means "any".
-    pub fn potential_kinds(&self) -> Option<Vec<u16>> {
+    /// Kinds a node must have to possibly match, when the rule fixes them
+    /// (ast-grep's `potential_kinds`); `None` means "any". A rule must fix
+    /// them, or it would match every node. `utils` are the rule's utils,
+    /// which must not use each other in a cycle through `matches`, `all`,
+    /// `any`, `not` or `nthChild.ofRule` (the loader refuses those).
+    pub fn potential_kinds(&self, utils: &Utils) -> Option<Vec<u16>> {
+        self.kinds_with(utils, &mut vec![None; utils.rules.len()])
+    }
+
+    /// `memo[i]`: util `i`'s kinds once known (`Some(None)`: any kind).
+    fn kinds_with(
+        &self,
+        utils: &Utils,
+        memo: &mut Vec<Option<Option<Vec<u16>>>>,
+    ) -> Option<Vec<u16>> {
         match self {
             Matcher::Pattern(p) => p.root_kind().map(|k| vec![k]),
             Matcher::Kind(k) => Some(vec![*k]),
-            Matcher::All(rules) => rules.iter().find_map(|r| r.potential_kinds()),
+            Matcher::All(rules) => rules.iter().find_map(|r| r.kinds_with(utils, memo)),
             Matcher::Any(rules) => {
                 let mut out = Vec::new();
                 for r in rules {
-                    out.extend(r.potential_kinds()?);
+                    out.extend(r.kinds_with(utils, memo)?);
                 }
                 Some(out)
+            }
+            // The node itself must match `ofRule`.
+            Matcher::NthChild(n) => n.of_rule.as_ref()?.kinds_with(utils, memo),
+            Matcher::Util(i) => {
+                if let Some(known) = &memo[*i] {
+                    return known.clone();
+                }
+                // Provisional "any kind" in case of a cycle the loader missed.
+                memo[*i] = Some(None);
+                let kinds = utils.rules[*i].kinds_with(utils, memo);
+                memo[*i] = Some(kinds.clone());
+                kinds
             }
             _ => None,
         }

@@ -3,6 +3,7 @@
 use super::compile::{build_utils, compile_regex, CompileError, Compiler};
 use super::config::RuleFile;
 use super::fix::Template;
+use super::yaml_depth::{self, MAX_YAML_DEPTH};
 use super::{Fix, Hole, Rule, Severity};
 use crate::lang::Lang;
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -96,22 +97,56 @@ pub fn split_documents(text: &str) -> Vec<(usize, String)> {
         .collect()
 }
 
-/// Line (1-based, within `doc`) of the first line mentioning `needle`.
+/// Line (1-based, within `doc`) of the first line mentioning `needle`,
+/// comment lines aside.
 fn locate(doc: &str, needle: &str) -> Option<usize> {
     let first_line = needle.lines().next().unwrap_or(needle).trim();
     if first_line.is_empty() {
         return None;
     }
     doc.lines()
-        .position(|l| l.contains(first_line))
+        .position(|l| !l.trim_start().starts_with('#') && l.contains(first_line))
         .map(|i| i + 1)
 }
+
+/// Line (1-based, within `doc`) of the first line that defines the mapping
+/// key `key` (`key:` after indentation or `- `), quoted or not.
+fn locate_key(doc: &str, key: &str) -> Option<usize> {
+    let forms = [
+        format!("{key}:"),
+        format!("\"{key}\":"),
+        format!("'{key}':"),
+    ];
+    doc.lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches("- ").trim_start();
+            let l = l.trim_start_matches('{').trim_start();
+            forms.iter().any(|f| l.starts_with(f.as_str()))
+        })
+        .map(|i| i + 1)
+}
+
+/// Rule files larger than this are refused before they are read: real rule
+/// files are a few kilobytes, and parsing and compiling a huge one (a
+/// 50 MB pattern, millions of rules) takes gigabytes of memory.
+pub const MAX_RULE_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Loads and compiles every rule named by `args`.
 pub fn load_rules(args: &[PathBuf]) -> Result<Vec<Rule>, RuleError> {
     let mut rules = Vec::new();
     let mut seen_ids: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
     for path in rule_files(args)? {
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if size > MAX_RULE_FILE_BYTES {
+            return Err(RuleError {
+                path: path.clone(),
+                line: 1,
+                message: format!(
+                    "rule file is {size} bytes, more than the limit of {} MiB for rule files",
+                    MAX_RULE_FILE_BYTES / (1024 * 1024)
+                ),
+            });
+        }
         let text = std::fs::read_to_string(&path).map_err(|e| RuleError {
             path: path.clone(),
             line: 1,
@@ -152,6 +187,11 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         line: start + line.saturating_sub(1),
         message,
     };
+    let too_deep =
+        || format!("YAML nests more than {MAX_YAML_DEPTH} levels deep (the limit for rule files)");
+    if let Some(line) = yaml_depth::too_deep(doc, MAX_YAML_DEPTH) {
+        return Err(err_at(line, too_deep()));
+    }
     let file: RuleFile = serde_yaml::from_str(doc).map_err(|e| {
         let line = e.location().map_or(1, |l| l.line());
         let msg = e.to_string();
@@ -160,13 +200,24 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
             Some(i) => msg[..i].to_string(),
             None => msg,
         };
+        let msg = if msg.ends_with("recursion limit exceeded") {
+            too_deep()
+        } else {
+            msg
+        };
         err_at(line, msg)
     })?;
     let cerr = |e: CompileError| {
         let line = e
             .needle
             .as_deref()
-            .and_then(|n| locate(doc, n))
+            .and_then(|n| {
+                if e.key {
+                    locate_key(doc, n)
+                } else {
+                    locate(doc, n)
+                }
+            })
             .unwrap_or(1);
         err_at(line, e.message)
     };
@@ -191,20 +242,40 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
     };
     let mut defined = Vec::new();
     let (utils, util_ids) = build_utils(lang, &file.utils, &mut defined).map_err(cerr)?;
-    let mut c = Compiler {
-        lang,
-        util_ids: &util_ids,
-        defined,
-    };
+    let mut c = Compiler::new(lang, &util_ids);
+    c.defined = defined;
     let matcher = c.rule(&file.rule, false).map_err(cerr)?;
+    // Like ast-grep, a rule must fix the node kinds it can match: one made
+    // only of `regex`, `not`, `inside`, `all: []`, ... matches every node,
+    // the whole file included.
+    let kinds = matcher.potential_kinds(&utils).ok_or_else(|| {
+        err_at(
+            locate_key(doc, "rule").unwrap_or(1),
+            "rule can match any kind of node (the whole file included); add a `kind`, or a \
+             `pattern` whose root is not a metavariable"
+                .into(),
+        )
+    })?;
     let mut constraints = Vec::new();
     for (var, r) in &file.constraints {
         constraints.push((var.clone(), c.rule(r, false).map_err(cerr)?));
+    }
+    // Constraints may only name metavariables that `rule`, `utils` or the
+    // constraints themselves bind, as ast-grep checks.
+    for var in file.constraints.keys() {
+        if !c.defined.iter().any(|d| d == var) {
+            return Err(err_at(
+                locate_key(doc, var).unwrap_or(1),
+                format!("constraint on `${var}`, which the rule never binds"),
+            ));
+        }
     }
     let transforms = match &file.transform {
         Some(map) => c.transforms(map).map_err(cerr)?,
         None => Vec::new(),
     };
+    // Metavariables of `expandStart`/`expandEnd` are not bound by the rule.
+    let bound = c.defined.clone();
     let fix = match &file.fix {
         Some(f) => {
             let (template, expand_start, expand_end) = c.fix(f).map_err(cerr)?;
@@ -219,7 +290,7 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
     // A fix may only use metavariables the rule can bind (as ast-grep checks).
     if let Some(f) = &fix {
         for v in f.template.vars() {
-            if !c.defined.iter().any(|d| d == v) {
+            if !bound.iter().any(|d| d == v) {
                 return Err(err_at(
                     locate(doc, &format!("${v}")).unwrap_or(1),
                     format!("undefined metavariable `${v}` used in `fix`"),
@@ -273,7 +344,7 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         let tie = decl.tie.as_deref().map(Template::parse);
         if let Some(t) = &tie {
             for v in t.vars() {
-                if !c.defined.iter().any(|d| d == v) {
+                if !bound.iter().any(|d| d == v) {
                     return Err(err_at(
                         line,
                         format!("hole `{name}`: tie uses undefined metavariable `${v}`"),
@@ -307,15 +378,15 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
             .map(Some)
             .map_err(|e| err_at(1, format!("invalid `{key}` globs: {e}")))
     };
-    let kinds = matcher.potential_kinds().map(|ks| {
+    let kinds = {
         let mut table = vec![false; lang.grammar().node_kind_count() + 1];
-        for k in ks {
+        for k in kinds {
             if let Some(slot) = table.get_mut(k as usize) {
                 *slot = true;
             }
         }
-        table
-    });
+        Some(table)
+    };
     Ok(Rule {
         kinds,
         id: file.id.clone(),

@@ -10,6 +10,7 @@ pub mod config;
 pub mod fix;
 pub mod load;
 pub mod transform;
+pub mod yaml_depth;
 
 use crate::lang::Lang;
 use crate::matcher::{self, Ctx, Env, FileCtx, Match, Matcher, Utils};
