@@ -1,83 +1,102 @@
-//! A cheap bound on YAML nesting, checked before `serde_yaml` sees a rule.
+//! A cheap bound on YAML flow nesting, checked before `serde_yaml` sees a
+//! rule.
 //!
 //! libyaml's scanner (under `serde_yaml`) does work proportional to the
 //! flow nesting (`[[[...` / `{{{...`) for every token, so a rule file of
 //! nothing but brackets takes time quadratic in its size: minutes for a
 //! megabyte. `serde_yaml` refuses nesting deeper than 128 only after the
-//! whole document is scanned. Here the same scanner runs token by token and
-//! stops at the first level past the limit, so the work stays linear.
-
-use std::mem::MaybeUninit;
+//! whole document is scanned. This pass reads the document once, tracking
+//! only what can open a flow collection, and stops at the first level past
+//! the limit. (Block nesting needs no such pass: each level costs a line of
+//! more indentation, so its scan stays linear in the file's size, and
+//! `serde_yaml` reports it.)
 
 /// How deep YAML collections may nest in a rule document; `serde_yaml`
 /// refuses deeper ones anyway.
 pub const MAX_YAML_DEPTH: usize = 128;
 
-/// The line (1-based, within `doc`) where collections first nest deeper
-/// than `limit`, if they do. Syntax errors end the scan early; `serde_yaml`
-/// reports them.
+/// The line (1-based, within `doc`) where flow collections first nest deeper
+/// than `limit` levels below the document's top-level mapping, if they do.
+/// Brackets inside quoted strings, plain scalars (`foo[0]`), comments and
+/// block scalars (`|`, `>`) are text, not nesting. A document that is not
+/// valid YAML may give `None`: `serde_yaml` reports its errors.
 pub fn too_deep(doc: &str, limit: usize) -> Option<usize> {
-    // Every collection starts at one of these characters (`[`, `{`, a
-    // block entry `-`, a key `?` or `:`), so fewer of them than the limit
-    // cannot nest past it and need no scan.
-    let openers = doc
-        .bytes()
-        .filter(|b| matches!(b, b'[' | b'{' | b'-' | b'?' | b':'))
-        .count();
-    if openers <= limit {
-        return None;
-    }
-    scan(doc, limit)
-}
-
-fn scan(doc: &str, limit: usize) -> Option<usize> {
-    // The parser keeps a pointer to itself once it has input, so it lives
-    // on the heap and never moves.
-    let mut parser: Box<MaybeUninit<unsafe_libyaml::yaml_parser_t>> =
-        Box::new(MaybeUninit::uninit());
-    let p = parser.as_mut_ptr();
-    // SAFETY: `p` points to memory for a parser that `yaml_parser_initialize`
-    // initialises; the input outlives the parser (deleted below before
-    // returning); every token `yaml_parser_scan` produces is deleted once,
-    // and a failed scan leaves the token zeroed with nothing to free.
-    unsafe {
-        if unsafe_libyaml::yaml_parser_initialize(p).fail {
-            return None;
-        }
-        unsafe_libyaml::yaml_parser_set_encoding(p, unsafe_libyaml::YAML_UTF8_ENCODING);
-        unsafe_libyaml::yaml_parser_set_input_string(p, doc.as_ptr(), doc.len() as u64);
-        let mut depth = 0usize;
-        let mut found = None;
-        loop {
-            let mut token = MaybeUninit::<unsafe_libyaml::yaml_token_t>::zeroed();
-            let t = token.as_mut_ptr();
-            if unsafe_libyaml::yaml_parser_scan(p, t).fail {
-                break;
+    let mut depth = 0usize;
+    // Indentation of the line that opened a block scalar, while inside it.
+    let mut block_scalar: Option<usize> = None;
+    // Quote open across lines (flow scalars may span lines).
+    let mut quote: Option<u8> = None;
+    for (i, line) in doc.split('\n').enumerate() {
+        let bytes = line.as_bytes();
+        let indent = bytes.iter().take_while(|&&b| b == b' ').count();
+        if let Some(open) = block_scalar {
+            if line.trim().is_empty() || indent > open {
+                continue;
             }
-            let kind = (*t).type_;
-            let line = (*t).start_mark.line as usize + 1;
-            unsafe_libyaml::yaml_token_delete(t);
-            match kind {
-                unsafe_libyaml::YAML_STREAM_END_TOKEN | unsafe_libyaml::YAML_NO_TOKEN => break,
-                unsafe_libyaml::YAML_FLOW_SEQUENCE_START_TOKEN
-                | unsafe_libyaml::YAML_FLOW_MAPPING_START_TOKEN
-                | unsafe_libyaml::YAML_BLOCK_SEQUENCE_START_TOKEN
-                | unsafe_libyaml::YAML_BLOCK_MAPPING_START_TOKEN => {
+            block_scalar = None;
+        }
+        let mut j = indent;
+        // In block context only the first character of a value can open a
+        // flow collection; anything else starts a plain scalar.
+        let mut value_start = depth == 0;
+        while j < bytes.len() {
+            let b = bytes[j];
+            if let Some(q) = quote {
+                match (q, b) {
+                    (b'"', b'\\') => j += 1,
+                    (b'\'', b'\'') if bytes.get(j + 1) == Some(&b'\'') => j += 1,
+                    _ if b == q => quote = None,
+                    _ => {}
+                }
+                j += 1;
+                continue;
+            }
+            match b {
+                b' ' | b'\t' => {}
+                b'#' if j == 0 || bytes[j - 1] == b' ' || bytes[j - 1] == b'\t' => break,
+                b'"' | b'\'' if value_start => {
+                    quote = Some(b);
+                    value_start = false;
+                }
+                // Inside a flow collection these are always indicators.
+                b'[' | b'{' if value_start || depth > 0 => {
                     depth += 1;
                     if depth > limit {
-                        found = Some(line);
-                        break;
+                        return Some(i + 1);
+                    }
+                    value_start = true;
+                }
+                b']' | b'}' if depth > 0 => {
+                    depth -= 1;
+                    value_start = false;
+                }
+                b',' if depth > 0 => value_start = true,
+                b'-' | b'?' | b':' if bytes.get(j + 1).is_none_or(|c| *c == b' ') => {
+                    value_start = true;
+                }
+                b'|' | b'>' if depth == 0 && value_start => {
+                    block_scalar = Some(indent);
+                    break;
+                }
+                _ if depth == 0 => {
+                    // A plain scalar (or a key) runs to `: ` or the comment.
+                    value_start = false;
+                    while j + 1 < bytes.len() {
+                        let next = bytes[j + 1];
+                        if (next == b':' && bytes.get(j + 2).is_none_or(|c| *c == b' '))
+                            || (next == b'#' && bytes[j] == b' ')
+                        {
+                            break;
+                        }
+                        j += 1;
                     }
                 }
-                unsafe_libyaml::YAML_FLOW_SEQUENCE_END_TOKEN
-                | unsafe_libyaml::YAML_FLOW_MAPPING_END_TOKEN
-                | unsafe_libyaml::YAML_BLOCK_END_TOKEN => depth = depth.saturating_sub(1),
-                _ => {}
+                _ => value_start = false,
             }
+            j += 1;
         }
-        unsafe_libyaml::yaml_parser_delete(p);
-        found
     }
+    None
 }
 
 #[cfg(test)]
@@ -85,34 +104,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_flow_and_block_nesting() {
-        // The top-level mapping is one level, the brackets ten more.
+    fn counts_flow_nesting() {
         let flow = format!("a: {}1{}\n", "[".repeat(10), "]".repeat(10));
-        assert_eq!(scan(&flow, 11), None);
-        assert_eq!(scan(&flow, 10), Some(1));
-        let block = "a:\n  b:\n    - c\n";
-        assert_eq!(scan(block, 3), None);
-        assert_eq!(scan(block, 2), Some(3));
+        assert_eq!(too_deep(&flow, 10), None);
+        assert_eq!(too_deep(&flow, 9), Some(1));
+        let across_lines = "rule:\n  any: [\n    {kind: a},\n    [[[b]]]\n  ]\n";
+        assert_eq!(too_deep(across_lines, 4), None);
+        assert_eq!(too_deep(across_lines, 3), Some(4));
     }
 
     #[test]
-    fn deep_flow_nesting_is_found_quickly() {
-        // Quadratic in libyaml if scanned to the end: minutes.
+    fn deep_flow_nesting_is_found_at_its_line() {
         let n = 1_000_000;
         let doc = format!("id: t\nrule:\n  kind: {}{}\n", "[".repeat(n), "]".repeat(n));
-        let t = std::time::Instant::now();
         assert_eq!(too_deep(&doc, MAX_YAML_DEPTH), Some(3));
-        assert!(t.elapsed().as_secs() < 10);
     }
 
     #[test]
-    fn ordinary_rules_pass_without_a_scan() {
+    fn brackets_in_text_are_not_nesting() {
+        let deep = "[".repeat(300);
+        for doc in [
+            format!("pattern: foo{deep}\n"),
+            format!("pattern: '{deep}'\n"),
+            format!("pattern: \"{deep}\\\"\"\n"),
+            format!("id: t # {deep}\n"),
+            format!("fix: |\n  {deep}\n  more {deep}\nid: t\n"),
+            format!("fix: >-\n    {deep}\n\n    {deep}\nid: t\n"),
+            format!("message: 'it''s {deep}'\n"),
+        ] {
+            assert_eq!(too_deep(&doc, MAX_YAML_DEPTH), None, "{doc:.60}");
+        }
+        // After a block scalar ends, flow nesting counts again.
+        let doc = format!("fix: |\n  x\nrule: {deep}\n");
+        assert_eq!(too_deep(&doc, MAX_YAML_DEPTH), Some(3));
+    }
+
+    #[test]
+    fn ordinary_rules_pass() {
         let doc = "id: t\nlanguage: rust\nrule: {all: [{kind: a}, {not: {kind: b}}]}\n";
         assert_eq!(too_deep(doc, MAX_YAML_DEPTH), None);
-    }
-
-    #[test]
-    fn syntax_errors_are_left_to_serde_yaml() {
-        assert_eq!(scan("a: [\n  b: c\n: :", 5), None);
+        assert_eq!(too_deep(doc, 4), None);
+        assert_eq!(too_deep(doc, 3), Some(3));
+        // A quote inside a flow scalar does not open a string.
+        assert_eq!(too_deep("message: [it's, [a]]\n", 1), Some(1));
     }
 }
