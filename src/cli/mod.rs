@@ -104,6 +104,9 @@ pub fn fill_options(m: &ModelArgs, quiet: bool) -> FillOptions {
     }
 }
 
+/// Stack size of the command's thread and of the matching threads.
+pub const STACK_SIZE: usize = 256 << 20;
+
 /// `--threads N`, capped at four per core: more only adds contention (a
 /// thousand threads on two cores ran for minutes).
 pub fn worker_threads(requested: usize, quiet: bool) -> usize {
@@ -120,12 +123,15 @@ pub fn worker_threads(requested: usize, quiet: bool) -> usize {
 
 pub fn run_options(c: &CommonArgs, root: PathBuf) -> RunOptions {
     let threads = worker_threads(c.threads, c.quiet);
-    if threads > 0 {
-        // Ignore the error when a pool already exists (tests call us twice).
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global();
-    }
+    // Matching recurses along the rule (bounded when rules load) and, for
+    // utils that reach themselves through `has`/`inside`, along the source
+    // tree: give workers stacks that hold files nested tens of thousands of
+    // levels deep. (Address space only; pages are touched as used.)
+    // The error when a pool already exists is ignored (tests call us twice).
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(STACK_SIZE)
+        .build_global();
     RunOptions {
         paths: if c.paths.is_empty() {
             vec![PathBuf::from(".")]

@@ -420,6 +420,9 @@ fn stop_matches<'t>(stop: &Matcher, n: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env
     m
 }
 
+/// `has` with a stop rule: a descendant matches, looking below a node only
+/// while that node does not match the stop rule. Iterative, so deeply
+/// nested source cannot exhaust the stack.
 fn has_until<'t>(
     rel: &Relation,
     stop: &Matcher,
@@ -427,10 +430,23 @@ fn has_until<'t>(
     ctx: Ctx<'_, 't>,
     env: &mut Env<'t>,
 ) -> bool {
-    children(node).into_iter().any(|n| {
-        rel.rule.matches(n, ctx, env)
-            || (!stop_matches(stop, n, ctx, env) && has_until(rel, stop, n, ctx, env))
-    })
+    // One iterator of children per level: depth first, in pre-order, like
+    // the recursive definition, so the first match (and its bindings) is
+    // the same.
+    let mut stack: Vec<std::vec::IntoIter<Node<'t>>> = vec![children(node).into_iter()];
+    while let Some(level) = stack.last_mut() {
+        let Some(n) = level.next() else {
+            stack.pop();
+            continue;
+        };
+        if rel.rule.matches(n, ctx, env) {
+            return true;
+        }
+        if !stop_matches(stop, n, ctx, env) {
+            stack.push(children(n).into_iter());
+        }
+    }
+    false
 }
 
 fn has<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {

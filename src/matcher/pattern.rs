@@ -501,23 +501,29 @@ fn should_skip_goal(strictness: Strictness, goals: &[PNode]) -> bool {
 }
 
 /// Structural equality used when a metavariable is bound twice (ast-grep's
-/// `does_node_match_exactly`).
+/// `does_node_match_exactly`). Iterative: the compared code can nest as
+/// deep as the source file does, far past what the stack allows.
 pub fn same_code(a: Node, b: Node, src: &str) -> bool {
-    if a.id() == b.id() {
-        return true;
-    }
     let named_leaf = |n: &Node| n.is_named() && n.child_count() == 0;
-    if named_leaf(&a) || named_leaf(&b) {
-        return src[a.byte_range()] == src[b.byte_range()];
+    let mut pending = vec![(a, b)];
+    while let Some((a, b)) = pending.pop() {
+        if a.id() == b.id() {
+            continue;
+        }
+        if named_leaf(&a) || named_leaf(&b) {
+            if src[a.byte_range()] != src[b.byte_range()] {
+                return false;
+            }
+            continue;
+        }
+        if a.kind_id() != b.kind_id() || a.child_count() != b.child_count() {
+            return false;
+        }
+        let mut ca = a.walk();
+        let mut cb = b.walk();
+        pending.extend(a.children(&mut ca).zip(b.children(&mut cb)));
     }
-    if a.kind_id() != b.kind_id() || a.child_count() != b.child_count() {
-        return false;
-    }
-    let mut ca = a.walk();
-    let mut cb = b.walk();
-    let xs: Vec<Node> = a.children(&mut ca).collect();
-    let ys: Vec<Node> = b.children(&mut cb).collect();
-    xs.into_iter().zip(ys).all(|(x, y)| same_code(x, y, src))
+    true
 }
 
 fn bind_single<'t>(name: &str, node: Node<'t>, src: &str, env: &mut Env<'t>) -> bool {
