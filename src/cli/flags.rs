@@ -123,12 +123,23 @@ pub struct ModelArgs {
 
     /// Default confidence a fill needs to be applied, between 0 and 1 (a hole's
     /// min_confidence overrides it).
-    #[arg(long, default_value_t = crate::fill::DEFAULT_THRESHOLD, value_name = "T",
-          value_parser = parse_threshold)]
+    #[arg(
+        long,
+        default_value_t = crate::fill::DEFAULT_THRESHOLD,
+        value_name = "T",
+        value_parser = parse_threshold,
+        allow_negative_numbers = true
+    )]
     pub threshold: f32,
 
     /// Per-position commit threshold τ of parallel decoding: above 0, at most 1.
-    #[arg(long, default_value_t = 0.9, value_name = "TAU", value_parser = parse_tau)]
+    #[arg(
+        long,
+        default_value_t = 0.9,
+        value_name = "TAU",
+        value_parser = parse_tau,
+        allow_negative_numbers = true
+    )]
     pub tau: f32,
 
     /// Decoding schedule: parallel (each step commits every position whose
