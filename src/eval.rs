@@ -15,7 +15,7 @@ pub mod sites;
 
 use crate::denoise::canvas::Canvas;
 use crate::denoise::model::Model;
-use crate::denoise::{ContextIndex, DecodeMode, FileHoles, HoleSite};
+use crate::denoise::{ContextIndex, DecodeMode};
 use crate::fill::{self, FillOptions};
 use crate::pipeline;
 use crate::plan::{self, Edit};
@@ -304,25 +304,7 @@ fn copy_guesses(
     );
     let mut files = Vec::new();
     for f in results.iter().filter(|f| !f.edits.is_empty()) {
-        let (text, placed) = plan::apply(&f.original, &f.edits, f.crlf);
-        let holes = placed
-            .iter()
-            .map(|p| {
-                let e = &f.edits[p.edit];
-                let h = &e.holes[p.hole];
-                HoleSite {
-                    name: format!("{}/{}", rules[e.rule].id, h.name),
-                    offset: p.range.start,
-                    max_tokens: rules[e.rule].holes[&h.name].decl.max_tokens,
-                    tie_key: None,
-                }
-            })
-            .collect();
-        files.push(FileHoles {
-            path: PathBuf::from(&f.rel),
-            text,
-            holes,
-        });
+        files.push(fill::file_holes(f, rules).0);
     }
     let canvas = Canvas::build(&files, &ctx, model)?;
     let mut row_text: Vec<Option<String>> = vec![None; canvas.rows.len()];

@@ -70,29 +70,8 @@ pub fn fill_holes(
         if !f.edits.iter().any(|e| e.is_live() && !e.holes.is_empty()) {
             continue;
         }
-        let (text, placed) = plan::apply(&f.original, &f.edits, f.crlf);
-        let mut holes = Vec::new();
-        let mut own = Vec::new();
-        for p in placed {
-            let e = &f.edits[p.edit];
-            let h = &e.holes[p.hole];
-            let decl = &rules[e.rule].holes[&h.name].decl;
-            holes.push(HoleSite {
-                name: format!("{}/{}", rules[e.rule].id, h.name),
-                offset: p.range.start,
-                max_tokens: decl.max_tokens,
-                tie_key: h.tie_key.clone(),
-            });
-            own.push((p.edit, p.hole));
-        }
-        inputs.push((
-            fi,
-            FileHoles {
-                path: PathBuf::from(&f.rel),
-                text,
-                holes,
-            },
-        ));
+        let (holes, own) = file_holes(f, rules);
+        inputs.push((fi, holes));
         owners.push(own);
     }
     let files: Vec<FileHoles> = inputs.iter().map(|(_, fh)| fh.clone()).collect();
@@ -141,4 +120,30 @@ pub fn fill_holes(
         }
     }
     Ok(summary)
+}
+
+/// A file rewritten with its live edits, holes left empty, as the denoiser
+/// takes it; with the `(edit, hole)` each canvas hole stands for. The one
+/// place hole sites are built (`apply`, `check` and `eval` all use it).
+pub fn file_holes(f: &FileResult, rules: &[Rule]) -> (FileHoles, Vec<(usize, usize)>) {
+    let (text, placed) = plan::apply(&f.original, &f.edits, f.crlf);
+    let mut holes = Vec::new();
+    let mut own = Vec::new();
+    for p in placed {
+        let e = &f.edits[p.edit];
+        let h = &e.holes[p.hole];
+        holes.push(HoleSite {
+            name: format!("{}/{}", rules[e.rule].id, h.name),
+            offset: p.range.start,
+            max_tokens: rules[e.rule].holes[&h.name].decl.max_tokens,
+            tie_key: h.tie_key.clone(),
+        });
+        own.push((p.edit, p.hole));
+    }
+    let file = FileHoles {
+        path: PathBuf::from(&f.rel),
+        text,
+        holes,
+    };
+    (file, own)
 }

@@ -178,14 +178,7 @@ pub fn scan_file(f: &SourceFile, rel: &str, rules: &[Rule], rule_ids: &[String])
     }
     // Overlap resolution reorders edits: keep findings pointing at theirs.
     let mut order: Vec<usize> = (0..edits.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (ea, eb) = (&edits[a], &edits[b]);
-        ea.range
-            .start
-            .cmp(&eb.range.start)
-            .then(eb.range.end.cmp(&ea.range.end))
-            .then(ea.rule.cmp(&eb.rule))
-    });
+    order.sort_by_key(|&i| plan::position_key(&edits[i].range, edits[i].rule));
     let mut new_index = vec![0; edits.len()];
     for (new, &old) in order.iter().enumerate() {
         new_index[old] = new;

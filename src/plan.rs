@@ -194,16 +194,26 @@ impl Edit {
     }
 }
 
+/// The one order of edits and findings: by start, longer first at equal
+/// starts, then by rule order (ast-grep's; the outermost match wins).
+pub fn position_key(range: &Range<usize>, rule: usize) -> (usize, std::cmp::Reverse<usize>, usize) {
+    (range.start, std::cmp::Reverse(range.end), rule)
+}
+
+/// Text with its newlines made CRLF when the file is CRLF (`crlf`), so a
+/// rewritten CRLF file stays CRLF.
+pub fn line_endings(s: &str, crlf: bool) -> std::borrow::Cow<'_, str> {
+    if crlf {
+        s.replace("\r\n", "\n").replace('\n', "\r\n").into()
+    } else {
+        s.into()
+    }
+}
+
 /// Orders edits and marks overlapping ones. `rule_ids` names rules for the
 /// report; `line_of` maps a byte offset to a 1-based line.
 pub fn resolve_overlaps(edits: &mut [Edit], rule_ids: &[String], line_of: impl Fn(usize) -> usize) {
-    edits.sort_by(|a, b| {
-        a.range
-            .start
-            .cmp(&b.range.start)
-            .then(b.range.end.cmp(&a.range.end))
-            .then(a.rule.cmp(&b.rule))
-    });
+    edits.sort_by_key(|e| position_key(&e.range, e.rule));
     let mut last: Option<(usize, usize, usize)> = None; // (end, rule, start)
     for e in edits.iter_mut() {
         if !e.is_live() {
@@ -237,13 +247,7 @@ pub fn apply(text: &str, edits: &[Edit], crlf: bool) -> (String, Vec<PlacedHole>
     let mut out = String::with_capacity(text.len());
     let mut placed = Vec::new();
     let mut pos = 0;
-    let conv = |s: &str| -> String {
-        if crlf {
-            s.replace("\r\n", "\n").replace('\n', "\r\n")
-        } else {
-            s.to_string()
-        }
-    };
+    let conv = |s: &str| line_endings(s, crlf).into_owned();
     for (ei, e) in edits.iter().enumerate() {
         if !e.is_live() {
             continue;

@@ -84,7 +84,7 @@ pub fn records<'a>(run: &'a RunResult, rules: &'a [Rule]) -> Vec<Record<'a>> {
     let mut out = Vec::new();
     for file in &run.files {
         let mut fs: Vec<&Finding> = file.findings.iter().collect();
-        fs.sort_by_key(|f| (f.range.start, std::cmp::Reverse(f.range.end), f.rule));
+        fs.sort_by_key(|f| crate::plan::position_key(&f.range, f.rule));
         for finding in fs {
             out.push(Record {
                 file,

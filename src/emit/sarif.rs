@@ -95,10 +95,8 @@ pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
                 .edit
                 .filter(|e| e.status == EditStatus::Applied && r.file.rejected.is_none());
             if let Some(e) = live {
-                let mut text = render_replacement(e);
-                if r.file.crlf {
-                    text = text.replace("\r\n", "\n").replace('\n', "\r\n");
-                }
+                let text =
+                    crate::plan::line_endings(&render_replacement(e), r.file.crlf).into_owned();
                 v["fixes"] = json!([{
                     "description": {"text": r.message()},
                     "artifactChanges": [{
