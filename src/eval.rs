@@ -3,11 +3,11 @@
 //!
 //! For a task (`py-return-type`, `py-param-type`, `py-kwarg-name`, `py-local-name`,
 //! `rs-let-type`) it finds every site that has its answer ([`sites`]), takes the
-//! answers out of the code, puts a hole at each site, and runs the same stages as
-//! `apply`: the files of the walk become one canvas with cross-file context
-//! ([`crate::fill::fill_holes`]: decoding, threshold and `regex`), then
-//! [`crate::pipeline::finalize`] (hole `kind` and reparse). Each site's fill (and its
-//! best guess when not applied) is compared with the removed answer. One JSON object
+//! answers out of the code, puts a hole at each site, and finishes the run as
+//! `apply` does ([`crate::pipeline::fill_and_finalize`]: one canvas with
+//! cross-file context, decoding, threshold and `regex`, then hole `kind` and
+//! reparse). Each site's fill (and its best guess when not applied) is
+//! compared with the removed answer. One JSON object
 //! per task is printed on stdout (the last line for the last task).
 
 pub mod baseline;
@@ -159,21 +159,57 @@ pub fn evaluate(
     let start = Instant::now();
     let rule = load_one(Path::new(task.name()), 1, task.rule_yaml())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hole_name = task.hole_name();
-    let max_tokens = rule.holes[hole_name].decl.max_tokens;
+    let max_tokens = rule.holes[task.hole_name()].decl.max_tokens;
     let rules: Vec<Rule> = vec![rule];
     let model = Model::load(&opts.model)?;
+    let files = walk_files(task, paths, root)?;
+    let (chosen, skipped) = choose_sites(task, &files, limit, max_tokens, &model)?;
+    let mut results = stripped(task, &files, &chosen);
+    let copies = copy_guesses(&results, &rules, &model)?;
+    drop(model);
+    // The same fill and validate stages as `apply`.
+    let summary = pipeline::fill_and_finalize(&mut results, &rules, opts)?;
+    let sites = score(&files, &results, &chosen, copies);
+    Ok(Report {
+        task,
+        sites,
+        skipped,
+        files: results.len(),
+        stats: summary.map(|s| s.stats).unwrap_or_default(),
+        mode: opts.decode.mode,
+        tau: opts.decode.threshold,
+        threshold: opts.threshold,
+        wall_seconds: start.elapsed().as_secs_f64(),
+    })
+}
 
+/// The task's source files under `paths`, with repository-relative paths.
+fn walk_files(
+    task: Task,
+    paths: &[PathBuf],
+    root: &Path,
+) -> anyhow::Result<Vec<(walk::SourceFile, String)>> {
     let walked = walk::walk(paths, &[task.lang()], &WalkOptions::default())?;
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let files: Vec<(walk::SourceFile, String)> = walked
+    Ok(walked
         .files
         .into_iter()
         .map(|f| {
             let rel = pipeline::relative_to(&root, &f.path);
             (f, rel)
         })
-        .collect();
+        .collect())
+}
+
+/// Sites per file, in path then text order, up to `limit` (0: all); an
+/// answer that is empty or longer than the hole's slot is skipped (counted).
+fn choose_sites(
+    task: Task,
+    files: &[(walk::SourceFile, String)],
+    limit: usize,
+    max_tokens: usize,
+    model: &Model,
+) -> anyhow::Result<(Vec<Vec<Site>>, usize)> {
     let defined: HashSet<String> = if task == Task::PyKwargName {
         files
             .iter()
@@ -183,8 +219,6 @@ pub fn evaluate(
     } else {
         HashSet::new()
     };
-
-    // Sites per file, in path then text order, up to the limit.
     let found: Vec<Vec<Site>> = files
         .par_iter()
         .map(|(f, _)| {
@@ -216,10 +250,17 @@ pub fn evaluate(
         }
         chosen.push(keep);
     }
+    Ok((chosen, skipped))
+}
 
-    // The code without the answers, with one hole edit per site.
+/// The code without the answers, with one hole edit per chosen site.
+fn stripped(
+    task: Task,
+    files: &[(walk::SourceFile, String)],
+    chosen: &[Vec<Site>],
+) -> Vec<FileResult> {
     let mut results: Vec<FileResult> = Vec::with_capacity(files.len());
-    for ((f, rel), list) in files.iter().zip(&chosen) {
+    for ((f, rel), list) in files.iter().zip(chosen) {
         let refs: Vec<&Site> = list.iter().collect();
         let (text, map) = sites::strip(&f.text, &refs);
         let mut edits = Vec::with_capacity(list.len());
@@ -230,7 +271,7 @@ pub fn evaluate(
             };
             let rendered = Rendered {
                 text: prefix.to_string(),
-                holes: vec![(hole_name.to_string(), prefix.len())],
+                holes: vec![(task.hole_name().to_string(), prefix.len())],
             };
             edits.push(Edit::new(0, range, rendered, &[]));
         }
@@ -246,47 +287,33 @@ pub fn evaluate(
             rejected: None,
         });
     }
-
-    let copies = copy_guesses(&results, &rules, &model)?;
-    drop(model);
-
-    let summary = if results.iter().any(|f| !f.edits.is_empty()) {
-        Some(fill::fill_holes(&mut results, &rules, opts)?)
-    } else {
-        None
-    };
     results
-        .par_iter_mut()
-        .for_each(|f| pipeline::finalize(f, &rules));
+}
 
+/// Each site's fill (or best guess) against its removed answer.
+fn score(
+    files: &[(walk::SourceFile, String)],
+    results: &[FileResult],
+    chosen: &[Vec<Site>],
+    copies: Vec<String>,
+) -> Vec<SiteResult> {
     let mut out = Vec::new();
     let mut copy_iter = copies.into_iter();
-    for ((f, _), (r, list)) in files.iter().zip(results.iter().zip(&chosen)) {
+    for ((f, _), (r, list)) in files.iter().zip(results.iter().zip(chosen)) {
         for (s, e) in list.iter().zip(&r.edits) {
             let h = &e.holes[0];
-            let status = h.status(e).to_string();
             out.push(SiteResult {
                 file: r.rel.clone(),
                 line: line_col(&f.text, s.answer.start).0,
                 answer: normalize(&f.text[s.answer.clone()]),
                 guess: normalize(h.guess.as_deref().unwrap_or("")),
                 confidence: h.confidence.unwrap_or(0.0),
-                status,
+                status: h.status(e).to_string(),
                 copy_guess: copy_iter.next().unwrap_or_default(),
             });
         }
     }
-    Ok(Report {
-        task,
-        sites: out,
-        skipped,
-        files: results.len(),
-        stats: summary.map(|s| s.stats).unwrap_or_default(),
-        mode: opts.decode.mode,
-        tau: opts.decode.threshold,
-        threshold: opts.threshold,
-        wall_seconds: start.elapsed().as_secs_f64(),
-    })
+    out
 }
 
 /// The copy baseline for every site, in file then edit order: the canvas is laid out

@@ -115,23 +115,34 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
         b.finish_and_clear();
     }
 
-    // Holes of all files go through one canvas.
-    let fill_summary = if results
-        .iter()
-        .any(|f| f.edits.iter().any(|e| e.is_live() && !e.holes.is_empty()))
-    {
-        Some(fill::fill_holes(&mut results, rules, &opts.fill)?)
-    } else {
-        None
-    };
-
-    results.par_iter_mut().for_each(|f| finalize(f, rules));
+    let fill_summary = fill_and_finalize(&mut results, rules, &opts.fill)?;
     Ok(RunResult {
         files: results,
         skipped: walked.skipped,
         scanned,
         fill: fill_summary,
     })
+}
+
+/// Stages 4 and 5 for planned files: every live hole of every file goes
+/// through one canvas (only when there are holes, so rules without holes
+/// never load a model), then each file is rebuilt and reparsed. `apply`,
+/// `check` and `eval` all finish a run here.
+pub fn fill_and_finalize(
+    results: &mut [FileResult],
+    rules: &[Rule],
+    opts: &FillOptions,
+) -> anyhow::Result<Option<FillSummary>> {
+    let has_holes = results
+        .iter()
+        .any(|f| f.edits.iter().any(|e| e.is_live() && !e.holes.is_empty()));
+    let summary = if has_holes {
+        Some(fill::fill_holes(results, rules, opts)?)
+    } else {
+        None
+    };
+    results.par_iter_mut().for_each(|f| finalize(f, rules));
+    Ok(summary)
 }
 
 /// Stage 2 + 3 for one file: parse, match every rule, plan edits.
