@@ -75,15 +75,6 @@ pub fn replace(
     Ok(file.metadata()?)
 }
 
-/// Replaces `path` by `contents` atomically, whatever it holds now.
-pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
-    match replace(path, contents, None) {
-        Ok(_) => Ok(()),
-        Err(ReplaceError::Io(e)) => Err(e),
-        Err(ReplaceError::Changed) => unreachable!("no expected text"),
-    }
-}
-
 /// Writes every target in order; returns each file's metadata right after
 /// its rename. Before each file it stops if Ctrl-C or SIGTERM arrived; a file
 /// that no longer holds the text that was read is not overwritten. On any

@@ -246,8 +246,6 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         holes,
         files: at.globs(&file.files, "files")?,
         ignores: at.globs(&file.ignores, "ignores")?,
-        source: path.to_path_buf(),
-        line: start,
     })
 }
 
