@@ -184,6 +184,7 @@ pub fn scan_file(f: &SourceFile, rel: &str, rules: &[Rule], rule_ids: &[String])
                 range: m.range,
                 node_range: m.node.byte_range(),
                 edit,
+                labels: m.labels,
             });
         }
     }

@@ -17,6 +17,8 @@ pub struct Finding {
     pub node_range: Range<usize>,
     /// Index into [`FileResult::edits`] when the rule has a fix.
     pub edit: Option<usize>,
+    /// Where the report points (the whole match unless the rule has `labels:`).
+    pub labels: Vec<crate::rule::LabelSpan>,
 }
 
 #[derive(Debug, Clone)]

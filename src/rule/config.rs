@@ -33,14 +33,25 @@ pub struct RuleFile {
     pub url: Option<String>,
     #[serde(default)]
     pub metadata: Option<serde_yaml::Value>,
+    /// ast-grep's `labels:` — metavariables to point at in reports, with a
+    /// style and a message; kept in declaration order.
     #[serde(default)]
-    pub labels: Option<serde_yaml::Value>,
+    pub labels: Option<serde_yaml::Mapping>,
     /// Our extension: descriptions of `$?NAME` holes in `fix`.
     #[serde(default)]
     pub holes: BTreeMap<String, HoleDecl>,
 }
 
-/// One hole of a fix template (design §2).
+/// One entry of `labels:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelDecl {
+    pub style: String,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// One hole of a fix template (`$?NAME`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HoleDecl {

@@ -1,10 +1,10 @@
 //! Finding, splitting and compiling rule files, with `path:line` errors.
 
 use super::compile::{build_utils, compile_regex, CompileError, Compiler};
-use super::config::RuleFile;
+use super::config::{LabelDecl, RuleFile};
 use super::fix::Template;
 use super::yaml_depth::{self, MAX_YAML_DEPTH};
-use super::{Fix, Hole, Rule, Severity};
+use super::{Fix, Hole, Label, LabelStyle, Rule, Severity};
 use crate::lang::Lang;
 use crate::matcher::Matcher;
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -230,6 +230,7 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
     let bound = c.defined.clone();
     let fix = at.fix(&file, &mut c, &bound)?;
     let holes = at.holes(&file, fix.as_ref(), &mut c, &bound)?;
+    let labels = at.labels(&file, &bound)?;
     Ok(Rule {
         kinds: Some(kind_table(lang, kinds)),
         id: file.id.clone(),
@@ -246,6 +247,7 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         holes,
         files: at.globs(&file.files, "files")?,
         ignores: at.globs(&file.ignores, "ignores")?,
+        labels,
     })
 }
 
@@ -438,6 +440,43 @@ impl Doc<'_> {
             );
         }
         Ok(holes)
+    }
+
+    /// `labels:`: each names a metavariable the rule binds, with style
+    /// `primary` or `secondary` and an optional message.
+    fn labels(&self, file: &RuleFile, bound: &[String]) -> Result<Vec<Label>, RuleError> {
+        let Some(map) = &file.labels else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (k, v) in map {
+            let var = k.as_str().unwrap_or_default().to_string();
+            let line = locate_key(self.doc, &var).unwrap_or(1);
+            let decl: LabelDecl = serde_yaml::from_value(v.clone())
+                .map_err(|e| self.err(line, format!("label `{var}`: {e}")))?;
+            let style = match decl.style.as_str() {
+                "primary" => LabelStyle::Primary,
+                "secondary" => LabelStyle::Secondary,
+                s => {
+                    return Err(self.err(
+                        line,
+                        format!("label `{var}`: unknown style `{s}` (primary or secondary)"),
+                    ))
+                }
+            };
+            if !bound.iter().any(|b| *b == var) {
+                return Err(self.err(
+                    line,
+                    format!("label on `${var}`, which the rule never binds"),
+                ));
+            }
+            out.push(Label {
+                var,
+                style,
+                message: decl.message,
+            });
+        }
+        Ok(out)
     }
 
     /// `files:` / `ignores:` globs.

@@ -54,6 +54,39 @@ impl Severity {
     }
 }
 
+/// Whether a label marks the main location of a finding or a related one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelStyle {
+    Primary,
+    Secondary,
+}
+
+impl LabelStyle {
+    pub fn name(self) -> &'static str {
+        match self {
+            LabelStyle::Primary => "primary",
+            LabelStyle::Secondary => "secondary",
+        }
+    }
+}
+
+/// A `labels:` entry: the metavariable it points at, its style and message.
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub var: String,
+    pub style: LabelStyle,
+    pub message: Option<String>,
+}
+
+/// A label placed on one match: which `labels:` entry, and the code it
+/// covers (the whole match, primary, when the rule declares no labels).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelSpan {
+    pub style: LabelStyle,
+    pub message: Option<String>,
+    pub range: std::ops::Range<usize>,
+}
+
 /// A hole declaration with its regex compiled.
 #[derive(Debug, Clone)]
 pub struct Hole {
@@ -91,6 +124,8 @@ pub struct Rule {
     pub holes: BTreeMap<String, Hole>,
     pub files: Option<GlobSet>,
     pub ignores: Option<GlobSet>,
+    /// `labels:` in declaration order.
+    pub labels: Vec<Label>,
 }
 
 /// A match of a rule with everything the planner needs.
@@ -105,6 +140,8 @@ pub struct RuleMatch<'t> {
     /// Comments inside `range` that the replacement does not carry: the fix
     /// deletes them (ast-grep does the same; we say so in the report).
     pub dropped_comments: Vec<std::ops::Range<usize>>,
+    /// Where the report points (see [`LabelSpan`]).
+    pub labels: Vec<LabelSpan>,
 }
 
 impl Rule {
@@ -222,6 +259,7 @@ impl Rule {
             Some(r) => dropped_comments(m.node, range.clone(), src, &r.text),
             None => Vec::new(),
         };
+        let labels = self.label_spans(&m);
         RuleMatch {
             node: m.node,
             env: m.env,
@@ -229,7 +267,34 @@ impl Rule {
             replacement,
             ties,
             dropped_comments,
+            labels,
         }
+    }
+
+    /// The match's labels: one per declared label whose metavariable is
+    /// bound, else the whole match as the primary label (as ast-grep).
+    fn label_spans(&self, m: &Match) -> Vec<LabelSpan> {
+        if self.labels.is_empty() {
+            return vec![LabelSpan {
+                style: LabelStyle::Primary,
+                message: None,
+                range: m.node.byte_range(),
+            }];
+        }
+        self.labels
+            .iter()
+            .filter_map(|l| {
+                let range = match m.env.get(&l.var)? {
+                    matcher::Binding::Single(n) => n.byte_range(),
+                    matcher::Binding::Multi(ns) => ns.first()?.start_byte()..ns.last()?.end_byte(),
+                };
+                Some(LabelSpan {
+                    style: l.style,
+                    message: l.message.clone(),
+                    range,
+                })
+            })
+            .collect()
     }
 }
 
