@@ -464,7 +464,7 @@ impl Doc<'_> {
                     ))
                 }
             };
-            if !bound.iter().any(|b| *b == var) {
+            if !bound.contains(&var) {
                 return Err(self.err(
                     line,
                     format!("label on `${var}`, which the rule never binds"),
