@@ -63,6 +63,8 @@ pub struct Compiler<'a> {
     pub defined: Vec<String>,
     /// Current nesting of rule objects (see [`MAX_RULE_DEPTH`]).
     pub depth: usize,
+    /// Ids of the rule's `rewriters:`, for `rewrite` transforms.
+    pub rewriter_ids: BTreeMap<String, usize>,
 }
 
 impl<'a> Compiler<'a> {
@@ -72,6 +74,7 @@ impl<'a> Compiler<'a> {
             util_ids,
             defined: Vec::new(),
             depth: 0,
+            rewriter_ids: BTreeMap::new(),
         }
     }
 
@@ -332,15 +335,37 @@ impl<'a> Compiler<'a> {
             let t: SerTransform = serde_yaml::from_value(value).map_err(|e| {
                 CompileError::new(format!("invalid transform `{name}`: {e}"), Some(&name))
             })?;
-            let count =
-                t.replace.is_some() as u8 + t.substring.is_some() as u8 + t.convert.is_some() as u8;
+            let count = t.replace.is_some() as u8
+                + t.substring.is_some() as u8
+                + t.convert.is_some() as u8
+                + t.rewrite.is_some() as u8;
             if count != 1 {
                 return Err(CompileError::new(
-                    format!("transform `{name}` needs exactly one of replace, substring, convert"),
+                    format!(
+                        "transform `{name}` needs exactly one of replace, substring, convert, rewrite"
+                    ),
                     Some(&name),
                 ));
             }
-            let tr = if let Some(r) = t.replace {
+            let tr = if let Some(r) = t.rewrite {
+                let rewriters = r
+                    .rewriters
+                    .iter()
+                    .map(|id| {
+                        self.rewriter_ids.get(id).copied().ok_or_else(|| {
+                            CompileError::new(
+                                format!("transform `{name}`: no rewriter with id `{id}` in `rewriters:`"),
+                                Some(id),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Transform::Rewrite {
+                    source: r.source,
+                    rewriters,
+                    join_by: r.join_by,
+                }
+            } else if let Some(r) = t.replace {
                 Transform::Replace {
                     source: r.source,
                     regex: compile_regex(&r.replace)?,

@@ -37,9 +37,29 @@ pub struct RuleFile {
     /// style and a message; kept in declaration order.
     #[serde(default)]
     pub labels: Option<serde_yaml::Mapping>,
+    /// ast-grep's `rewriters:`: rules whose fixes the `rewrite` transform
+    /// applies to the nodes a metavariable captured.
+    #[serde(default)]
+    pub rewriters: Vec<SerRewriter>,
     /// Our extension: descriptions of `$?NAME` holes in `fix`.
     #[serde(default)]
     pub holes: BTreeMap<String, HoleDecl>,
+}
+
+/// One entry of `rewriters:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SerRewriter {
+    pub id: String,
+    pub rule: SerRule,
+    #[serde(default)]
+    pub constraints: BTreeMap<String, SerRule>,
+    /// Refused with a clear message: rewriters use the rule's utils.
+    #[serde(default)]
+    pub utils: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub transform: Option<serde_yaml::Mapping>,
+    pub fix: SerFix,
 }
 
 /// One entry of `labels:`.
@@ -180,6 +200,16 @@ pub struct SerTransform {
     pub replace: Option<ReplaceObj>,
     pub substring: Option<SubstringObj>,
     pub convert: Option<ConvertObj>,
+    pub rewrite: Option<RewriteObj>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RewriteObj {
+    pub source: String,
+    pub rewriters: Vec<String>,
+    #[serde(default)]
+    pub join_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

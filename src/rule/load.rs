@@ -3,6 +3,7 @@
 use super::compile::{build_utils, compile_regex, CompileError, Compiler};
 use super::config::{LabelDecl, RuleFile};
 use super::fix::Template;
+use super::rewrite::Rewriter;
 use super::yaml_depth::{self, MAX_YAML_DEPTH};
 use super::{Fix, Hole, Label, LabelStyle, Rule, Severity};
 use crate::lang::Lang;
@@ -222,6 +223,8 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         )
     })?;
     let constraints = at.constraints(&file, &mut c)?;
+    c.rewriter_ids = at.rewriter_ids(&file)?;
+    let rewriters = at.rewriters(&file, lang, &util_ids, &c.rewriter_ids, &c.defined)?;
     let transforms = match &file.transform {
         Some(map) => c.transforms(map).map_err(|e| at.compile_err(e))?,
         None => Vec::new(),
@@ -248,6 +251,7 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         files: at.globs(&file.files, "files")?,
         ignores: at.globs(&file.ignores, "ignores")?,
         labels,
+        rewriters,
     })
 }
 
@@ -474,6 +478,88 @@ impl Doc<'_> {
                 var,
                 style,
                 message: decl.message,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Ids of `rewriters:`, each defined once.
+    fn rewriter_ids(&self, file: &RuleFile) -> Result<BTreeMap<String, usize>, RuleError> {
+        let mut ids = BTreeMap::new();
+        for (i, rw) in file.rewriters.iter().enumerate() {
+            if ids.insert(rw.id.clone(), i).is_some() {
+                return Err(self.err(
+                    locate(self.doc, &rw.id).unwrap_or(1),
+                    format!("rewriter id `{}` is defined twice", rw.id),
+                ));
+            }
+        }
+        Ok(ids)
+    }
+
+    /// `rewriters:`: each a rule (with the enclosing rule's utils and
+    /// metavariables in scope), constraints, transforms and a plain fix.
+    fn rewriters(
+        &self,
+        file: &RuleFile,
+        lang: Lang,
+        util_ids: &BTreeMap<String, usize>,
+        rewriter_ids: &BTreeMap<String, usize>,
+        bound: &[String],
+    ) -> Result<Vec<Rewriter>, RuleError> {
+        let mut out = Vec::new();
+        for rw in &file.rewriters {
+            let line = locate(self.doc, &rw.id).unwrap_or(1);
+            let unsupported = |what: &str| {
+                Err(self.err(
+                    line,
+                    format!(
+                        "rewriter `{}`: {what} is not supported in a rewriter",
+                        rw.id
+                    ),
+                ))
+            };
+            if rw.utils.is_some() {
+                return unsupported("`utils` (put them in the rule's `utils:`)");
+            }
+            let mut c = Compiler::new(lang, util_ids);
+            c.defined = bound.to_vec();
+            c.rewriter_ids = rewriter_ids.clone();
+            let matcher = c.rule(&rw.rule, false).map_err(|e| self.compile_err(e))?;
+            let mut constraints = Vec::new();
+            for (var, r) in &rw.constraints {
+                constraints.push((
+                    var.clone(),
+                    c.rule(r, false).map_err(|e| self.compile_err(e))?,
+                ));
+            }
+            let transforms = match &rw.transform {
+                Some(map) => c.transforms(map).map_err(|e| self.compile_err(e))?,
+                None => Vec::new(),
+            };
+            let (fix, expand_start, expand_end) =
+                c.fix(&rw.fix).map_err(|e| self.compile_err(e))?;
+            if expand_start.is_some() || expand_end.is_some() {
+                return unsupported("`expandStart`/`expandEnd` in `fix`");
+            }
+            if fix.holes().next().is_some() {
+                return unsupported("a `$?` hole in `fix`");
+            }
+            if let Some(v) = fix.vars().find(|v| !c.defined.iter().any(|d| d == v)) {
+                return Err(self.err(
+                    line,
+                    format!(
+                        "rewriter `{}`: undefined metavariable `${v}` used in `fix`",
+                        rw.id
+                    ),
+                ));
+            }
+            out.push(Rewriter {
+                id: rw.id.clone(),
+                matcher,
+                constraints,
+                transforms,
+                fix,
             });
         }
         Ok(out)

@@ -9,6 +9,7 @@ pub mod compile;
 pub mod config;
 pub mod fix;
 pub mod load;
+pub mod rewrite;
 pub mod transform;
 pub mod yaml_depth;
 
@@ -126,6 +127,8 @@ pub struct Rule {
     pub ignores: Option<GlobSet>,
     /// `labels:` in declaration order.
     pub labels: Vec<Label>,
+    /// `rewriters:`, referenced by index from `rewrite` transforms.
+    pub rewriters: Vec<rewrite::Rewriter>,
 }
 
 /// A match of a rule with everything the planner needs.
@@ -243,7 +246,8 @@ impl Rule {
                 }
                 range.end = cur.end_byte();
             }
-            let transformed = transform::run(&self.transforms, &m.env, src);
+            let transformed =
+                transform::run(&self.transforms, &m.env, &m.env, ctx, &self.rewriters);
             replacement = Some(
                 fix.template
                     .render(&m.env, &transformed, src, m.node.start_byte()),

@@ -1,7 +1,8 @@
-//! `transform:` — derived metavariables (`replace`, `substring`, `convert`),
-//! computed per match in declaration order; a transform may use an earlier one.
+//! `transform:` — derived metavariables (`replace`, `substring`, `convert`,
+//! `rewrite`), computed per match; a transform may use another one.
 
-use crate::matcher::Env;
+use super::rewrite::{self, Rewriter};
+use crate::matcher::{Binding, Ctx, Env};
 use regex::Regex;
 use std::collections::BTreeMap;
 
@@ -21,6 +22,13 @@ pub enum Transform {
         source: String,
         case: Case,
         separators: Vec<Separator>,
+    },
+    /// Applies rewriters (indexes into the rule's `rewriters:`) to the
+    /// nodes the source captured.
+    Rewrite {
+        source: String,
+        rewriters: Vec<usize>,
+        join_by: Option<String>,
     },
 }
 
@@ -87,11 +95,30 @@ pub fn source_var(source: &str) -> &str {
     source.trim_start_matches('$')
 }
 
-fn lookup(name: &str, env: &Env, done: &BTreeMap<String, String>, src: &str) -> Option<String> {
+/// A transform's value, and where the code it was derived from starts in
+/// the file: a multi-line value is re-indented from that line's
+/// indentation, as a metavariable's is (ast-grep 0.51 does the same).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Derived {
+    pub text: String,
+    pub origin: usize,
+}
+
+/// The values of a match's transforms, by name.
+pub type DerivedVars = BTreeMap<String, Derived>;
+
+fn lookup(name: &str, env: &Env, done: &DerivedVars, src: &str) -> Option<Derived> {
     if let Some(v) = done.get(name) {
         return Some(v.clone());
     }
-    env.text(name, src).map(str::to_string)
+    let origin = match env.get(name)? {
+        Binding::Single(n) => n.start_byte(),
+        Binding::Multi(ns) => ns.first().map_or(0, |n| n.start_byte()),
+    };
+    Some(Derived {
+        text: env.text(name, src)?.to_string(),
+        origin,
+    })
 }
 
 impl Transform {
@@ -105,7 +132,8 @@ impl Transform {
         match self {
             Transform::Replace { source, .. }
             | Transform::Substring { source, .. }
-            | Transform::Convert { source, .. } => source,
+            | Transform::Convert { source, .. }
+            | Transform::Rewrite { source, .. } => source,
         }
     }
 
@@ -127,13 +155,24 @@ impl Transform {
             Transform::Convert {
                 case, separators, ..
             } => convert(input, *case, separators),
+            // Rewrites work on nodes, not text: see `run`.
+            Transform::Rewrite { .. } => input.to_string(),
         }
     }
 }
 
-/// Runs the transforms of a rule for one match. A transform whose source is
-/// unbound yields nothing (its variable renders empty, as in ast-grep).
-pub fn run(transforms: &[(String, Transform)], env: &Env, src: &str) -> BTreeMap<String, String> {
+/// Runs the transforms of a rule (or rewriter) for one match. A transform
+/// whose source is unbound yields nothing (its variable renders empty, as in
+/// ast-grep). `enclosing` is the environment rewriters start from: the
+/// rule's own match, also inside a rewriter's transforms.
+pub fn run<'t>(
+    transforms: &[(String, Transform)],
+    env: &Env<'t>,
+    enclosing: &Env<'t>,
+    ctx: Ctx<'_, 't>,
+    rewriters: &[Rewriter],
+) -> DerivedVars {
+    let src = ctx.src;
     let mut done = BTreeMap::new();
     // Declaration order, repeated so a transform may use a later-declared one.
     for _ in 0..transforms.len().max(1) {
@@ -142,8 +181,27 @@ pub fn run(transforms: &[(String, Transform)], env: &Env, src: &str) -> BTreeMap
             if done.contains_key(name) {
                 continue;
             }
-            if let Some(input) = lookup(t.source(), env, &done, src) {
-                done.insert(name.clone(), t.apply(&input));
+            let value = match t {
+                Transform::Rewrite {
+                    source,
+                    rewriters: which,
+                    join_by,
+                } => rewrite::rewrite(
+                    source_var(source),
+                    which,
+                    join_by.as_deref(),
+                    env,
+                    enclosing,
+                    ctx,
+                    rewriters,
+                ),
+                _ => lookup(t.source(), env, &done, src).map(|input| Derived {
+                    text: t.apply(&input.text),
+                    origin: input.origin,
+                }),
+            };
+            if let Some(v) = value {
+                done.insert(name.clone(), v);
                 progressed = true;
             }
         }
