@@ -94,6 +94,12 @@ pub struct CommonArgs {
     #[arg(long)]
     pub follow: bool,
 
+    /// Parse every file, even one that lacks the literal text a rule needs
+    /// (a rule's tokens, such as `None` and `==` in `$A == None`). Results are
+    /// the same either way; this only checks that, at some cost in speed.
+    #[arg(long)]
+    pub no_prefilter: bool,
+
     /// When to use colors (NO_COLOR is respected with `auto`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -101,6 +107,12 @@ pub struct CommonArgs {
     /// Print no summary or notes on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Print where the time went on stderr (walk, read, prefilter skips,
+    /// parse, match, fill, validate, output), and with `--json` or
+    /// `--format json` a final `{"stats": …}` line.
+    #[arg(long)]
+    pub stats: bool,
 
     #[command(flatten)]
     pub model: ModelArgs,

@@ -152,5 +152,6 @@ pub fn run_options(c: &CommonArgs, root: PathBuf) -> RunOptions {
         only: None,
         shard: None,
         progress: !c.quiet && std::io::stderr().is_terminal(),
+        prefilter: !c.no_prefilter,
     }
 }

@@ -69,7 +69,14 @@ pub fn rewrite(rule: &Rule, code: &str) -> (usize, String) {
     };
     let rules = std::slice::from_ref(rule);
     let ids = vec![rule.id.clone()];
-    let mut result = pipeline::scan_file(&file, "test-case", rules, &ids);
+    let mut result = pipeline::scan_file(
+        file,
+        "test-case",
+        rules,
+        &ids,
+        true,
+        &pipeline::StageClock::default(),
+    );
     for e in &mut result.edits {
         if !e.holes.is_empty() {
             e.replacement = crate::emit::report::render_replacement(e);

@@ -7,6 +7,7 @@
 
 pub mod env;
 pub mod pattern;
+pub mod prefilter;
 
 pub use env::{Binding, Env};
 pub use pattern::{Pattern, PatternError, Strictness};

@@ -234,7 +234,9 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
     let fix = at.fix(&file, &mut c, &bound)?;
     let holes = at.holes(&file, fix.as_ref(), &mut c, &bound)?;
     let labels = at.labels(&file, &bound)?;
+    let literals = crate::matcher::prefilter::required(&matcher, &utils, lang);
     Ok(Rule {
+        literals,
         kinds: Some(kind_table(lang, kinds)),
         id: file.id.clone(),
         lang,

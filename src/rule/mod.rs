@@ -129,6 +129,8 @@ pub struct Rule {
     pub labels: Vec<Label>,
     /// `rewriters:`, referenced by index from `rewrite` transforms.
     pub rewriters: Vec<rewrite::Rewriter>,
+    /// Text a file must contain for the rule to match in it.
+    pub literals: matcher::prefilter::Literals,
 }
 
 /// A match of a rule with everything the planner needs.
