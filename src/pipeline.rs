@@ -8,7 +8,7 @@
 use crate::fill::{self, FillOptions, FillSummary};
 use crate::lang::{count_errors, Lang};
 use crate::plan::{self, Edit, EditStatus, RejectReason};
-use crate::results::{line_col, FileResult, Finding};
+use crate::results::{line_col, slash_path, FileResult, Finding};
 use crate::rule::Rule;
 use crate::walk::{self, Skipped, SourceFile, WalkOptions};
 use rayon::prelude::*;
@@ -60,7 +60,8 @@ pub fn relative_to(root: &Path, path: &Path) -> String {
         // Outside the repository: keep the path as the user gave it.
         Err(_) => path.strip_prefix("./").unwrap_or(path).to_path_buf(),
     };
-    let text = rel.to_string_lossy().replace('\\', "/");
+    // Non-UTF-8 names never get here: the walk skips them.
+    let text = slash_path(&rel).unwrap_or_else(|| rel.to_string_lossy().into_owned());
     text.trim_start_matches("./")
         .trim_start_matches('/')
         .to_string()

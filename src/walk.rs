@@ -193,6 +193,10 @@ pub fn load(c: &Candidate, max: u64) -> Result<SourceFile, Skipped> {
         path: path.to_path_buf(),
         reason,
     };
+    // Reports, diffs and git need the name as text.
+    if path.to_str().is_none() {
+        return Err(skip("the file name is not valid UTF-8".into()));
+    }
     let meta = std::fs::metadata(path).map_err(|e| skip(format!("cannot read: {e}")))?;
     if meta.len() > max {
         return Err(skip(format!(
