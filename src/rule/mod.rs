@@ -262,7 +262,7 @@ impl Rule {
             }
         }
         let dropped_comments = match &replacement {
-            Some(r) => dropped_comments(m.node, range.clone(), src, &r.text),
+            Some(r) => dropped_comments(ctx.file, range.clone(), src, &r.text),
             None => Vec::new(),
         };
         let labels = self.label_spans(&m);
@@ -308,35 +308,14 @@ impl Rule {
 /// Comments are extras, so smart matching looks through them; a fix built
 /// from metavariables that do not span a comment loses it.
 fn dropped_comments(
-    node: tree_sitter::Node,
+    file: &FileCtx,
     range: std::ops::Range<usize>,
     src: &str,
     replacement: &str,
 ) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    // Widened ranges (expandStart/End) can reach past the node: look from
-    // the nearest ancestor that covers the whole range.
-    let mut top = node;
-    while top.start_byte() > range.start || top.end_byte() < range.end {
-        match top.parent() {
-            Some(p) => top = p,
-            None => break,
-        }
-    }
-    if top.child_count() == 0 {
-        return out;
-    }
-    matcher::preorder(top, |n| {
-        let r = n.byte_range();
-        if n.is_extra()
-            && n.is_named()
-            && n.kind().contains("comment")
-            && r.start >= range.start
-            && r.end <= range.end
-            && !replacement.contains(src[r.clone()].trim_end())
-        {
-            out.push(r);
-        }
-    });
-    out
+    file.comments_in(range)
+        .iter()
+        .filter(|c| !replacement.contains(src[(*c).clone()].trim_end()))
+        .cloned()
+        .collect()
 }
