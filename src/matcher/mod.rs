@@ -81,9 +81,9 @@ pub struct Ctx<'a, 't> {
 /// and memoised answers of `inside` rules that bind no metavariable.
 pub struct FileCtx<'t> {
     root: Node<'t>,
-    /// `(relation address, node id)` → does the relation hold starting from
-    /// this node (the node itself first, then its ancestors)?
-    inside: RefCell<HashMap<(usize, usize), bool>>,
+    /// `(relation address, node id)` → the node the relation finds starting
+    /// from this node (the node itself first, then its ancestors), if any.
+    inside: RefCell<HashMap<(usize, usize), Option<Node<'t>>>>,
 }
 
 impl<'t> FileCtx<'t> {
@@ -274,7 +274,7 @@ fn find_along<'t>(
     mut accept: impl FnMut(usize, Node<'t>) -> bool,
 ) -> bool {
     for (i, n) in candidates.into_iter().enumerate() {
-        if accept(i, n) && rel.rule.matches(n, ctx, env) {
+        if accept(i, n) && found(rel, n, ctx, env) {
             return true;
         }
         match &rel.stop_by {
@@ -315,13 +315,15 @@ fn inside<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t
 
 /// `inside` with `stopBy: end` or a stop rule, for a relation that binds no
 /// metavariable (so its answer for an ancestor does not depend on the
-/// environment): `up(a) = rule(a) || (!stop(a) && up(parent(a)))`, memoised
-/// per node, so a whole file costs linear time however deep it nests.
+/// environment): `up(a) = a if rule(a), else none if stop(a), else
+/// up(parent(a))`, memoised per node, so a whole file costs linear time
+/// however deep it nests. The ancestor found is matched once more against
+/// `env`, so its labels are recorded as on the unmemoised path.
 fn inside_memo<'t>(rel: &Relation, ancs: &[Node<'t>], ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
     let key = rel as *const Relation as usize;
     // Nearest ancestors whose answer is unknown, and the answer above them.
     let mut unknown = 0;
-    let mut above = false;
+    let mut above = None;
     {
         let memo = ctx.file.inside.borrow();
         for a in ancs {
@@ -333,15 +335,33 @@ fn inside_memo<'t>(rel: &Relation, ancs: &[Node<'t>], ctx: Ctx<'_, 't>, env: &mu
         }
     }
     for a in ancs[..unknown].iter().rev() {
-        let holds = rel.rule.matches(*a, ctx, env)
-            || match &rel.stop_by {
+        let snap = env.snapshot();
+        let here = rel.rule.matches(*a, ctx, env);
+        env.rollback(snap);
+        let holds = if here {
+            Some(*a)
+        } else {
+            match &rel.stop_by {
                 StopBy::Neighbor | StopBy::End => above,
-                StopBy::Rule(stop) => !stop_matches(stop, *a, ctx, env) && above,
-            };
+                StopBy::Rule(stop) if stop_matches(stop, *a, ctx, env) => None,
+                StopBy::Rule(_) => above,
+            }
+        };
         ctx.file.inside.borrow_mut().insert((key, a.id()), holds);
         above = holds;
     }
-    above
+    above.is_some_and(|a| found(rel, a, ctx, env))
+}
+
+/// Whether `rel`'s rule matches `n`; if so, `n` becomes a label of the match
+/// (ast-grep labels every node a relational rule finds as "secondary").
+fn found<'t>(rel: &Relation, n: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
+    if rel.rule.matches(n, ctx, env) {
+        env.add_label(n);
+        true
+    } else {
+        false
+    }
 }
 
 /// Whether a relation can never bind or read a metavariable (so its answer
@@ -439,7 +459,7 @@ fn has_until<'t>(
             stack.pop();
             continue;
         };
-        if rel.rule.matches(n, ctx, env) {
+        if found(rel, n, ctx, env) {
             return true;
         }
         if !stop_matches(stop, n, ctx, env) {
@@ -455,25 +475,21 @@ fn has<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) 
             return false;
         };
         return match &rel.stop_by {
-            StopBy::Neighbor => rel.rule.matches(nd, ctx, env),
-            StopBy::End => dfs(nd).into_iter().any(|n| rel.rule.matches(n, ctx, env)),
+            StopBy::Neighbor => found(rel, nd, ctx, env),
+            StopBy::End => dfs(nd).into_iter().any(|n| found(rel, n, ctx, env)),
             StopBy::Rule(stop) => {
-                rel.rule.matches(nd, ctx, env)
+                found(rel, nd, ctx, env)
                     || (!stop_matches(stop, nd, ctx, env)
-                        && children(nd)
-                            .into_iter()
-                            .any(|n| rel.rule.matches(n, ctx, env)))
+                        && children(nd).into_iter().any(|n| found(rel, n, ctx, env)))
             }
         };
     }
     match &rel.stop_by {
-        StopBy::Neighbor => children(node)
-            .into_iter()
-            .any(|n| rel.rule.matches(n, ctx, env)),
+        StopBy::Neighbor => children(node).into_iter().any(|n| found(rel, n, ctx, env)),
         StopBy::End => dfs(node)
             .into_iter()
             .skip(1)
-            .any(|n| rel.rule.matches(n, ctx, env)),
+            .any(|n| found(rel, n, ctx, env)),
         StopBy::Rule(stop) => has_until(rel, stop, node, ctx, env),
     }
 }
