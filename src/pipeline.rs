@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub fill: FillOptions,
     /// Repository root (diff paths are relative to it).
     pub root: PathBuf,
+    /// The folder rules' `files` / `ignores` globs are relative to: an
+    /// ast-grep project's folder (as in ast-grep); `None`: `root`.
+    pub rules_root: Option<PathBuf>,
     /// Restrict to these repository-relative paths (diff-aware `check`).
     pub only: Option<Vec<String>>,
     /// Keep only files whose path hashes to this shard `(index, count)`.
@@ -75,6 +78,10 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
     let rule_ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
     let root = std::fs::canonicalize(&opts.root).unwrap_or_else(|_| opts.root.clone());
 
+    let rules_root = opts
+        .rules_root
+        .as_ref()
+        .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()));
     let files: Vec<(SourceFile, String)> = walked
         .files
         .into_iter()
@@ -104,7 +111,10 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
     let mut results: Vec<FileResult> = files
         .par_iter()
         .map(|(f, rel)| {
-            let r = scan_file(f, rel, rules, &rule_ids);
+            let r = match &rules_root {
+                Some(rr) => scan_file_at(f, rel, &relative_to(rr, &f.path), rules, &rule_ids),
+                None => scan_file(f, rel, rules, &rule_ids),
+            };
             if let Some(b) = &bar {
                 b.inc(1);
             }
@@ -147,6 +157,18 @@ pub fn fill_and_finalize(
 
 /// Stage 2 + 3 for one file: parse, match every rule, plan edits.
 pub fn scan_file(f: &SourceFile, rel: &str, rules: &[Rule], rule_ids: &[String]) -> FileResult {
+    scan_file_at(f, rel, rel, rules, rule_ids)
+}
+
+/// [`scan_file`], with rules' `files` / `ignores` globs matched against
+/// `glob_rel` (the path relative to an ast-grep project's folder).
+pub fn scan_file_at(
+    f: &SourceFile,
+    rel: &str,
+    glob_rel: &str,
+    rules: &[Rule],
+    rule_ids: &[String],
+) -> FileResult {
     let tree = f.lang.parse(&f.text);
     let root = tree.root_node();
     let crlf = plan::is_crlf(&f.text);
@@ -155,7 +177,7 @@ pub fn scan_file(f: &SourceFile, rel: &str, rules: &[Rule], rule_ids: &[String])
     // One pre-order traversal of the file serves every rule (each rule's
     // matches stay in pre-order, as with a traversal per rule).
     let active: Vec<usize> = (0..rules.len())
-        .filter(|&ri| rules[ri].lang == f.lang && rules[ri].applies_to(Path::new(rel)))
+        .filter(|&ri| rules[ri].lang == f.lang && rules[ri].applies_to(Path::new(glob_rel)))
         .collect();
     let mut per_rule: Vec<Vec<crate::rule::RuleMatch>> =
         active.iter().map(|_| Vec::new()).collect();

@@ -5,9 +5,11 @@
 //! binary, non-UTF-8 and oversized files with a note. Explicitly named files
 //! are always taken (like ripgrep). A file reached through several paths (a
 //! link and its target) is kept once. Output is sorted by path so every run
-//! is deterministic whatever the thread count.
+//! is deterministic whatever the thread count. A file's language comes from
+//! its extension, or first from an ast-grep project's `languageGlobs`.
 
 use crate::lang::Lang;
+use globset::GlobSet;
 use ignore::overrides::OverrideBuilder;
 use ignore::WalkBuilder;
 use std::collections::HashMap;
@@ -23,6 +25,9 @@ pub struct WalkOptions {
     pub hidden: bool,
     pub no_ignore: bool,
     pub threads: usize,
+    /// Extra file-name globs per language (an ast-grep project's
+    /// `languageGlobs`); they win over extensions, the first match counts.
+    pub lang_globs: Vec<(Lang, GlobSet)>,
 }
 
 impl Default for WalkOptions {
@@ -35,6 +40,7 @@ impl Default for WalkOptions {
             hidden: false,
             no_ignore: false,
             threads: 0,
+            lang_globs: Vec::new(),
         }
     }
 }
@@ -123,10 +129,8 @@ pub fn walk(roots: &[PathBuf], langs: &[Lang], opts: &WalkOptions) -> anyhow::Re
     paths.dedup();
 
     use rayon::prelude::*;
-    let loaded: Vec<Result<Option<SourceFile>, Skipped>> = paths
-        .par_iter()
-        .map(|p| load(p, langs, opts.max_filesize))
-        .collect();
+    let loaded: Vec<Result<Option<SourceFile>, Skipped>> =
+        paths.par_iter().map(|p| load(p, langs, opts)).collect();
     let mut result = WalkResult::default();
     // A file reached twice (a symlink and its target, with --follow or both
     // named) is processed once, so it is rewritten once: under a path with no
@@ -157,8 +161,20 @@ pub fn walk(roots: &[PathBuf], langs: &[Lang], opts: &WalkOptions) -> anyhow::Re
     Ok(result)
 }
 
-fn load(path: &Path, langs: &[Lang], max: u64) -> Result<Option<SourceFile>, Skipped> {
-    let Some(lang) = Lang::from_path(path) else {
+/// The language of a file: by `lang_globs` on its name first, then by extension.
+pub fn lang_of(path: &Path, lang_globs: &[(Lang, GlobSet)]) -> Option<Lang> {
+    let by_glob = path.file_name().and_then(|name| {
+        lang_globs
+            .iter()
+            .find(|(_, globs)| globs.is_match(name))
+            .map(|(lang, _)| *lang)
+    });
+    by_glob.or_else(|| Lang::from_path(path))
+}
+
+fn load(path: &Path, langs: &[Lang], opts: &WalkOptions) -> Result<Option<SourceFile>, Skipped> {
+    let max = opts.max_filesize;
+    let Some(lang) = lang_of(path, &opts.lang_globs) else {
         return Ok(None);
     };
     if !langs.contains(&lang) {
