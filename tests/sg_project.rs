@@ -306,3 +306,23 @@ fn global_util_errors_name_their_file() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_broken_snapshot_file_is_an_error_at_its_line() {
+    let dir = copy_fixture("sg-project");
+    write(
+        &dir.path()
+            .join("rule-tests/__snapshots__/no-var-snapshot.yml"),
+        "id: no-var\nsnapshots:\n  a:\n    labels: 3\n",
+    );
+    let out = refactor(dir.path(), &["test"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "rule-tests/__snapshots__/no-var-snapshot.yml:4: invalid snapshot file: expected \
+             sequence start"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -282,8 +282,8 @@ fn project_tests(
                     .with_context(|| format!("cannot read {}", path.display()))?;
                 let snap: TestSnapshots = serde_saphyr::from_str(&text).map_err(|e| RuleError {
                     path: path.clone(),
-                    line: 1,
-                    message: format!("invalid snapshot file: {e}"),
+                    line: e.location().map_or(1, |l| l.line() as usize),
+                    message: format!("invalid snapshot file: {}", saphyr_message(&e)),
                 })?;
                 if selected(args, &snap.id) {
                     snapshots.insert(snap.id.clone(), snap);
@@ -303,6 +303,21 @@ fn project_tests(
         }
     }
     Ok((tests, snapshots))
+}
+
+/// The first line of a `serde-saphyr` error, less its position (we say
+/// where) and its source excerpt.
+fn saphyr_message(e: &serde_saphyr::Error) -> String {
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    match first
+        .find(" column ")
+        .and_then(|i| first[i..].find(": ").map(|j| i + j + 2))
+    {
+        Some(start) if first.starts_with("line ") => first[start..].to_string(),
+        _ => first.to_string(),
+    }
 }
 
 /// Indents every line of `text` by `n` spaces (for the failure report).
