@@ -50,6 +50,11 @@ impl<'t> Env<'t> {
         self.labels.push(node);
     }
 
+    /// The labels recorded since `mark`.
+    pub fn labels_since(&self, mark: Mark) -> &[Node<'t>] {
+        &self.labels[mark.labels.min(self.labels.len())..]
+    }
+
     /// The nodes relational rules matched, in the order they were found:
     /// ast-grep's secondary labels of a match.
     pub fn labels(&self) -> &[Node<'t>] {

@@ -81,9 +81,13 @@ pub struct Ctx<'a, 't> {
 /// and memoised answers of `inside` rules that bind no metavariable.
 pub struct FileCtx<'t> {
     root: Node<'t>,
-    /// `(relation address, node id)` → the node the relation finds starting
-    /// from this node (the node itself first, then its ancestors), if any.
-    inside: RefCell<HashMap<(usize, usize), Option<Node<'t>>>>,
+    /// `(relation address, node id)` → what the relation finds starting from
+    /// this node (the node itself first, then its ancestors), if anything:
+    /// an index into `found`.
+    inside: RefCell<HashMap<(usize, usize), Option<usize>>>,
+    /// Ancestors `inside` relations found, with the labels their match
+    /// recorded (so a memoised answer labels the match as a fresh one would).
+    found: RefCell<Vec<(Node<'t>, Vec<Node<'t>>)>>,
 }
 
 impl<'t> FileCtx<'t> {
@@ -91,6 +95,7 @@ impl<'t> FileCtx<'t> {
         FileCtx {
             root,
             inside: RefCell::new(HashMap::new()),
+            found: RefCell::new(Vec::new()),
         }
     }
 
@@ -316,9 +321,9 @@ fn inside<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t
 /// `inside` with `stopBy: end` or a stop rule, for a relation that binds no
 /// metavariable (so its answer for an ancestor does not depend on the
 /// environment): `up(a) = a if rule(a), else none if stop(a), else
-/// up(parent(a))`, memoised per node, so a whole file costs linear time
-/// however deep it nests. The ancestor found is matched once more against
-/// `env`, so its labels are recorded as on the unmemoised path.
+/// up(parent(a))`, memoised per node with the labels the ancestor's match
+/// recorded, so a whole file costs linear time however deep it nests and
+/// the match is labelled as on the unmemoised path.
 fn inside_memo<'t>(rel: &Relation, ancs: &[Node<'t>], ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
     let key = rel as *const Relation as usize;
     // Nearest ancestors whose answer is unknown, and the answer above them.
@@ -337,9 +342,12 @@ fn inside_memo<'t>(rel: &Relation, ancs: &[Node<'t>], ctx: Ctx<'_, 't>, env: &mu
     for a in ancs[..unknown].iter().rev() {
         let snap = env.snapshot();
         let here = rel.rule.matches(*a, ctx, env);
+        let labels = env.labels_since(snap).to_vec();
         env.rollback(snap);
         let holds = if here {
-            Some(*a)
+            let mut found = ctx.file.found.borrow_mut();
+            found.push((*a, labels));
+            Some(found.len() - 1)
         } else {
             match &rel.stop_by {
                 StopBy::Neighbor | StopBy::End => above,
@@ -350,7 +358,16 @@ fn inside_memo<'t>(rel: &Relation, ancs: &[Node<'t>], ctx: Ctx<'_, 't>, env: &mu
         ctx.file.inside.borrow_mut().insert((key, a.id()), holds);
         above = holds;
     }
-    above.is_some_and(|a| found(rel, a, ctx, env))
+    let Some(i) = above else {
+        return false;
+    };
+    let found = ctx.file.found.borrow();
+    let (anc, labels) = &found[i];
+    for l in labels {
+        env.add_label(*l);
+    }
+    env.add_label(*anc);
+    true
 }
 
 /// Whether `rel`'s rule matches `n`; if so, `n` becomes a label of the match
