@@ -41,6 +41,9 @@ pub struct RunOptions {
     pub fill: FillOptions,
     /// Repository root (diff paths are relative to it).
     pub root: PathBuf,
+    /// The folder rules' `files` / `ignores` globs are relative to: an
+    /// ast-grep project's folder (as in ast-grep); `None`: `root`.
+    pub rules_root: Option<PathBuf>,
     /// Restrict to these repository-relative paths (diff-aware `check`).
     pub only: Option<Vec<String>>,
     /// Keep only files whose path hashes to this shard `(index, count)`.
@@ -87,6 +90,10 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
     let rule_ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
     let root = std::fs::canonicalize(&opts.root).unwrap_or_else(|_| opts.root.clone());
 
+    let rules_root = opts
+        .rules_root
+        .as_ref()
+        .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()));
     let files: Vec<(walk::Candidate, String)> = found
         .into_iter()
         .map(|f| {
@@ -126,7 +133,15 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
             let loaded = walk::load(c, opts.walk.max_filesize);
             clock.add(&clock.read, t);
             let r = loaded.map(|f| {
-                let r = scan_file(f, rel, rules, &rule_ids, opts.prefilter, &clock);
+                let glob_rel = match &rules_root {
+                    Some(rr) => relative_to(rr, &f.path),
+                    None => rel.clone(),
+                };
+                let at = ScanAt {
+                    rel,
+                    glob_rel: &glob_rel,
+                };
+                let r = scan_file(f, at, rules, &rule_ids, opts.prefilter, &clock);
                 (!r.findings.is_empty()).then_some(r)
             });
             if let Some(b) = &bar {
@@ -270,10 +285,19 @@ fn fill_holes_if_any(
     })
 }
 
+/// Where a scanned file is: its repository-relative path (reports, diffs)
+/// and the path rules' `files` / `ignores` globs see (relative to an
+/// ast-grep project's folder, else the same).
+#[derive(Clone, Copy)]
+pub struct ScanAt<'a> {
+    pub rel: &'a str,
+    pub glob_rel: &'a str,
+}
+
 /// Stage 2 + 3 for one file: parse, match every rule, plan edits.
 pub fn scan_file(
     f: SourceFile,
-    rel: &str,
+    at: ScanAt,
     rules: &[Rule],
     rule_ids: &[String],
     prefilter: bool,
@@ -288,7 +312,7 @@ pub fn scan_file(
     // Rules that can match here: the file's language and globs, and (unless
     // switched off) the rule's literal text present in the file.
     let active: Vec<usize> = (0..rules.len())
-        .filter(|&ri| rules[ri].lang == f.lang && rules[ri].applies_to(Path::new(rel)))
+        .filter(|&ri| rules[ri].lang == f.lang && rules[ri].applies_to(Path::new(at.glob_rel)))
         .filter(|&ri| !prefilter || rules[ri].literals.holds(f.text.as_bytes()))
         .collect();
     // One parse and one pre-order traversal of the file serve every rule
@@ -351,7 +375,7 @@ pub fn scan_file(
     clock.add(&clock.matching, t);
     FileResult {
         path: f.path,
-        rel: rel.to_string(),
+        rel: at.rel.to_string(),
         lang: f.lang,
         original: f.text,
         new_text: None,

@@ -1,6 +1,8 @@
 //! Stage 1: find the files to process ([`walk`]) and read each one
 //! ([`load`], called by the worker that scans it, so a run holds the text
-//! of the files it is working on and of those that matched, not all).
+//! of the files it is working on and of those that matched, not all). A
+//! file's language comes from its extension, or first from an ast-grep
+//! project's `languageGlobs`.
 //!
 //! Honours .gitignore/.ignore (via `ignore`), skips hidden files, applies
 //! `--include`/`--exclude` globs, never follows symlinks by default, and skips
@@ -10,6 +12,7 @@
 //! is deterministic whatever the thread count.
 
 use crate::lang::Lang;
+use globset::GlobSet;
 use ignore::overrides::OverrideBuilder;
 use ignore::WalkBuilder;
 use std::collections::HashMap;
@@ -25,6 +28,9 @@ pub struct WalkOptions {
     pub hidden: bool,
     pub no_ignore: bool,
     pub threads: usize,
+    /// Extra file-name globs per language (an ast-grep project's
+    /// `languageGlobs`); they win over extensions, the first match counts.
+    pub lang_globs: Vec<(Lang, GlobSet)>,
 }
 
 impl Default for WalkOptions {
@@ -37,6 +43,7 @@ impl Default for WalkOptions {
             hidden: false,
             no_ignore: false,
             threads: 0,
+            lang_globs: Vec::new(),
         }
     }
 }
@@ -141,7 +148,7 @@ pub fn walk(
     let mut files: Vec<Candidate> = Vec::new();
     let mut seen: HashMap<PathBuf, usize> = HashMap::new();
     for path in paths {
-        let Some(lang) = Lang::from_path(&path).filter(|l| langs.contains(l)) else {
+        let Some(lang) = lang_of(&path, &opts.lang_globs).filter(|l| langs.contains(l)) else {
             continue;
         };
         let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
@@ -160,6 +167,17 @@ pub fn walk(
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+/// The language of a file: by `lang_globs` on its name first, then by extension.
+pub fn lang_of(path: &Path, lang_globs: &[(Lang, GlobSet)]) -> Option<Lang> {
+    let by_glob = path.file_name().and_then(|name| {
+        lang_globs
+            .iter()
+            .find(|(_, globs)| globs.is_match(name))
+            .map(|(lang, _)| *lang)
+    });
+    by_glob.or_else(|| Lang::from_path(path))
 }
 
 /// [`walk`], then every file read (for callers that want all texts at

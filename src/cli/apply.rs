@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
-    let rules = active_rules(&args.common.rules)?;
+    let (rules, project) = active_rules(&args.common)?;
     let root = find_root_for(&args.common.paths);
     // Held from before the files are read until after they are written, so
     // two writing runs on one tree never lose each other's edits.
@@ -21,7 +21,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
         true => Some(lock::acquire(&root, !args.no_wait, args.common.quiet)?),
         false => None,
     };
-    let opts = run_options(&args.common, root.clone());
+    let opts = run_options(&args.common, root.clone(), project.as_ref());
     let result = pipeline::run(&rules, &opts)?;
     let output_started = std::time::Instant::now();
     let changed: Vec<&FileResult> = result.changed().collect();

@@ -88,9 +88,13 @@ pub struct FileCtx<'t> {
     parents: OnceCell<HashMap<usize, Node<'t>>>,
     /// Comment ranges in source order, found once per file.
     comments: OnceCell<Vec<std::ops::Range<usize>>>,
-    /// `(relation address, node id)` → does the relation hold starting from
-    /// this node (the node itself first, then its ancestors)?
-    inside: RefCell<HashMap<(usize, usize), bool>>,
+    /// `(relation address, node id)` → what the relation finds starting from
+    /// this node (the node itself first, then its ancestors), if anything:
+    /// an index into `found`.
+    inside: RefCell<HashMap<(usize, usize), Option<usize>>>,
+    /// Ancestors `inside` relations found, with the labels their match
+    /// recorded (so a memoised answer labels the match as a fresh one would).
+    found: RefCell<Vec<(Node<'t>, Vec<Node<'t>>)>>,
 }
 
 impl<'t> FileCtx<'t> {
@@ -100,6 +104,7 @@ impl<'t> FileCtx<'t> {
             parents: OnceCell::new(),
             comments: OnceCell::new(),
             inside: RefCell::new(HashMap::new()),
+            found: RefCell::new(Vec::new()),
         }
     }
 
@@ -319,7 +324,7 @@ fn find_along<'t>(
     mut accept: impl FnMut(usize, Node<'t>) -> bool,
 ) -> bool {
     for (i, n) in candidates.into_iter().enumerate() {
-        if accept(i, n) && rel.rule.matches(n, ctx, env) {
+        if accept(i, n) && found(rel, n, ctx, env) {
             return true;
         }
         match &rel.stop_by {
@@ -360,14 +365,16 @@ fn inside<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t
 
 /// `inside` with `stopBy: end` or a stop rule, for a relation that binds no
 /// metavariable (so its answer for an ancestor does not depend on the
-/// environment): `up(a) = rule(a) || (!stop(a) && up(parent(a)))`, memoised
-/// per node and found by walking up only to the nearest known ancestor, so
-/// a whole file costs linear time however deep it nests.
+/// environment): `up(a) = a if rule(a), else none if stop(a), else
+/// up(parent(a))`, memoised per node with the labels the ancestor's match
+/// recorded, and found by walking up only to the nearest known ancestor,
+/// so a whole file costs linear time however deep it nests and the match is
+/// labelled as on the unmemoised path.
 fn inside_memo<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
     let key = rel as *const Relation as usize;
     // Nearest ancestors whose answer is unknown, and the answer above them.
     let mut unknown = Vec::new();
-    let mut above = false;
+    let mut above = None;
     let mut cur = ctx.file.parent(node);
     while let Some(a) = cur {
         if let Some(&v) = ctx.file.inside.borrow().get(&(key, a.id())) {
@@ -378,15 +385,45 @@ fn inside_memo<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut E
         cur = ctx.file.parent(a);
     }
     for a in unknown.into_iter().rev() {
-        let holds = rel.rule.matches(a, ctx, env)
-            || match &rel.stop_by {
+        let snap = env.snapshot();
+        let here = rel.rule.matches(a, ctx, env);
+        let labels = env.labels_since(snap).to_vec();
+        env.rollback(snap);
+        let holds = if here {
+            let mut found = ctx.file.found.borrow_mut();
+            found.push((a, labels));
+            Some(found.len() - 1)
+        } else {
+            match &rel.stop_by {
                 StopBy::Neighbor | StopBy::End => above,
-                StopBy::Rule(stop) => !stop_matches(stop, a, ctx, env) && above,
-            };
+                StopBy::Rule(stop) if stop_matches(stop, a, ctx, env) => None,
+                StopBy::Rule(_) => above,
+            }
+        };
         ctx.file.inside.borrow_mut().insert((key, a.id()), holds);
         above = holds;
     }
-    above
+    let Some(i) = above else {
+        return false;
+    };
+    let found = ctx.file.found.borrow();
+    let (anc, labels) = &found[i];
+    for l in labels {
+        env.add_label(*l);
+    }
+    env.add_label(*anc);
+    true
+}
+
+/// Whether `rel`'s rule matches `n`; if so, `n` becomes a label of the match
+/// (ast-grep labels every node a relational rule finds as "secondary").
+fn found<'t>(rel: &Relation, n: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
+    if rel.rule.matches(n, ctx, env) {
+        env.add_label(n);
+        true
+    } else {
+        false
+    }
 }
 
 /// Whether a relation can never bind or read a metavariable (so its answer
@@ -484,7 +521,7 @@ fn has_until<'t>(
             stack.pop();
             continue;
         };
-        if rel.rule.matches(n, ctx, env) {
+        if found(rel, n, ctx, env) {
             return true;
         }
         if !stop_matches(stop, n, ctx, env) {
@@ -500,25 +537,21 @@ fn has<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) 
             return false;
         };
         return match &rel.stop_by {
-            StopBy::Neighbor => rel.rule.matches(nd, ctx, env),
-            StopBy::End => dfs(nd).into_iter().any(|n| rel.rule.matches(n, ctx, env)),
+            StopBy::Neighbor => found(rel, nd, ctx, env),
+            StopBy::End => dfs(nd).into_iter().any(|n| found(rel, n, ctx, env)),
             StopBy::Rule(stop) => {
-                rel.rule.matches(nd, ctx, env)
+                found(rel, nd, ctx, env)
                     || (!stop_matches(stop, nd, ctx, env)
-                        && children(nd)
-                            .into_iter()
-                            .any(|n| rel.rule.matches(n, ctx, env)))
+                        && children(nd).into_iter().any(|n| found(rel, n, ctx, env)))
             }
         };
     }
     match &rel.stop_by {
-        StopBy::Neighbor => children(node)
-            .into_iter()
-            .any(|n| rel.rule.matches(n, ctx, env)),
+        StopBy::Neighbor => children(node).into_iter().any(|n| found(rel, n, ctx, env)),
         StopBy::End => dfs(node)
             .into_iter()
             .skip(1)
-            .any(|n| rel.rule.matches(n, ctx, env)),
+            .any(|n| found(rel, n, ctx, env)),
         StopBy::Rule(stop) => has_until(rel, stop, node, ctx, env),
     }
 }

@@ -71,6 +71,20 @@ pub struct LabelDecl {
     pub message: Option<String>,
 }
 
+/// A global util rule: one file of an ast-grep project's `utilDirs`, usable
+/// by id from the `matches` of every rule of its language. ast-grep also
+/// allows `constraints`, `transform` and parameters here; those are refused.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalUtilFile {
+    pub id: String,
+    pub language: String,
+    pub rule: SerRule,
+    /// Utils local to this global util.
+    #[serde(default)]
+    pub utils: BTreeMap<String, SerRule>,
+}
+
 /// One hole of a fix template (`$?NAME`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

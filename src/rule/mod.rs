@@ -200,25 +200,30 @@ impl Rule {
         if !self.matcher.matches(node, ctx, &mut env) {
             return None;
         }
-        let m = Match { node, env };
-        if !self.constraints_ok(&m, ctx) {
+        let mut m = Match { node, env };
+        if !self.constraints_ok(&mut m, ctx) {
             return None;
         }
         Some(self.finish(m, src, ctx))
     }
 
-    fn constraints_ok<'t>(&self, m: &Match<'t>, ctx: Ctx<'_, 't>) -> bool {
-        self.constraints
+    /// Checks `constraints:` on the single metavariables the rule bound, as
+    /// ast-grep does: on the match's environment, so what a constraint binds
+    /// (and the labels it finds) stays with the match and a fix can use it.
+    fn constraints_ok<'t>(&self, m: &mut Match<'t>, ctx: Ctx<'_, 't>) -> bool {
+        // ast-grep applies constraints to single metavariables only, and
+        // only to those the rule itself bound.
+        let targets: Vec<(&Matcher, tree_sitter::Node<'t>)> = self
+            .constraints
             .iter()
-            .all(|(var, rule)| match m.env.get(var) {
-                Some(matcher::Binding::Single(n)) => {
-                    let mut env = m.env.clone();
-                    rule.matches(*n, ctx, &mut env)
-                }
-                // ast-grep applies constraints to single metavariables only.
-                Some(matcher::Binding::Multi(_)) => true,
-                None => true,
+            .filter_map(|(var, rule)| match m.env.get(var) {
+                Some(matcher::Binding::Single(n)) => Some((rule, *n)),
+                _ => None,
             })
+            .collect();
+        targets
+            .into_iter()
+            .all(|(rule, n)| rule.matches(n, ctx, &mut m.env))
     }
 
     fn finish<'t>(&self, m: Match<'t>, src: &str, ctx: Ctx<'_, 't>) -> RuleMatch<'t> {
