@@ -1206,6 +1206,32 @@ fn labels_reach_json_and_sarif_as_in_ast_grep() {
     assert_eq!(rec["labels"][0]["text"], "a == None");
     assert_eq!(rec["labels"][0]["style"], "primary");
     assert!(rec["labels"][0].get("message").is_none());
+    // No labels but relational rules: the nodes they found are secondary
+    // labels, in ast-grep's order (sg: `f`, then the function).
+    std::fs::write(
+        dir.path().join("s.yml"),
+        "id: s\nlanguage: python\nrule:\n  pattern: $A == None\n  inside:\n    kind: function_definition\n    stopBy: end\n    has:\n      field: name\n      pattern: $F\n",
+    )
+    .unwrap();
+    let out = run_refactor(
+        dir.path(),
+        &["check", "--format", "json", "--rule", "s.yml", "l.py"],
+    );
+    let rec: Value = serde_json::from_str(out_text(&out.stdout).lines().next().unwrap()).unwrap();
+    let styles: Vec<(&str, &str)> = rec["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["text"].as_str().unwrap(), l["style"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        styles,
+        vec![
+            ("a == None", "primary"),
+            ("f", "secondary"),
+            ("def f(a, b):\n    return a == None", "secondary")
+        ]
+    );
     // A label on a metavariable the rule never binds is refused.
     std::fs::write(
         dir.path().join("b.yml"),

@@ -282,15 +282,23 @@ impl Rule {
         }
     }
 
-    /// The match's labels: one per declared label whose metavariable is
-    /// bound, else the whole match as the primary label (as ast-grep).
+    /// The match's labels, as ast-grep gives them: one per declared label
+    /// whose metavariable is bound; without `labels:`, the whole match
+    /// (primary) and the nodes its relational rules found (secondary).
     fn label_spans(&self, m: &Match) -> Vec<LabelSpan> {
         if self.labels.is_empty() {
-            return vec![LabelSpan {
+            // The whole match, then every node a relational rule found.
+            let primary = LabelSpan {
                 style: LabelStyle::Primary,
                 message: None,
                 range: m.node.byte_range(),
-            }];
+            };
+            let secondary = m.env.labels().iter().map(|n| LabelSpan {
+                style: LabelStyle::Secondary,
+                message: None,
+                range: n.byte_range(),
+            });
+            return std::iter::once(primary).chain(secondary).collect();
         }
         self.labels
             .iter()
