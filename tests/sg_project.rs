@@ -326,3 +326,25 @@ fn a_broken_snapshot_file_is_an_error_at_its_line() {
         stderr(&out)
     );
 }
+
+/// A rule with `labels:`: the snapshot ast-grep 0.51.1 wrote for it (labels
+/// with messages, ordered by position) passes, and `-U` writes the same
+/// bytes (fixtures/sg-labels/).
+#[test]
+fn labelled_rule_snapshots_match_ast_grep() {
+    let dir = copy_fixture("sg-labels");
+    let out = refactor(dir.path(), &["test"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let snap = dir.path().join("tests/__snapshots__/lab-snapshot.yml");
+    let written_by_ast_grep = std::fs::read(&snap).expect("read snapshot");
+    std::fs::remove_file(&snap).expect("remove snapshot");
+    let out = refactor(dir.path(), &["test", "-U"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&snap).expect("read"), written_by_ast_grep);
+}

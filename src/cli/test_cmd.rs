@@ -241,15 +241,23 @@ pub struct LabelSnapshot {
 pub fn snapshot(rule: &Rule, code: &str) -> Option<TestSnapshot> {
     let tree = rule.lang.parse(code);
     let m = rule.find(tree.root_node(), code).into_iter().next()?;
-    let label = |n: tree_sitter::Node, style: &str| LabelSnapshot {
-        source: code[n.byte_range()].to_string(),
-        message: None,
-        style: style.into(),
-        start: n.start_byte(),
-        end: n.end_byte(),
-    };
-    let mut labels = vec![label(m.node, "primary")];
-    labels.extend(m.env.labels().iter().map(|n| label(*n, "secondary")));
+    // The match's labels as every report shows them: the rule's `labels:`
+    // (in snapshots ordered by position, as ast-grep writes them), or the
+    // whole match and the nodes its relational rules found.
+    let mut spans = m.labels.clone();
+    if !rule.labels.is_empty() {
+        spans.sort_by_key(|l| (l.range.start, l.range.end));
+    }
+    let labels = spans
+        .iter()
+        .map(|l| LabelSnapshot {
+            source: code[l.range.clone()].to_string(),
+            message: l.message.clone(),
+            style: l.style.name().into(),
+            start: l.range.start,
+            end: l.range.end,
+        })
+        .collect();
     let fixed = m.replacement.map(|rendered| {
         let mut edit = crate::plan::Edit::new(0, m.range.clone(), rendered, &[]);
         edit.replacement = crate::emit::report::render_replacement(&edit);
