@@ -9,7 +9,7 @@ pub mod eval_cmd;
 pub mod flags;
 pub mod test_cmd;
 
-use crate::denoise::{DecodeMode, DecodeOptions, Device, ModelSource};
+use crate::denoise::{DecodeMode, DecodeOptions, Device, ModelSource, ServerOptions};
 use crate::fill::FillOptions;
 use crate::pipeline::RunOptions;
 use crate::rule::{Rule, Severity};
@@ -77,8 +77,18 @@ pub fn active_rules(paths: &[PathBuf]) -> anyhow::Result<Vec<Rule>> {
         .collect())
 }
 
-pub fn fill_options(m: &ModelArgs, quiet: bool) -> FillOptions {
-    FillOptions {
+/// The fill stage's options; an error when the flags contradict each other
+/// (reported before any file is walked).
+pub fn fill_options(m: &ModelArgs, quiet: bool) -> anyhow::Result<FillOptions> {
+    let server = m.model_server.as_ref().and_then(|s| s.0.clone());
+    if server.is_some() && m.device != DeviceArg::Auto {
+        anyhow::bail!(
+            "--device runs the model in this process, but --model-server (or \
+             REFACTOR_MODEL_SERVER) sends it to a server; use one of them \
+             (REFACTOR_MODEL_SERVER= turns the server off)"
+        );
+    }
+    Ok(FillOptions {
         model: match &m.model {
             Some(p) => ModelSource::Path(p.clone()),
             None => ModelSource::Default,
@@ -89,6 +99,10 @@ pub fn fill_options(m: &ModelArgs, quiet: bool) -> FillOptions {
             DeviceArg::Cuda => Device::Cuda,
             DeviceArg::Tensorrt => Device::TensorRt,
         },
+        server: server.map(|url| ServerOptions {
+            url,
+            timeout: std::time::Duration::from_secs_f64(m.model_server_timeout),
+        }),
         decode: DecodeOptions {
             mode: match m.decode {
                 DecodeArg::Parallel => DecodeMode::Parallel,
@@ -101,7 +115,7 @@ pub fn fill_options(m: &ModelArgs, quiet: bool) -> FillOptions {
         },
         threshold: m.threshold,
         quiet,
-    }
+    })
 }
 
 /// Stack size of the command's thread and of the matching threads.
@@ -121,7 +135,8 @@ pub fn worker_threads(requested: usize, quiet: bool) -> usize {
     requested
 }
 
-pub fn run_options(c: &CommonArgs, root: PathBuf) -> RunOptions {
+pub fn run_options(c: &CommonArgs, root: PathBuf) -> anyhow::Result<RunOptions> {
+    let fill = fill_options(&c.model, c.quiet)?;
     let threads = worker_threads(c.threads, c.quiet);
     // Matching recurses along the rule (bounded when rules load) and, for
     // utils that reach themselves through `has`/`inside`, along the source
@@ -132,7 +147,7 @@ pub fn run_options(c: &CommonArgs, root: PathBuf) -> RunOptions {
         .num_threads(threads)
         .stack_size(STACK_SIZE)
         .build_global();
-    RunOptions {
+    Ok(RunOptions {
         paths: if c.paths.is_empty() {
             vec![PathBuf::from(".")]
         } else {
@@ -147,11 +162,11 @@ pub fn run_options(c: &CommonArgs, root: PathBuf) -> RunOptions {
             no_ignore: c.no_ignore,
             threads,
         },
-        fill: fill_options(&c.model, c.quiet),
+        fill,
         root,
         only: None,
         shard: None,
         progress: !c.quiet && std::io::stderr().is_terminal(),
         prefilter: !c.no_prefilter,
-    }
+    })
 }
