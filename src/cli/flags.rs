@@ -28,6 +28,59 @@ pub enum Command {
     Test(TestArgs),
     /// Measure hole filling on code that already has the answers.
     Eval(EvalArgs),
+    /// Work with the denoiser model (export it for an inference server).
+    Model(ModelCmdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelCmdArgs {
+    #[command(subcommand)]
+    pub command: ModelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Write a Triton Inference Server model repository for the denoiser:
+    /// DIR/NAME/1/model.onnx and DIR/NAME/config.pbtxt (ONNX Runtime backend,
+    /// dynamic batching, inputs and outputs with dynamic dimensions). Serve it
+    /// with `tritonserver --model-repository DIR` and point `--model-server`
+    /// at the server.
+    ExportTriton(ExportTritonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportTritonArgs {
+    /// Model repository folder (created if missing; other models in it are left alone).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Model folder to export (model.json, ONNX file, tokenizer.json); default:
+    /// the shipped model. Clients must use the same folder with --model.
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+
+    /// Model name: the folder under DIR and the name clients ask the server for.
+    #[arg(long, default_value = crate::denoise::engine::kserve::DEFAULT_MODEL_NAME, value_name = "NAME")]
+    pub name: String,
+
+    /// Most rows per request the server accepts and its dynamic batcher forms
+    /// (refactor sends at most 32 rows per request, fewer if this is lower).
+    #[arg(long, default_value_t = crate::denoise::triton::DEFAULT_MAX_BATCH_SIZE, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_batch_size: u32,
+
+    /// Leave dynamic batching out (each request runs on its own).
+    #[arg(long)]
+    pub no_dynamic_batching: bool,
+
+    /// Run the model through TensorRT on the server's GPUs (ONNX Runtime's
+    /// TensorRT execution accelerator; needs a GPU server build).
+    #[arg(long)]
+    pub tensorrt: bool,
+
+    /// Replace the model's config.pbtxt and 1/model.onnx if DIR/NAME has them.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

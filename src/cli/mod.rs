@@ -7,6 +7,7 @@ pub mod apply;
 pub mod check;
 pub mod eval_cmd;
 pub mod flags;
+pub mod model_cmd;
 pub mod test_cmd;
 
 use crate::denoise::{DecodeMode, DecodeOptions, Device, ModelSource, ServerOptions};
@@ -38,6 +39,7 @@ pub fn main() -> i32 {
         Command::Check(c) => check::run(c),
         Command::Test(t) => test_cmd::run(t),
         Command::Eval(e) => eval_cmd::run(e),
+        Command::Model(m) => model_cmd::run(m),
     };
     match result {
         Ok(code) => code,

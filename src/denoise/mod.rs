@@ -14,7 +14,8 @@
 //!
 //! Module map (one entry point each): [`model`] loading + contract validation,
 //! [`onnx_proto`] minimal ONNX signature reader, [`engine`] the `Engine` trait and its
-//! implementations (in process, and the KServe v2 client), [`context`] the symbol index, [`canvas`] rows/windows/slots,
+//! implementations (in process, and the KServe v2 client), [`triton`] the Triton model
+//! repository export, [`context`] the symbol index, [`canvas`] rows/windows/slots,
 //! [`decode`] the decoding loop.
 
 pub mod canvas;
@@ -23,6 +24,7 @@ pub mod decode;
 pub mod engine;
 pub mod model;
 pub mod onnx_proto;
+pub mod triton;
 
 use std::path::PathBuf;
 use std::time::Instant;
