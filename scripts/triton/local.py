@@ -155,7 +155,9 @@ def cmd_python_repo(a):
         args += ["--model", a.model]
     if a.no_dynamic_batching:
         args.append("--no-dynamic-batching")
-    subprocess.run(args, check=True, stderr=subprocess.DEVNULL if a.quiet else None)
+    res = subprocess.run(args, stderr=subprocess.PIPE if a.quiet else None, text=True)
+    if res.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{res.stderr or ''}")
     folder = os.path.join(a.repo, a.name)
     config_path = os.path.join(folder, "config.pbtxt")
     with open(config_path) as f:
