@@ -7,6 +7,7 @@
 
 use crate::denoise::{
     ContextIndex, DecodeOptions, DecodeStats, Denoiser, Device, FileHoles, HoleSite, ModelSource,
+    ServerOptions,
 };
 use crate::plan::{self, EditStatus, HoleProblem};
 use crate::results::FileResult;
@@ -17,6 +18,9 @@ use std::path::PathBuf;
 pub struct FillOptions {
     pub model: ModelSource,
     pub device: Device,
+    /// `--model-server`: run the forward passes on this KServe v2 server
+    /// (`device` is then the server's business).
+    pub server: Option<ServerOptions>,
     pub decode: DecodeOptions,
     /// Default acceptance threshold for a fill's confidence ([`DEFAULT_THRESHOLD`]).
     pub threshold: f32,
@@ -35,6 +39,7 @@ impl Default for FillOptions {
         FillOptions {
             model: ModelSource::Default,
             device: Device::Auto,
+            server: None,
             decode: DecodeOptions::default(),
             threshold: DEFAULT_THRESHOLD,
             quiet: false,
@@ -57,7 +62,10 @@ pub fn fill_holes(
     opts: &FillOptions,
 ) -> anyhow::Result<FillSummary> {
     crate::denoise::engine::set_quiet(opts.quiet);
-    let denoiser = Denoiser::load(&opts.model, opts.device)?;
+    let denoiser = match &opts.server {
+        Some(server) => Denoiser::load_remote(&opts.model, server)?,
+        None => Denoiser::load(&opts.model, opts.device)?,
+    };
     let ctx = ContextIndex::build(
         results
             .iter()

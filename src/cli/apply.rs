@@ -21,7 +21,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
         true => Some(lock::acquire(&root, !args.no_wait, args.common.quiet)?),
         false => None,
     };
-    let opts = run_options(&args.common, root.clone(), project.as_ref());
+    let opts = run_options(&args.common, root.clone(), project.as_ref())?;
     let result = pipeline::run(&rules, &opts)?;
     let output_started = std::time::Instant::now();
     let changed: Vec<&FileResult> = result.changed().collect();

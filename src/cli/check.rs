@@ -14,7 +14,7 @@ use std::io::Write;
 pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     let (rules, project) = active_rules(&args.common)?;
     let root = find_root_for(&args.common.paths);
-    let mut opts = run_options(&args.common, root.clone(), project.as_ref());
+    let mut opts = run_options(&args.common, root.clone(), project.as_ref())?;
     opts.shard = args.shard;
     let mut changed_lines = None;
     if let Some(rev) = &args.changed_since {

@@ -12,7 +12,7 @@ use std::path::Path;
 
 pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
     let tasks = args.task.0;
-    let opts = fill_options(&args.model, false);
+    let opts = fill_options(&args.model, false)?;
     let root = find_root();
     let mut dump = match std::env::var_os(eval::SITES_ENV) {
         Some(p) if !p.is_empty() => Some(

@@ -29,6 +29,59 @@ pub enum Command {
     Test(TestArgs),
     /// Measure hole filling on code that already has the answers.
     Eval(EvalArgs),
+    /// Work with the denoiser model (export it for an inference server).
+    Model(ModelCmdArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelCmdArgs {
+    #[command(subcommand)]
+    pub command: ModelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Write a Triton Inference Server model repository for the denoiser:
+    /// DIR/NAME/1/model.onnx and DIR/NAME/config.pbtxt (ONNX Runtime backend,
+    /// dynamic batching, inputs and outputs with dynamic dimensions). Serve it
+    /// with `tritonserver --model-repository DIR` and point `--model-server`
+    /// at the server.
+    ExportTriton(ExportTritonArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportTritonArgs {
+    /// Model repository folder (created if missing; other models in it are left alone).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Model folder to export (model.json, ONNX file, tokenizer.json); default:
+    /// the shipped model. Clients must use the same folder with --model.
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+
+    /// Model name: the folder under DIR and the name clients ask the server for.
+    #[arg(long, default_value = crate::denoise::engine::kserve::DEFAULT_MODEL_NAME, value_name = "NAME")]
+    pub name: String,
+
+    /// Most rows per request the server accepts and its dynamic batcher forms
+    /// (refactor sends at most 32 rows per request, fewer if this is lower).
+    #[arg(long, default_value_t = crate::denoise::triton::DEFAULT_MAX_BATCH_SIZE, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_batch_size: u32,
+
+    /// Leave dynamic batching out (each request runs on its own).
+    #[arg(long)]
+    pub no_dynamic_batching: bool,
+
+    /// Run the model through TensorRT on the server's GPUs (ONNX Runtime's
+    /// TensorRT execution accelerator; needs a GPU server build).
+    #[arg(long)]
+    pub tensorrt: bool,
+
+    /// Replace the model's config.pbtxt and 1/model.onnx if DIR/NAME has them.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -134,9 +187,39 @@ pub struct ModelArgs {
     #[arg(long, value_name = "PATH")]
     pub model: Option<PathBuf>,
 
-    /// Where the model runs.
+    /// Where the model runs (in this process; see --model-server for a server).
     #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
     pub device: DeviceArg,
+
+    /// Run the model's forward passes on a KServe v2 inference server (such
+    /// as Triton) over HTTP instead of in this process. `http://HOST:PORT`
+    /// asks for the model named `refactor-denoiser` (the name `refactor model
+    /// export-triton` gives it); `http://HOST:PORT/v2/models/NAME` (optionally
+    /// `/versions/V`) names another. The tokenizer and model.json still come
+    /// from --model or the shipped model, and the server must serve the same
+    /// ONNX file. At start the server's model is checked (ready, inputs,
+    /// outputs); an unreachable server or a different model is an error (exit
+    /// code 2) before anything is written. Plain http:// only. An empty value
+    /// (`REFACTOR_MODEL_SERVER=`) means in process.
+    #[arg(
+        long,
+        env = "REFACTOR_MODEL_SERVER",
+        value_name = "URL",
+        value_parser = parse_model_server
+    )]
+    pub model_server: Option<ModelServerArg>,
+
+    /// Seconds one request to --model-server may take, from connecting to the
+    /// end of the answer. A request that fails to connect, breaks, times out
+    /// or gets HTTP 429/502/503/504 is tried twice more (after 0.5 s, then
+    /// 1 s); other errors are not retried.
+    #[arg(
+        long,
+        default_value_t = crate::denoise::engine::kserve::DEFAULT_TIMEOUT_SECS as f64,
+        value_name = "SECS",
+        value_parser = parse_timeout
+    )]
+    pub model_server_timeout: f64,
 
     /// Maximum denoising steps (0: as many as the longest slot needs).
     #[arg(long, default_value_t = 0, value_name = "N")]
@@ -305,6 +388,33 @@ pub fn parse_regex(s: &str) -> Result<regex::Regex, String> {
     regex::Regex::new(s).map_err(|e| e.to_string())
 }
 
+/// `--model-server URL`; empty means none (so `REFACTOR_MODEL_SERVER=` turns it off).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelServerArg(pub Option<crate::denoise::ServerUrl>);
+
+pub fn parse_model_server(s: &str) -> Result<ModelServerArg, String> {
+    if s.trim().is_empty() {
+        return Ok(ModelServerArg(None));
+    }
+    crate::denoise::ServerUrl::parse(s)
+        .map(|u| ModelServerArg(Some(u)))
+        .map_err(|e| format!("{e:#}"))
+}
+
+/// `--model-server-timeout`: seconds above 0, at most a day.
+pub fn parse_timeout(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(v > 0.0 && v <= 86_400.0) {
+        return Err(format!(
+            "must be above 0 and at most 86400 seconds, got {s}"
+        ));
+    }
+    Ok(v)
+}
+
 /// `--shard I/N` with `0 <= I < N`.
 pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     let (i, n) = s.split_once('/').ok_or("must look like I/N, e.g. 0/4")?;
@@ -401,6 +511,30 @@ mod tests {
         assert_eq!(t.0, vec![Task::PyReturnType, Task::RsLetType]);
         let e = parse_tasks("py-nope").expect_err("unknown");
         assert!(e.contains("py-nope") && e.contains("py-kwarg-name"), "{e}");
+    }
+
+    #[test]
+    fn model_server_is_a_url_or_empty() {
+        assert_eq!(parse_model_server(""), Ok(ModelServerArg(None)));
+        let u = parse_model_server("http://127.0.0.1:8000/v2/models/den").expect("url");
+        assert_eq!(u.0.map(|u| u.model), Some("den".to_string()));
+        let e = parse_model_server("https://h:1").expect_err("https");
+        assert!(e.contains("https"), "{e}");
+        assert_eq!(parse_timeout("0.5"), Ok(0.5));
+        for bad in ["0", "-1", "NaN", "inf", "x", "100000"] {
+            assert!(parse_timeout(bad).is_err(), "{bad}");
+        }
+        use clap::Parser;
+        let e = Cli::try_parse_from([
+            "refactor",
+            "apply",
+            "--rule",
+            "r.yml",
+            "--model-server",
+            "localhost:8000",
+        ])
+        .expect_err("not a URL");
+        assert!(e.to_string().contains("--model-server"), "{e}");
     }
 
     #[test]

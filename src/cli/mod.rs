@@ -7,9 +7,10 @@ pub mod apply;
 pub mod check;
 pub mod eval_cmd;
 pub mod flags;
+pub mod model_cmd;
 pub mod test_cmd;
 
-use crate::denoise::{DecodeMode, DecodeOptions, Device, ModelSource};
+use crate::denoise::{DecodeMode, DecodeOptions, Device, ModelSource, ServerOptions};
 use crate::fill::FillOptions;
 use crate::pipeline::RunOptions;
 use crate::project::Project;
@@ -39,6 +40,7 @@ pub fn main() -> i32 {
         Command::Check(c) => check::run(c),
         Command::Test(t) => test_cmd::run(t),
         Command::Eval(e) => eval_cmd::run(e),
+        Command::Model(m) => model_cmd::run(m),
     };
     match result {
         Ok(code) => code,
@@ -98,8 +100,18 @@ pub fn active_rules(c: &CommonArgs) -> anyhow::Result<(Vec<Rule>, Option<Project
     Ok((rules, project))
 }
 
-pub fn fill_options(m: &ModelArgs, quiet: bool) -> FillOptions {
-    FillOptions {
+/// The fill stage's options; an error when the flags contradict each other
+/// (reported before any file is walked).
+pub fn fill_options(m: &ModelArgs, quiet: bool) -> anyhow::Result<FillOptions> {
+    let server = m.model_server.as_ref().and_then(|s| s.0.clone());
+    if server.is_some() && m.device != DeviceArg::Auto {
+        anyhow::bail!(
+            "--device runs the model in this process, but --model-server (or \
+             REFACTOR_MODEL_SERVER) sends it to a server; use one of them \
+             (REFACTOR_MODEL_SERVER= turns the server off)"
+        );
+    }
+    Ok(FillOptions {
         model: match &m.model {
             Some(p) => ModelSource::Path(p.clone()),
             None => ModelSource::Default,
@@ -110,6 +122,10 @@ pub fn fill_options(m: &ModelArgs, quiet: bool) -> FillOptions {
             DeviceArg::Cuda => Device::Cuda,
             DeviceArg::Tensorrt => Device::TensorRt,
         },
+        server: server.map(|url| ServerOptions {
+            url,
+            timeout: std::time::Duration::from_secs_f64(m.model_server_timeout),
+        }),
         decode: DecodeOptions {
             mode: match m.decode {
                 DecodeArg::Parallel => DecodeMode::Parallel,
@@ -122,7 +138,7 @@ pub fn fill_options(m: &ModelArgs, quiet: bool) -> FillOptions {
         },
         threshold: m.threshold,
         quiet,
-    }
+    })
 }
 
 /// Stack size of the command's thread and of the matching threads.
@@ -142,7 +158,12 @@ pub fn worker_threads(requested: usize, quiet: bool) -> usize {
     requested
 }
 
-pub fn run_options(c: &CommonArgs, root: PathBuf, project: Option<&Project>) -> RunOptions {
+pub fn run_options(
+    c: &CommonArgs,
+    root: PathBuf,
+    project: Option<&Project>,
+) -> anyhow::Result<RunOptions> {
+    let fill = fill_options(&c.model, c.quiet)?;
     let threads = worker_threads(c.threads, c.quiet);
     // Matching recurses along the rule (bounded when rules load) and, for
     // utils that reach themselves through `has`/`inside`, along the source
@@ -153,7 +174,7 @@ pub fn run_options(c: &CommonArgs, root: PathBuf, project: Option<&Project>) -> 
         .num_threads(threads)
         .stack_size(STACK_SIZE)
         .build_global();
-    RunOptions {
+    Ok(RunOptions {
         paths: if c.paths.is_empty() {
             vec![PathBuf::from(".")]
         } else {
@@ -169,12 +190,12 @@ pub fn run_options(c: &CommonArgs, root: PathBuf, project: Option<&Project>) -> 
             threads,
             lang_globs: project.map(|p| p.lang_globs.clone()).unwrap_or_default(),
         },
-        fill: fill_options(&c.model, c.quiet),
+        fill,
         root,
         rules_root: project.map(Project::root),
         only: None,
         shard: None,
         progress: !c.quiet && std::io::stderr().is_terminal(),
         prefilter: !c.no_prefilter,
-    }
+    })
 }

@@ -4,7 +4,8 @@
 //! Entry points for the rest of the tool:
 //! - [`Denoiser::load`] reads a model (a folder, or the default embedded at build time),
 //!   validates it against the model contract and picks an engine (ONNX Runtime when its
-//!   library is found, else the embedded pure-Rust engine).
+//!   library is found, else the embedded pure-Rust engine); [`Denoiser::load_remote`]
+//!   runs the forward passes on a KServe v2 inference server instead.
 //! - [`ContextIndex::build`] indexes definition headers of the repository for the
 //!   cross-file context section of each canvas row.
 //! - [`Denoiser::fill`] lays every hole of every file out on one canvas, decodes it
@@ -13,7 +14,8 @@
 //!
 //! Module map (one entry point each): [`model`] loading + contract validation,
 //! [`onnx_proto`] minimal ONNX signature reader, [`engine`] the `Engine` trait and its
-//! two implementations, [`context`] the symbol index, [`canvas`] rows/windows/slots,
+//! implementations (in process, and the KServe v2 client), [`triton`] the Triton model
+//! repository export, [`context`] the symbol index, [`canvas`] rows/windows/slots,
 //! [`decode`] the decoding loop.
 
 pub mod canvas;
@@ -22,6 +24,7 @@ pub mod decode;
 pub mod engine;
 pub mod model;
 pub mod onnx_proto;
+pub mod triton;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -29,6 +32,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 pub use context::ContextIndex;
+pub use engine::kserve::{ServerOptions, ServerUrl};
 
 /// Largest slot length: the canvas has 32 slot-mask tokens `<|m0|>`…`<|m31|>`.
 pub const MAX_SLOT_TOKENS: usize = 32;
@@ -180,6 +184,15 @@ impl Denoiser {
     pub fn load(src: &ModelSource, device: Device) -> Result<Self> {
         let model = model::Model::load(src)?;
         let engine = engine::create(&model, device)?;
+        Ok(Denoiser { model, engine })
+    }
+
+    /// Loads and validates a model (tokenizer and sidecar are used here) and runs
+    /// its forward passes on the KServe v2 server of `server`, after checking
+    /// that the server is reachable and its model matches the contract.
+    pub fn load_remote(src: &ModelSource, server: &ServerOptions) -> Result<Self> {
+        let model = model::Model::load(src)?;
+        let engine = engine::create_remote(&model, server)?;
         Ok(Denoiser { model, engine })
     }
 

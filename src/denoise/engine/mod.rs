@@ -1,9 +1,12 @@
 //! Inference engines behind one small trait (design §6).
 //!
-//! Entry point: [`create`] picks ONNX Runtime when its library is found (execution
+//! Entry points: [`create`] picks ONNX Runtime when its library is found (execution
 //! providers TensorRT → CUDA → CPU for `Device::Auto`), else the embedded pure-Rust
-//! engine (tract). `REFACTOR_ENGINE=tract|ort` forces one.
+//! engine (tract). `REFACTOR_ENGINE=tract|ort` forces one. [`create_remote`] sends
+//! the forward passes to a KServe v2 inference server instead (`--model-server`).
 
+mod http;
+pub mod kserve;
 pub mod onnxruntime;
 #[cfg(feature = "embedded-engine")]
 pub mod tract;
@@ -90,6 +93,12 @@ pub fn create_with(model: &Model, device: Device, choice: EngineChoice) -> Resul
             }
         }
     }
+}
+
+/// Connects to the KServe v2 server of `opts` and checks its model against the
+/// contract; its forward passes then run there (the tokenizer stays local).
+pub fn create_remote(model: &Model, opts: &kserve::ServerOptions) -> Result<Box<dyn Engine>> {
+    Ok(Box::new(kserve::KserveEngine::connect(model, opts)?))
 }
 
 #[cfg(feature = "embedded-engine")]
