@@ -639,108 +639,160 @@ fn match_children<'t>(
     env: &mut Env<'t>,
     strictness: Strictness,
 ) -> bool {
-    let mut g = 0usize;
-    let mut c = 0usize;
     if cands.is_empty() {
         return false;
     }
+    let mut s = Siblings {
+        goals,
+        cands,
+        g: 0,
+        c: 0,
+        src,
+        strictness,
+    };
     loop {
-        // Ellipsis handling.
-        if g >= goals.len() {
+        if s.g >= goals.len() {
             return true;
         }
-        if let Some(name) = ellipsis_name(&goals[g]) {
-            let mut matched: Vec<Node<'t>> = Vec::new();
-            g += 1;
-            if g >= goals.len() {
-                matched.extend_from_slice(&cands[c..]);
-                return bind_ellipsis(name, matched, 0, src, env);
-            }
-            let mut skipped_anonymous = 0;
-            while goals[g].is_trivial() {
-                g += 1;
-                skipped_anonymous += 1;
-                if g >= goals.len() {
-                    matched.extend_from_slice(&cands[c..]);
-                    return bind_ellipsis(name, matched, skipped_anonymous, src, env);
-                }
-            }
-            if ellipsis_name(&goals[g]).is_some() {
-                // Two ellipses in a row: the first takes exactly one node.
-                if c >= cands.len() {
-                    return false;
-                }
-                matched.push(cands[c]);
-                c += 1;
-                if c >= cands.len() {
-                    return false;
-                }
-                if !bind_ellipsis(name, matched, skipped_anonymous, src, env) {
-                    return false;
-                }
-                continue;
-            }
-            loop {
-                // Probe without leaking partial bindings.
-                let snap = env.snapshot();
-                if matches!(
-                    match_one(&goals[g], cands[c], src, env, strictness),
-                    One::Both
-                ) {
-                    env.rollback(snap);
-                    if !bind_ellipsis(name, matched, skipped_anonymous, src, env) {
-                        return false;
-                    }
-                    break;
-                }
-                env.rollback(snap);
-                matched.push(cands[c]);
-                c += 1;
-                if c >= cands.len() {
-                    return false;
-                }
-            }
+        match s.ellipsis(env) {
+            Flow::Return(ok) => return ok,
+            Flow::Continue => continue,
+            Flow::Next => {}
         }
-        // Match one goal node, skipping trivia.
-        loop {
-            if c >= cands.len() {
-                if should_skip_goal(strictness, &goals[g..]) {
-                    g = goals.len();
-                    break;
-                }
-                return false;
-            }
-            match match_one(&goals[g], cands[c], src, env, strictness) {
-                One::Both => break,
-                One::SkipGoal => {
-                    g += 1;
-                    if g >= goals.len() {
-                        break;
-                    }
-                }
-                One::SkipBoth => {
-                    c += 1;
-                    g += 1;
-                    if g >= goals.len() {
-                        break;
-                    }
-                }
-                One::SkipCand => c += 1,
-                One::No => return false,
-            }
+        if let Flow::Return(ok) = s.one_goal(env) {
+            return ok;
         }
-        if g < goals.len() {
-            g += 1;
-            c += 1;
+        if s.g < goals.len() {
+            s.g += 1;
+            s.c += 1;
         }
-        if g >= goals.len() {
-            return cands[c.min(cands.len())..]
+        if s.g >= goals.len() {
+            return cands[s.c.min(cands.len())..]
                 .iter()
                 .all(|n| should_skip_trailing(strictness, n));
         }
-        if c >= cands.len() {
+        if s.c >= cands.len() {
             // ast-grep: `cand_children.peek()?` — goals remain but no candidates.
             return false;
+        }
+    }
+}
+
+/// What a step of the sibling matcher tells the loop.
+enum Flow {
+    /// The whole list is decided.
+    Return(bool),
+    /// Start the next round (another ellipsis follows).
+    Continue,
+    /// Go on with the current goal.
+    Next,
+}
+
+/// Goal and candidate positions in one sibling list (ast-grep's two
+/// peekable iterators).
+struct Siblings<'a, 't> {
+    goals: &'a [PNode],
+    cands: &'a [Node<'t>],
+    g: usize,
+    c: usize,
+    src: &'a str,
+    strictness: Strictness,
+}
+
+impl<'t> Siblings<'_, 't> {
+    /// ast-grep's `may_match_ellipsis_impl`: when the goal is `$$$`/`$$$A`,
+    /// take candidates lazily up to the first one the next goal matches
+    /// (probing without leaking bindings), and bind them.
+    fn ellipsis(&mut self, env: &mut Env<'t>) -> Flow {
+        let (goals, cands, src) = (self.goals, self.cands, self.src);
+        let Some(name) = ellipsis_name(&goals[self.g]) else {
+            return Flow::Next;
+        };
+        let mut matched: Vec<Node<'t>> = Vec::new();
+        self.g += 1;
+        if self.g >= goals.len() {
+            matched.extend_from_slice(&cands[self.c..]);
+            return Flow::Return(bind_ellipsis(name, matched, 0, src, env));
+        }
+        let mut skipped_anonymous = 0;
+        while goals[self.g].is_trivial() {
+            self.g += 1;
+            skipped_anonymous += 1;
+            if self.g >= goals.len() {
+                matched.extend_from_slice(&cands[self.c..]);
+                return Flow::Return(bind_ellipsis(name, matched, skipped_anonymous, src, env));
+            }
+        }
+        if ellipsis_name(&goals[self.g]).is_some() {
+            // Two ellipses in a row: the first takes exactly one node.
+            if self.c >= cands.len() {
+                return Flow::Return(false);
+            }
+            matched.push(cands[self.c]);
+            self.c += 1;
+            if self.c >= cands.len() || !bind_ellipsis(name, matched, skipped_anonymous, src, env) {
+                return Flow::Return(false);
+            }
+            return Flow::Continue;
+        }
+        loop {
+            // Probe without leaking partial bindings.
+            let snap = env.snapshot();
+            let hit = matches!(
+                match_one(&goals[self.g], cands[self.c], src, env, self.strictness),
+                One::Both
+            );
+            env.rollback(snap);
+            if hit {
+                if !bind_ellipsis(name, matched, skipped_anonymous, src, env) {
+                    return Flow::Return(false);
+                }
+                return Flow::Next;
+            }
+            matched.push(cands[self.c]);
+            self.c += 1;
+            if self.c >= cands.len() {
+                return Flow::Return(false);
+            }
+        }
+    }
+
+    /// ast-grep's `match_single_node_while_skip_trivial`: match the current
+    /// goal, skipping what the strictness lets either side skip.
+    fn one_goal(&mut self, env: &mut Env<'t>) -> Flow {
+        let (goals, cands) = (self.goals, self.cands);
+        loop {
+            if self.c >= cands.len() {
+                if should_skip_goal(self.strictness, &goals[self.g..]) {
+                    self.g = goals.len();
+                    return Flow::Next;
+                }
+                return Flow::Return(false);
+            }
+            match match_one(
+                &goals[self.g],
+                cands[self.c],
+                self.src,
+                env,
+                self.strictness,
+            ) {
+                One::Both => return Flow::Next,
+                One::SkipGoal => {
+                    self.g += 1;
+                    if self.g >= goals.len() {
+                        return Flow::Next;
+                    }
+                }
+                One::SkipBoth => {
+                    self.c += 1;
+                    self.g += 1;
+                    if self.g >= goals.len() {
+                        return Flow::Next;
+                    }
+                }
+                One::SkipCand => self.c += 1,
+                One::No => return Flow::Return(false),
+            }
         }
     }
 }
