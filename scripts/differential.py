@@ -129,7 +129,9 @@ def main():
         "javascript": corpus_js(),
         "typescript": corpus_js(),
     }
-    rules = sorted((ROOT / "rules").rglob("*.yml")) + [Path(r).resolve() for r in args.rule]
+    rules = (sorted((ROOT / "rules").rglob("*.yml"))
+             + sorted((ROOT / "scripts" / "differential-rules").glob("*.yml"))
+             + [Path(r).resolve() for r in args.rule])
     rules = [r for r in rules if not r.name.endswith((".test.yml", "-test.yml"))]
     results = []
     ok = True

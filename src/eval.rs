@@ -3,86 +3,35 @@
 //!
 //! For a task (`py-return-type`, `py-param-type`, `py-kwarg-name`, `py-local-name`,
 //! `rs-let-type`) it finds every site that has its answer ([`sites`]), takes the
-//! answers out of the code, puts a hole at each site, and runs the same stages as
-//! `apply`: the files of the walk become one canvas with cross-file context
-//! ([`crate::fill::fill_holes`]: decoding, threshold and `regex`), then
-//! [`crate::pipeline::finalize`] (hole `kind` and reparse). Each site's fill (and its
-//! best guess when not applied) is compared with the removed answer. One JSON object
+//! answers out of the code, puts a hole at each site, and finishes the run as
+//! `apply` does ([`crate::pipeline::fill_and_finalize`]: one canvas with
+//! cross-file context, decoding, threshold and `regex`, then hole `kind` and
+//! reparse). Each site's fill (and its best guess when not applied) is
+//! compared with the removed answer. One JSON object
 //! per task is printed on stdout (the last line for the last task).
 
 pub mod baseline;
 pub mod sites;
 
-use crate::cli::flags::EvalArgs;
 use crate::denoise::canvas::Canvas;
 use crate::denoise::model::Model;
-use crate::denoise::{ContextIndex, DecodeMode, FileHoles, HoleSite};
+use crate::denoise::{ContextIndex, DecodeMode};
 use crate::fill::{self, FillOptions};
-use crate::pipeline::{self, FileResult};
-use crate::plan::{self, Edit, EditStatus};
+use crate::pipeline;
+use crate::plan::{self, Edit};
+use crate::results::{line_col, FileResult};
 use crate::rule::fix::Rendered;
 use crate::rule::{load::load_one, Rule};
 use crate::walk::{self, WalkOptions};
-use anyhow::Context;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 use sites::{Site, Task};
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Environment variable naming a file that receives one JSON line per site.
 pub const SITES_ENV: &str = "REFACTOR_EVAL_SITES";
-
-pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
-    let tasks: Vec<Task> = if args.task == "all" {
-        Task::ALL.to_vec()
-    } else {
-        args.task
-            .split(',')
-            .map(|t| {
-                Task::parse(t.trim()).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "unknown eval task `{t}` (expected {} or all)",
-                        Task::ALL.map(|t| t.name()).join(", ")
-                    )
-                })
-            })
-            .collect::<anyhow::Result<_>>()?
-    };
-    let opts = crate::cli::fill_options(&args.model);
-    let root = crate::cli::find_root();
-    let mut dump = match std::env::var_os(SITES_ENV) {
-        Some(p) if !p.is_empty() => Some(
-            std::fs::File::create(&p)
-                .with_context(|| format!("cannot create {}", Path::new(&p).display()))?,
-        ),
-        _ => None,
-    };
-    for task in tasks {
-        let report = evaluate(task, &args.paths, args.limit, &opts, &root)?;
-        if let Some(f) = dump.as_mut() {
-            for s in &report.sites {
-                writeln!(f, "{}", s.to_json())?;
-            }
-        }
-        let summary = report.summary();
-        eprintln!(
-            "refactor eval {}: {} sites, exact {:.3}, applied {:.3}, precision {}, {} forward passes, {:.1}s on {}",
-            task.name(),
-            report.sites.len(),
-            summary["exact_match"].as_f64().unwrap_or(0.0),
-            summary["applied"].as_f64().unwrap_or(0.0),
-            summary["applied_precision"],
-            summary["forward_passes"],
-            summary["seconds"].as_f64().unwrap_or(0.0),
-            summary["device"].as_str().unwrap_or("-"),
-        );
-        println!("{summary}");
-    }
-    Ok(crate::cli::EXIT_OK)
-}
 
 /// What happened at one site.
 #[derive(Debug, Clone)]
@@ -210,21 +159,57 @@ pub fn evaluate(
     let start = Instant::now();
     let rule = load_one(Path::new(task.name()), 1, task.rule_yaml())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hole_name = task.hole_name();
-    let max_tokens = rule.holes[hole_name].decl.max_tokens;
+    let max_tokens = rule.holes[task.hole_name()].decl.max_tokens;
     let rules: Vec<Rule> = vec![rule];
     let model = Model::load(&opts.model)?;
+    let files = walk_files(task, paths, root)?;
+    let (chosen, skipped) = choose_sites(task, &files, limit, max_tokens, &model)?;
+    let mut results = stripped(task, &files, &chosen);
+    let copies = copy_guesses(&results, &rules, &model)?;
+    drop(model);
+    // The same fill and validate stages as `apply`.
+    let summary = pipeline::fill_and_finalize(&mut results, &rules, opts)?;
+    let sites = score(&files, &results, &chosen, copies);
+    Ok(Report {
+        task,
+        sites,
+        skipped,
+        files: results.len(),
+        stats: summary.map(|s| s.stats).unwrap_or_default(),
+        mode: opts.decode.mode,
+        tau: opts.decode.threshold,
+        threshold: opts.threshold,
+        wall_seconds: start.elapsed().as_secs_f64(),
+    })
+}
 
+/// The task's source files under `paths`, with repository-relative paths.
+fn walk_files(
+    task: Task,
+    paths: &[PathBuf],
+    root: &Path,
+) -> anyhow::Result<Vec<(walk::SourceFile, String)>> {
     let walked = walk::walk(paths, &[task.lang()], &WalkOptions::default())?;
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let files: Vec<(walk::SourceFile, String)> = walked
+    Ok(walked
         .files
         .into_iter()
         .map(|f| {
             let rel = pipeline::relative_to(&root, &f.path);
             (f, rel)
         })
-        .collect();
+        .collect())
+}
+
+/// Sites per file, in path then text order, up to `limit` (0: all); an
+/// answer that is empty or longer than the hole's slot is skipped (counted).
+fn choose_sites(
+    task: Task,
+    files: &[(walk::SourceFile, String)],
+    limit: usize,
+    max_tokens: usize,
+    model: &Model,
+) -> anyhow::Result<(Vec<Vec<Site>>, usize)> {
     let defined: HashSet<String> = if task == Task::PyKwargName {
         files
             .iter()
@@ -234,8 +219,6 @@ pub fn evaluate(
     } else {
         HashSet::new()
     };
-
-    // Sites per file, in path then text order, up to the limit.
     let found: Vec<Vec<Site>> = files
         .par_iter()
         .map(|(f, _)| {
@@ -267,10 +250,17 @@ pub fn evaluate(
         }
         chosen.push(keep);
     }
+    Ok((chosen, skipped))
+}
 
-    // The code without the answers, with one hole edit per site.
+/// The code without the answers, with one hole edit per chosen site.
+fn stripped(
+    task: Task,
+    files: &[(walk::SourceFile, String)],
+    chosen: &[Vec<Site>],
+) -> Vec<FileResult> {
     let mut results: Vec<FileResult> = Vec::with_capacity(files.len());
-    for ((f, rel), list) in files.iter().zip(&chosen) {
+    for ((f, rel), list) in files.iter().zip(chosen) {
         let refs: Vec<&Site> = list.iter().collect();
         let (text, map) = sites::strip(&f.text, &refs);
         let mut edits = Vec::with_capacity(list.len());
@@ -281,7 +271,7 @@ pub fn evaluate(
             };
             let rendered = Rendered {
                 text: prefix.to_string(),
-                holes: vec![(hole_name.to_string(), prefix.len())],
+                holes: vec![(task.hole_name().to_string(), prefix.len())],
             };
             edits.push(Edit::new(0, range, rendered, &[]));
         }
@@ -297,57 +287,33 @@ pub fn evaluate(
             rejected: None,
         });
     }
-
-    let copies = copy_guesses(&results, &rules, &model)?;
-    drop(model);
-
-    let summary = if results.iter().any(|f| !f.edits.is_empty()) {
-        Some(fill::fill_holes(&mut results, &rules, opts)?)
-    } else {
-        None
-    };
     results
-        .par_iter_mut()
-        .for_each(|f| pipeline::finalize(f, &rules));
+}
 
+/// Each site's fill (or best guess) against its removed answer.
+fn score(
+    files: &[(walk::SourceFile, String)],
+    results: &[FileResult],
+    chosen: &[Vec<Site>],
+    copies: Vec<String>,
+) -> Vec<SiteResult> {
     let mut out = Vec::new();
     let mut copy_iter = copies.into_iter();
-    for ((f, _), (r, list)) in files.iter().zip(results.iter().zip(&chosen)) {
+    for ((f, _), (r, list)) in files.iter().zip(results.iter().zip(chosen)) {
         for (s, e) in list.iter().zip(&r.edits) {
             let h = &e.holes[0];
-            let status = match (&h.problem, &e.status) {
-                (Some(p), _) if p.starts_with("confidence") || p == "empty fill" => {
-                    "unresolved".to_string()
-                }
-                (Some(p), _) => format!("rejected: {p}"),
-                (None, EditStatus::Applied) if h.fill.is_some() && r.rejected.is_none() => {
-                    "applied".into()
-                }
-                (None, EditStatus::Rejected(why)) => format!("rejected: {why}"),
-                _ => "unresolved".into(),
-            };
             out.push(SiteResult {
                 file: r.rel.clone(),
-                line: pipeline::line_col(&f.text, s.answer.start).0,
+                line: line_col(&f.text, s.answer.start).0,
                 answer: normalize(&f.text[s.answer.clone()]),
                 guess: normalize(h.guess.as_deref().unwrap_or("")),
                 confidence: h.confidence.unwrap_or(0.0),
-                status,
+                status: h.status(e).to_string(),
                 copy_guess: copy_iter.next().unwrap_or_default(),
             });
         }
     }
-    Ok(Report {
-        task,
-        sites: out,
-        skipped,
-        files: results.len(),
-        stats: summary.map(|s| s.stats).unwrap_or_default(),
-        mode: opts.decode.mode,
-        tau: opts.decode.threshold,
-        threshold: opts.threshold,
-        wall_seconds: start.elapsed().as_secs_f64(),
-    })
+    out
 }
 
 /// The copy baseline for every site, in file then edit order: the canvas is laid out
@@ -365,25 +331,7 @@ fn copy_guesses(
     );
     let mut files = Vec::new();
     for f in results.iter().filter(|f| !f.edits.is_empty()) {
-        let (text, placed) = plan::apply(&f.original, &f.edits, f.crlf);
-        let holes = placed
-            .iter()
-            .map(|p| {
-                let e = &f.edits[p.edit];
-                let h = &e.holes[p.hole];
-                HoleSite {
-                    name: format!("{}/{}", rules[e.rule].id, h.name),
-                    offset: p.range.start,
-                    max_tokens: rules[e.rule].holes[&h.name].decl.max_tokens,
-                    tie_key: None,
-                }
-            })
-            .collect();
-        files.push(FileHoles {
-            path: PathBuf::from(&f.rel),
-            text,
-            holes,
-        });
+        files.push(fill::file_holes(f, rules).0);
     }
     let canvas = Canvas::build(&files, &ctx, model)?;
     let mut row_text: Vec<Option<String>> = vec![None; canvas.rows.len()];

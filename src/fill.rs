@@ -8,8 +8,8 @@
 use crate::denoise::{
     ContextIndex, DecodeOptions, DecodeStats, Denoiser, Device, FileHoles, HoleSite, ModelSource,
 };
-use crate::pipeline::FileResult;
-use crate::plan::{self, EditStatus};
+use crate::plan::{self, EditStatus, HoleProblem};
+use crate::results::FileResult;
 use crate::rule::Rule;
 use std::path::PathBuf;
 
@@ -20,6 +20,8 @@ pub struct FillOptions {
     pub decode: DecodeOptions,
     /// Default acceptance threshold for a fill's confidence ([`DEFAULT_THRESHOLD`]).
     pub threshold: f32,
+    /// `--quiet`: no stderr line about which engine runs the model.
+    pub quiet: bool,
 }
 
 /// Confidence a fill needs by default. On held-out code (docs/eval.md, calibration) the
@@ -35,6 +37,7 @@ impl Default for FillOptions {
             device: Device::Auto,
             decode: DecodeOptions::default(),
             threshold: DEFAULT_THRESHOLD,
+            quiet: false,
         }
     }
 }
@@ -53,6 +56,7 @@ pub fn fill_holes(
     rules: &[Rule],
     opts: &FillOptions,
 ) -> anyhow::Result<FillSummary> {
+    crate::denoise::engine::set_quiet(opts.quiet);
     let denoiser = Denoiser::load(&opts.model, opts.device)?;
     let ctx = ContextIndex::build(
         results
@@ -66,29 +70,8 @@ pub fn fill_holes(
         if !f.edits.iter().any(|e| e.is_live() && !e.holes.is_empty()) {
             continue;
         }
-        let (text, placed) = plan::apply(&f.original, &f.edits, f.crlf);
-        let mut holes = Vec::new();
-        let mut own = Vec::new();
-        for p in placed {
-            let e = &f.edits[p.edit];
-            let h = &e.holes[p.hole];
-            let decl = &rules[e.rule].holes[&h.name].decl;
-            holes.push(HoleSite {
-                name: format!("{}/{}", rules[e.rule].id, h.name),
-                offset: p.range.start,
-                max_tokens: decl.max_tokens,
-                tie_key: h.tie_key.clone(),
-            });
-            own.push((p.edit, p.hole));
-        }
-        inputs.push((
-            fi,
-            FileHoles {
-                path: PathBuf::from(&f.rel),
-                text,
-                holes,
-            },
-        ));
+        let (holes, own) = file_holes(f, rules);
+        inputs.push((fi, holes));
         owners.push(own);
     }
     let files: Vec<FileHoles> = inputs.iter().map(|(_, fh)| fh.clone()).collect();
@@ -106,18 +89,18 @@ pub fn fill_holes(
             let hole = &rule.holes[&hole_name];
             let threshold = hole.decl.min_confidence.unwrap_or(opts.threshold);
             let problem = if fill.text.trim().is_empty() {
-                Some("empty fill".to_string())
+                Some(HoleProblem::Empty)
             } else if fill.confidence < threshold {
-                Some(format!(
-                    "confidence {:.2} below threshold {:.2}",
-                    fill.confidence, threshold
-                ))
+                Some(HoleProblem::LowConfidence {
+                    confidence: fill.confidence,
+                    threshold,
+                })
             } else if hole
                 .regex
                 .as_ref()
                 .is_some_and(|re| !re.is_match(&fill.text))
             {
-                Some("fill does not match the hole's regex".to_string())
+                Some(HoleProblem::Regex)
             } else {
                 None
             };
@@ -137,4 +120,30 @@ pub fn fill_holes(
         }
     }
     Ok(summary)
+}
+
+/// A file rewritten with its live edits, holes left empty, as the denoiser
+/// takes it; with the `(edit, hole)` each canvas hole stands for. The one
+/// place hole sites are built (`apply`, `check` and `eval` all use it).
+pub fn file_holes(f: &FileResult, rules: &[Rule]) -> (FileHoles, Vec<(usize, usize)>) {
+    let (text, placed) = plan::apply(&f.original, &f.edits, f.crlf);
+    let mut holes = Vec::new();
+    let mut own = Vec::new();
+    for p in placed {
+        let e = &f.edits[p.edit];
+        let h = &e.holes[p.hole];
+        holes.push(HoleSite {
+            name: format!("{}/{}", rules[e.rule].id, h.name),
+            offset: p.range.start,
+            max_tokens: rules[e.rule].holes[&h.name].decl.max_tokens,
+            tie_key: h.tie_key.clone(),
+        });
+        own.push((p.edit, p.hole));
+    }
+    let file = FileHoles {
+        path: PathBuf::from(&f.rel),
+        text,
+        holes,
+    };
+    (file, own)
 }

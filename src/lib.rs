@@ -13,6 +13,8 @@ pub mod lang;
 pub mod matcher;
 pub mod pipeline;
 pub mod plan;
+pub mod repo;
+pub mod results;
 pub mod rule;
 pub mod validate;
 pub mod walk;

@@ -7,55 +7,12 @@
 
 use crate::fill::{self, FillOptions, FillSummary};
 use crate::lang::{count_errors, Lang};
-use crate::plan::{self, Edit, EditStatus};
+use crate::plan::{self, Edit, EditStatus, RejectReason};
+use crate::results::{line_col, FileResult, Finding};
 use crate::rule::Rule;
 use crate::walk::{self, Skipped, SourceFile, WalkOptions};
 use rayon::prelude::*;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
-
-/// One place a rule matched (with or without a fix).
-#[derive(Debug, Clone)]
-pub struct Finding {
-    pub rule: usize,
-    pub range: Range<usize>,
-    /// The node's own range (the edit range may be expanded).
-    pub node_range: Range<usize>,
-    /// Index into [`FileResult::edits`] when the rule has a fix.
-    pub edit: Option<usize>,
-}
-
-#[derive(Debug, Clone)]
-pub struct FileResult {
-    /// Path as walked (opens the file).
-    pub path: PathBuf,
-    /// Path relative to the repository root, `/`-separated (diff headers).
-    pub rel: String,
-    pub lang: Lang,
-    pub original: String,
-    /// `Some` when the file changes.
-    pub new_text: Option<String>,
-    pub edits: Vec<Edit>,
-    pub findings: Vec<Finding>,
-    /// Set when the whole file was left unchanged because the rewrite broke it.
-    pub rejected: Option<String>,
-    pub crlf: bool,
-}
-
-impl FileResult {
-    /// 1-based line and 0-based column (in characters) of a byte offset in the
-    /// original text.
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        line_col(&self.original, offset)
-    }
-}
-
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before, |i| &before[i + 1..]);
-    (line, col.chars().count())
-}
 
 #[derive(Debug, Default)]
 pub struct RunResult {
@@ -158,23 +115,34 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
         b.finish_and_clear();
     }
 
-    // Holes of all files go through one canvas.
-    let fill_summary = if results
-        .iter()
-        .any(|f| f.edits.iter().any(|e| e.is_live() && !e.holes.is_empty()))
-    {
-        Some(fill::fill_holes(&mut results, rules, &opts.fill)?)
-    } else {
-        None
-    };
-
-    results.par_iter_mut().for_each(|f| finalize(f, rules));
+    let fill_summary = fill_and_finalize(&mut results, rules, &opts.fill)?;
     Ok(RunResult {
         files: results,
         skipped: walked.skipped,
         scanned,
         fill: fill_summary,
     })
+}
+
+/// Stages 4 and 5 for planned files: every live hole of every file goes
+/// through one canvas (only when there are holes, so rules without holes
+/// never load a model), then each file is rebuilt and reparsed. `apply`,
+/// `check` and `eval` all finish a run here.
+pub fn fill_and_finalize(
+    results: &mut [FileResult],
+    rules: &[Rule],
+    opts: &FillOptions,
+) -> anyhow::Result<Option<FillSummary>> {
+    let has_holes = results
+        .iter()
+        .any(|f| f.edits.iter().any(|e| e.is_live() && !e.holes.is_empty()));
+    let summary = if has_holes {
+        Some(fill::fill_holes(results, rules, opts)?)
+    } else {
+        None
+    };
+    results.par_iter_mut().for_each(|f| finalize(f, rules));
+    Ok(summary)
 }
 
 /// Stage 2 + 3 for one file: parse, match every rule, plan edits.
@@ -221,14 +189,7 @@ pub fn scan_file(f: &SourceFile, rel: &str, rules: &[Rule], rule_ids: &[String])
     }
     // Overlap resolution reorders edits: keep findings pointing at theirs.
     let mut order: Vec<usize> = (0..edits.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (ea, eb) = (&edits[a], &edits[b]);
-        ea.range
-            .start
-            .cmp(&eb.range.start)
-            .then(eb.range.end.cmp(&ea.range.end))
-            .then(ea.rule.cmp(&eb.rule))
-    });
+    order.sort_by_key(|&i| plan::position_key(&edits[i].range, edits[i].rule));
     let mut new_index = vec![0; edits.len()];
     for (new, &old) in order.iter().enumerate() {
         new_index[old] = new;
@@ -276,8 +237,7 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
         }
         if !bad_kind.is_empty() {
             for i in bad_kind {
-                f.edits[i].status =
-                    EditStatus::Rejected("fill does not parse as the hole's `kind`".into());
+                f.edits[i].status = EditStatus::Rejected(RejectReason::FillKind);
             }
             return finalize(f, rules);
         }
@@ -288,13 +248,13 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
             .iter_mut()
             .filter(|e| e.is_live() && !e.holes.is_empty())
         {
-            e.status = EditStatus::Rejected("the filled file no longer parses".into());
+            e.status = EditStatus::Rejected(RejectReason::FilledFileBroken);
         }
         return finalize(f, rules);
     }
     if !ok {
         for e in f.edits.iter_mut().filter(|e| e.is_live()) {
-            e.status = EditStatus::Rejected("the rewritten file no longer parses".into());
+            e.status = EditStatus::Rejected(RejectReason::FileBroken);
         }
         f.rejected = Some("the rewrite introduces parse errors; file left unchanged".into());
         ok = false;

@@ -22,7 +22,63 @@ pub struct PlannedHole {
     pub guess: Option<String>,
     pub confidence: Option<f32>,
     /// Why the guess was not accepted (`None` when accepted or not decoded).
-    pub problem: Option<String>,
+    pub problem: Option<HoleProblem>,
+}
+
+/// Why a hole's best guess was not accepted by the fill stage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HoleProblem {
+    /// The model ended the hole at once.
+    Empty,
+    /// Less confident than the hole's `min_confidence` or the run's threshold.
+    LowConfidence { confidence: f32, threshold: f32 },
+    /// The fill does not match the hole's `regex`.
+    Regex,
+}
+
+impl HoleProblem {
+    /// The model was not sure (as opposed to sure of something that breaks a
+    /// constraint): reported as `unresolved`, not `rejected`.
+    pub fn is_unsure(self) -> bool {
+        matches!(self, HoleProblem::Empty | HoleProblem::LowConfidence { .. })
+    }
+}
+
+impl std::fmt::Display for HoleProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HoleProblem::Empty => write!(f, "empty fill"),
+            HoleProblem::LowConfidence {
+                confidence,
+                threshold,
+            } => write!(
+                f,
+                "confidence {confidence:.2} below threshold {threshold:.2}"
+            ),
+            HoleProblem::Regex => write!(f, "fill does not match the hole's regex"),
+        }
+    }
+}
+
+/// Why the validate stage turned an edit down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectReason {
+    /// A hole's fill does not parse as the hole's `kind` in place.
+    FillKind,
+    /// With its holes filled, the file no longer parses.
+    FilledFileBroken,
+    /// The rewritten file no longer parses (the whole file is left alone).
+    FileBroken,
+}
+
+impl std::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RejectReason::FillKind => "fill does not parse as the hole's `kind`",
+            RejectReason::FilledFileBroken => "the filled file no longer parses",
+            RejectReason::FileBroken => "the rewritten file no longer parses",
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,18 +90,56 @@ pub enum EditStatus {
     /// A hole could not be filled confidently; the site is left unchanged.
     Unresolved,
     /// The file would no longer parse (or a hole's fill broke it).
-    Rejected(String),
+    Rejected(RejectReason),
 }
 
-impl EditStatus {
-    pub fn label(&self) -> String {
+impl std::fmt::Display for EditStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EditStatus::Applied => "applied".into(),
+            EditStatus::Applied => write!(f, "applied"),
             EditStatus::Overlap { rule, line } => {
-                format!("skipped: overlaps an edit of `{rule}` at line {line}")
+                write!(f, "skipped: overlaps an edit of `{rule}` at line {line}")
             }
-            EditStatus::Unresolved => "unresolved".into(),
-            EditStatus::Rejected(why) => format!("rejected: {why}"),
+            EditStatus::Unresolved => write!(f, "unresolved"),
+            EditStatus::Rejected(why) => write!(f, "rejected: {why}"),
+        }
+    }
+}
+
+/// What became of one hole, as every report shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HoleStatus {
+    Applied,
+    /// The model was not sure enough; the site is unchanged.
+    Unresolved,
+    /// A fill was found but broke a constraint or the file.
+    Rejected(String),
+    /// Its edit lost to an overlapping one.
+    Skipped,
+}
+
+impl std::fmt::Display for HoleStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HoleStatus::Applied => write!(f, "applied"),
+            HoleStatus::Unresolved => write!(f, "unresolved"),
+            HoleStatus::Rejected(why) => write!(f, "rejected: {why}"),
+            HoleStatus::Skipped => write!(f, "skipped"),
+        }
+    }
+}
+
+impl PlannedHole {
+    /// This hole's outcome inside `edit` (the one definition the JSON report
+    /// and `refactor eval` share).
+    pub fn status(&self, edit: &Edit) -> HoleStatus {
+        match (&self.problem, &edit.status) {
+            (Some(p), _) if p.is_unsure() => HoleStatus::Unresolved,
+            (Some(p), _) => HoleStatus::Rejected(p.to_string()),
+            (None, EditStatus::Applied) if self.fill.is_some() => HoleStatus::Applied,
+            (None, EditStatus::Rejected(why)) => HoleStatus::Rejected(why.to_string()),
+            (None, EditStatus::Overlap { .. }) => HoleStatus::Skipped,
+            _ => HoleStatus::Unresolved,
         }
     }
 }
@@ -100,16 +194,26 @@ impl Edit {
     }
 }
 
+/// The one order of edits and findings: by start, longer first at equal
+/// starts, then by rule order (ast-grep's; the outermost match wins).
+pub fn position_key(range: &Range<usize>, rule: usize) -> (usize, std::cmp::Reverse<usize>, usize) {
+    (range.start, std::cmp::Reverse(range.end), rule)
+}
+
+/// Text with its newlines made CRLF when the file is CRLF (`crlf`), so a
+/// rewritten CRLF file stays CRLF.
+pub fn line_endings(s: &str, crlf: bool) -> std::borrow::Cow<'_, str> {
+    if crlf {
+        s.replace("\r\n", "\n").replace('\n', "\r\n").into()
+    } else {
+        s.into()
+    }
+}
+
 /// Orders edits and marks overlapping ones. `rule_ids` names rules for the
 /// report; `line_of` maps a byte offset to a 1-based line.
 pub fn resolve_overlaps(edits: &mut [Edit], rule_ids: &[String], line_of: impl Fn(usize) -> usize) {
-    edits.sort_by(|a, b| {
-        a.range
-            .start
-            .cmp(&b.range.start)
-            .then(b.range.end.cmp(&a.range.end))
-            .then(a.rule.cmp(&b.rule))
-    });
+    edits.sort_by_key(|e| position_key(&e.range, e.rule));
     let mut last: Option<(usize, usize, usize)> = None; // (end, rule, start)
     for e in edits.iter_mut() {
         if !e.is_live() {
@@ -143,13 +247,7 @@ pub fn apply(text: &str, edits: &[Edit], crlf: bool) -> (String, Vec<PlacedHole>
     let mut out = String::with_capacity(text.len());
     let mut placed = Vec::new();
     let mut pos = 0;
-    let conv = |s: &str| -> String {
-        if crlf {
-            s.replace("\r\n", "\n").replace('\n', "\r\n")
-        } else {
-            s.to_string()
-        }
-    };
+    let conv = |s: &str| line_endings(s, crlf).into_owned();
     for (ei, e) in edits.iter().enumerate() {
         if !e.is_live() {
             continue;
@@ -196,6 +294,44 @@ mod tests {
             },
             &[],
         )
+    }
+
+    #[test]
+    fn hole_status_follows_the_problem_then_the_edit() {
+        let mut e = Edit::new(
+            0,
+            0..1,
+            Rendered {
+                text: "x: ".into(),
+                holes: vec![("T".into(), 3)],
+            },
+            &[],
+        );
+        let unsure = HoleProblem::LowConfidence {
+            confidence: 0.41,
+            threshold: 0.8,
+        };
+        e.holes[0].problem = Some(unsure);
+        assert_eq!(e.holes[0].status(&e), HoleStatus::Unresolved);
+        assert_eq!(unsure.to_string(), "confidence 0.41 below threshold 0.80");
+        e.holes[0].problem = Some(HoleProblem::Regex);
+        assert_eq!(
+            e.holes[0].status(&e).to_string(),
+            "rejected: fill does not match the hole's regex"
+        );
+        e.holes[0].problem = None;
+        e.holes[0].fill = Some("int".into());
+        assert_eq!(e.holes[0].status(&e), HoleStatus::Applied);
+        e.status = EditStatus::Rejected(RejectReason::FillKind);
+        assert_eq!(
+            e.holes[0].status(&e).to_string(),
+            "rejected: fill does not parse as the hole's `kind`"
+        );
+        e.status = EditStatus::Overlap {
+            rule: "r".into(),
+            line: 2,
+        };
+        assert_eq!(e.holes[0].status(&e), HoleStatus::Skipped);
     }
 
     #[test]

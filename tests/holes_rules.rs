@@ -298,3 +298,25 @@ fn rule_tests_of_the_hole_rules_pass() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains(" 0 failed"), "{}", stdout(&out));
 }
+
+/// `--quiet` silences every stderr line, the engine's included; without it
+/// the engine says what runs the model.
+#[test]
+fn quiet_reaches_the_engine_line() {
+    let dir = copy_fixture("holes/returns");
+    let m = lookup();
+    let r = rule("py-return-type.yml");
+    let loud = refactor(dir.path(), &["apply", "--model", &m, "--rule", &r, "."]);
+    assert_eq!(loud.status.code(), Some(0), "{}", stderr(&loud));
+    assert!(
+        stderr(&loud).contains("running the denoiser"),
+        "{}",
+        stderr(&loud)
+    );
+    let quiet = refactor(
+        dir.path(),
+        &["apply", "--model", &m, "--quiet", "--rule", &r, "."],
+    );
+    assert_eq!(quiet.status.code(), Some(0));
+    assert_eq!(stderr(&quiet), "");
+}

@@ -69,3 +69,76 @@ fn a_fix_that_deletes_a_comment_says_so_with_file_and_line() {
     assert_eq!(rec["warnings"][0]["line"], 3);
     assert_eq!(rec["warnings"][0]["text"], "# keep me");
 }
+
+/// Flags that would turn the confidence gate off (`--threshold NaN` or
+/// `-1`) or that make no sense (`--tau 2`, even with no hole rule) are
+/// refused before any work: exit 2, naming the flag, nothing written.
+#[test]
+fn out_of_range_model_flags_are_refused_before_any_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.py"), "if x == None:\n    pass\n").expect("write");
+    let rule = write_rule(
+        dir.path(),
+        "id: is-none\nlanguage: python\nrule:\n  pattern: $A == None\nfix: $A is None\n",
+    );
+    for (flag, value) in [
+        ("--threshold", "NaN"),
+        ("--threshold", "-1"),
+        ("--threshold", "1.5"),
+        ("--tau", "2"),
+        ("--tau", "0"),
+        ("--tau", "nan"),
+    ] {
+        let out = refactor(
+            dir.path(),
+            &["apply", "--write", "--rule", &rule, flag, value, "a.py"],
+        );
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert!(
+            stderr(&out).contains(flag),
+            "{flag} {value}: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("a.py")).expect("read"),
+            "if x == None:\n    pass\n",
+            "{flag} {value} wrote"
+        );
+    }
+}
+
+/// `--threads 1000` on two cores used to run for minutes: it is capped at
+/// four threads per core, with a note.
+#[test]
+fn absurd_thread_counts_are_capped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for i in 0..14 {
+        std::fs::write(dir.path().join(format!("m{i}.py")), "y = x == None\n").expect("write");
+    }
+    let rule = write_rule(
+        dir.path(),
+        "id: is-none\nlanguage: python\nrule:\n  pattern: $A == None\nfix: $A is None\n",
+    );
+    let out = refactor(
+        dir.path(),
+        &[
+            "apply",
+            "--write",
+            "--threads",
+            "1000",
+            "--rule",
+            &rule,
+            ".",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--threads 1000 capped at"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("m13.py")).expect("read"),
+        "y = x is None\n"
+    );
+}

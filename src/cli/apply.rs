@@ -1,21 +1,19 @@
 //! `refactor apply`: dry-run diff (default), `--write`, or `--commit`.
 
 use super::flags::ApplyArgs;
-use super::{find_root_for, print_summary, run_options, use_color, EXIT_OK};
+use super::{active_rules, run_options, use_color, EXIT_OK};
+use crate::emit::report::Report;
 use crate::emit::write::{self, resolve_targets, Target};
-use crate::emit::{commit, diff, interrupt, lock, report};
+use crate::emit::{commit, diff, interrupt, json, lock, summary};
 use crate::pipeline;
-use crate::rule::load_rules;
+use crate::repo::{find_root_for, open_repo};
+use crate::results::FileResult;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
-    // `severity: off` switches a rule off, as in ast-grep.
-    let rules: Vec<crate::rule::Rule> = load_rules(&args.common.rules)?
-        .into_iter()
-        .filter(|r| r.severity != Some(crate::rule::Severity::Off))
-        .collect();
+    let rules = active_rules(&args.common.rules)?;
     let root = find_root_for(&args.common.paths);
     // Held from before the files are read until after they are written, so
     // two writing runs on one tree never lose each other's edits.
@@ -25,18 +23,18 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
     };
     let opts = run_options(&args.common, root.clone());
     let result = pipeline::run(&rules, &opts)?;
-    let changed: Vec<&pipeline::FileResult> = result.changed().collect();
+    let changed: Vec<&FileResult> = result.changed().collect();
     let mut stdout = std::io::stdout().lock();
 
+    let report = Report::new(&result, &rules);
     if args.json {
-        let recs = report::records(&result, &rules);
-        stdout.write_all(report::json_lines(&recs).as_bytes())?;
+        json::print(&report, &mut stdout)?;
     }
     if args.write || args.commit {
         let targets = resolve_targets(&changed, &root)?;
         let repo = match args.commit && !targets.is_empty() {
             true => {
-                let repo = commit::open_repo(&root)?;
+                let repo = open_repo(&root)?;
                 commit::preflight(&repo, &targets, args.allow_dirty)?;
                 Some(repo)
             }
@@ -69,20 +67,15 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
             eprintln!("refactor: a signal arrived during the last step, which was completed");
         }
     } else if !args.json {
-        let color = use_color(args.common.color);
-        for f in &changed {
-            let d = diff::file_diff(f);
-            let d = if color { diff::colorize(&d) } else { d };
-            stdout.write_all(d.as_bytes())?;
-        }
+        diff::print(&report, use_color(args.common.color), &mut stdout)?;
     }
     stdout.flush()?;
-    print_summary(&result, args.common.quiet);
+    summary::print(&result, args.common.quiet);
     Ok(EXIT_OK)
 }
 
 /// Ids of the rules whose edits landed in these files.
-pub fn used_rules(files: &[&pipeline::FileResult], rules: &[crate::rule::Rule]) -> Vec<String> {
+pub fn used_rules(files: &[&FileResult], rules: &[crate::rule::Rule]) -> Vec<String> {
     let mut ids: Vec<String> = files
         .iter()
         .flat_map(|f| {

@@ -2,28 +2,20 @@
 //! (`--changed-since`, `--changed-lines`), several report formats, shards.
 
 use super::flags::{CheckArgs, FailOn, Format};
-use super::{find_root_for, print_summary, run_options, EXIT_FOUND, EXIT_OK};
-use crate::emit::{diff, report, sarif};
-use crate::pipeline::{self, FileResult};
-use crate::plan;
-use crate::rule::{load_rules, Rule, Severity};
-use anyhow::{bail, Context};
-use std::collections::{BTreeMap, BTreeSet};
+use super::{active_rules, run_options, EXIT_FOUND, EXIT_OK};
+use crate::emit::report::Report;
+use crate::emit::{diff, github, json, sarif, summary, text};
+use crate::pipeline;
+use crate::repo::{changed_since, find_root_for};
+use crate::rule::Severity;
+
 use std::io::Write;
-use std::path::Path;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
-    // `severity: off` switches a rule off (as in ast-grep): it is not run at
-    // all, so it can neither be reported nor shadow another rule's edit.
-    let rules: Vec<Rule> = load_rules(&args.common.rules)?
-        .into_iter()
-        .filter(|r| r.severity != Some(Severity::Off))
-        .collect();
+    let rules = active_rules(&args.common.rules)?;
     let root = find_root_for(&args.common.paths);
     let mut opts = run_options(&args.common, root.clone());
-    if let Some(s) = &args.shard {
-        opts.shard = Some(parse_shard(s)?);
-    }
+    opts.shard = args.shard;
     let mut changed_lines = None;
     if let Some(rev) = &args.changed_since {
         let changes = changed_since(&root, rev, args.changed_lines)?;
@@ -33,9 +25,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         }
     }
     let result = pipeline::run(&rules, &opts)?;
-    let mut records: Vec<report::Record> = report::records(&result, &rules);
+    let mut report = Report::new(&result, &rules);
     if let Some(lines) = &changed_lines {
-        records.retain(|r| {
+        report.records.retain(|r| {
             lines.get(&r.file.rel).is_some_and(|set| {
                 let end_line = if r.end.1 == 0 && r.end.0 > r.start.0 {
                     r.end.0 - 1
@@ -48,43 +40,14 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
     }
     let mut out = std::io::stdout().lock();
     match args.format {
-        Format::Json => out.write_all(report::json_lines(&records).as_bytes())?,
-        Format::Sarif => {
-            let doc = sarif::sarif(&records, &rules);
-            out.write_all(serde_json::to_string_pretty(&doc)?.as_bytes())?;
-            out.write_all(b"\n")?;
-        }
-        Format::Github => {
-            for r in &records {
-                writeln!(out, "{}", sarif::github_command(r))?;
-            }
-        }
-        Format::Diff => out.write_all(reported_diff(&result, &records).as_bytes())?,
-        Format::Text => {
-            let color = super::use_color(args.common.color);
-            for r in &records {
-                writeln!(
-                    out,
-                    "{}:{}:{}: {}[{}]: {}",
-                    r.file.rel,
-                    r.start.0,
-                    r.start.1 + 1,
-                    r.severity().name(),
-                    r.rule.id,
-                    r.message()
-                )?;
-                if let Some(e) = r.edit {
-                    let d = edit_diff(r.file, e);
-                    let d = if color { diff::colorize(&d) } else { d };
-                    for line in d.lines() {
-                        writeln!(out, "    {line}")?;
-                    }
-                }
-            }
-        }
+        Format::Json => json::print(&report, &mut out)?,
+        Format::Sarif => sarif::print(&report, &mut out)?,
+        Format::Github => github::print(&report, &mut out)?,
+        Format::Diff => diff::print_reported(&report, &mut out)?,
+        Format::Text => text::print(&report, super::use_color(args.common.color), &mut out)?,
     }
     out.flush()?;
-    print_summary(&result, args.common.quiet);
+    summary::print(&result, args.common.quiet);
     let threshold = match args.fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
@@ -92,134 +55,6 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         FailOn::Hint => Some(Severity::Hint),
         FailOn::Never => None,
     };
-    let failing = threshold.is_some_and(|t| records.iter().any(|r| r.severity() >= t));
+    let failing = threshold.is_some_and(|t| report.records.iter().any(|r| r.severity() >= t));
     Ok(if failing { EXIT_FOUND } else { EXIT_OK })
-}
-
-/// The patch of the reported edits only: with `--changed-lines` (or
-/// `--shard`), edits that were not reported stay out of it.
-fn reported_diff(result: &pipeline::RunResult, records: &[report::Record]) -> String {
-    let mut wanted: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
-    for r in records {
-        if let Some(i) = r.finding.edit {
-            wanted.entry(r.file.rel.as_str()).or_default().insert(i);
-        }
-    }
-    let mut out = String::new();
-    for f in result.changed() {
-        let Some(set) = wanted.get(f.rel.as_str()) else {
-            continue;
-        };
-        let edits: Vec<plan::Edit> = f
-            .edits
-            .iter()
-            .enumerate()
-            .filter(|(i, e)| e.is_live() && set.contains(i))
-            .map(|(_, e)| e.clone())
-            .collect();
-        if edits.is_empty() {
-            continue;
-        }
-        let mut g = f.clone();
-        if edits.len() != f.edits.iter().filter(|e| e.is_live()).count() {
-            let (text, _) = plan::apply(&f.original, &edits, f.crlf);
-            g.new_text = (text != f.original).then_some(text);
-        }
-        out.push_str(&diff::file_diff(&g));
-    }
-    out
-}
-
-/// The diff one edit alone would make (shown under its finding).
-fn edit_diff(f: &FileResult, e: &plan::Edit) -> String {
-    let mut single = e.clone();
-    if !single.holes.iter().all(|h| h.fill.is_some()) {
-        // Show unresolved holes as `$?NAME`.
-        single.replacement = report::render_replacement(e);
-        single.holes.clear();
-    }
-    single.status = plan::EditStatus::Applied;
-    let (text, _) = plan::apply(&f.original, std::slice::from_ref(&single), f.crlf);
-    // Hunks only: the finding line already names the file.
-    diff::hunks(&f.original, &text, 1)
-}
-
-pub fn parse_shard(s: &str) -> anyhow::Result<(u64, u64)> {
-    let (i, n) = s
-        .split_once('/')
-        .context("--shard must look like I/N, e.g. 0/4")?;
-    let i: u64 = i.trim().parse().context("--shard: I is not a number")?;
-    let n: u64 = n.trim().parse().context("--shard: N is not a number")?;
-    if n == 0 || i >= n {
-        bail!("--shard {s}: need 0 <= I < N");
-    }
-    Ok((i, n))
-}
-
-/// Files changed between `rev`'s merge base with HEAD and the working tree
-/// (index and untracked files included, deletions left out, renames
-/// followed), with their changed (added) line numbers when `lines` is set
-/// (otherwise no patch text is computed and the sets stay empty).
-pub fn changed_since(
-    root: &Path,
-    rev: &str,
-    lines: bool,
-) -> anyhow::Result<BTreeMap<String, BTreeSet<usize>>> {
-    let repo = git2::Repository::discover(root).with_context(|| {
-        format!(
-            "--changed-since needs a git repository at {}",
-            root.display()
-        )
-    })?;
-    let target = repo
-        .revparse_single(rev)
-        .with_context(|| format!("--changed-since: unknown revision `{rev}`"))?
-        .peel_to_commit()?;
-    let head = repo.head()?.peel_to_commit()?;
-    let base = repo.merge_base(head.id(), target.id()).with_context(|| {
-        format!(
-            "--changed-since: HEAD and `{rev}` have no common ancestor here \
-             (a shallow clone? fetch the full history, e.g. fetch-depth: 0)"
-        )
-    })?;
-    let base_tree = repo.find_commit(base)?.tree()?;
-    let mut dopts = git2::DiffOptions::new();
-    dopts
-        .include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .show_untracked_content(true)
-        .context_lines(0);
-    let mut d = repo.diff_tree_to_workdir_with_index(Some(&base_tree), Some(&mut dopts))?;
-    let mut find = git2::DiffFindOptions::new();
-    find.renames(true).for_untracked(true);
-    d.find_similar(Some(&mut find))?;
-    let mut out: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
-    for delta in d.deltas() {
-        if delta.status() == git2::Delta::Deleted {
-            continue;
-        }
-        if let Some(p) = delta.new_file().path() {
-            out.entry(p.to_string_lossy().replace('\\', "/"))
-                .or_default();
-        }
-    }
-    if !lines {
-        return Ok(out);
-    }
-    d.foreach(
-        &mut |_, _| true,
-        None,
-        None,
-        Some(&mut |delta, _hunk, line| {
-            if line.origin() == '+' {
-                if let (Some(p), Some(n)) = (delta.new_file().path(), line.new_lineno()) {
-                    out.entry(p.to_string_lossy().replace('\\', "/"))
-                        .or_default()
-                        .insert(n as usize);
-                }
-            }
-            true
-        }),
-    )?;
-    Ok(out)
 }

@@ -1,5 +1,6 @@
 //! Every command-line flag, defined once with its documentation (design §1).
 
+use crate::eval::sites::Task;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -46,7 +47,7 @@ pub enum DeviceArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DecodeArg {
-    /// Design §5: every position reaching τ, at least the most confident one.
+    /// Every position reaching τ each step, and at least the most confident one per hole.
     Parallel,
     /// One position per slot per step, left to right (the baseline).
     Sequential,
@@ -122,12 +123,23 @@ pub struct ModelArgs {
 
     /// Default confidence a fill needs to be applied, between 0 and 1 (a hole's
     /// min_confidence overrides it).
-    #[arg(long, default_value_t = crate::fill::DEFAULT_THRESHOLD, value_name = "T",
-          value_parser = parse_threshold)]
+    #[arg(
+        long,
+        default_value_t = crate::fill::DEFAULT_THRESHOLD,
+        value_name = "T",
+        value_parser = parse_threshold,
+        allow_negative_numbers = true
+    )]
     pub threshold: f32,
 
     /// Per-position commit threshold τ of parallel decoding: above 0, at most 1.
-    #[arg(long, default_value_t = 0.9, value_name = "TAU", value_parser = parse_tau)]
+    #[arg(
+        long,
+        default_value_t = 0.9,
+        value_name = "TAU",
+        value_parser = parse_tau,
+        allow_negative_numbers = true
+    )]
     pub tau: f32,
 
     /// Decoding schedule: parallel (each step commits every position whose
@@ -213,8 +225,8 @@ pub struct CheckArgs {
     pub fail_on: FailOn,
 
     /// Check only shard I of N (0-based), split by a stable hash of the path.
-    #[arg(long, value_name = "I/N")]
-    pub shard: Option<String>,
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(u64, u64)>,
 }
 
 #[derive(Debug, Args)]
@@ -226,9 +238,10 @@ pub struct TestArgs {
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Task: py-return-type, py-param-type, py-kwarg-name, py-local-name, rs-let-type.
-    #[arg(long)]
-    pub task: String,
+    /// Task(s), comma-separated, or `all`: py-return-type, py-param-type,
+    /// py-kwarg-name, py-local-name, rs-let-type.
+    #[arg(long, value_parser = parse_tasks)]
+    pub task: Tasks,
 
     /// Files or folders of code that already has the answers.
     #[arg(value_name = "PATH", required = true)]
@@ -240,6 +253,39 @@ pub struct EvalArgs {
 
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+/// `--shard I/N` with `0 <= I < N`.
+pub fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let (i, n) = s.split_once('/').ok_or("must look like I/N, e.g. 0/4")?;
+    let i: u64 = i.trim().parse().map_err(|_| "I is not a number")?;
+    let n: u64 = n.trim().parse().map_err(|_| "N is not a number")?;
+    if n == 0 || i >= n {
+        return Err(format!("{s}: need 0 <= I < N"));
+    }
+    Ok((i, n))
+}
+
+/// `--task`: one or more eval tasks.
+#[derive(Debug, Clone)]
+pub struct Tasks(pub Vec<Task>);
+
+pub fn parse_tasks(s: &str) -> Result<Tasks, String> {
+    if s.trim() == "all" {
+        return Ok(Tasks(Task::ALL.to_vec()));
+    }
+    s.split(',')
+        .map(|t| {
+            Task::parse(t.trim()).ok_or_else(|| {
+                format!(
+                    "unknown eval task `{}` (expected {} or all)",
+                    t.trim(),
+                    Task::ALL.map(|t| t.name()).join(", ")
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Tasks)
 }
 
 /// `--threshold`: a probability, so in [0, 1]; NaN would switch the gate off.
@@ -287,6 +333,24 @@ mod tests {
         for bad in ["0", "NaN", "2", "-0.5", "inf"] {
             assert!(parse_tau(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn shard_is_i_of_n() {
+        assert_eq!(parse_shard("0/4"), Ok((0, 4)));
+        assert_eq!(parse_shard(" 3 / 4 "), Ok((3, 4)));
+        for bad in ["4/4", "1/0", "x/2", "1", "-1/2"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tasks_are_typed_and_all_expands() {
+        assert_eq!(parse_tasks("all").map(|t| t.0.len()), Ok(Task::ALL.len()));
+        let t = parse_tasks("py-return-type, rs-let-type").expect("two tasks");
+        assert_eq!(t.0, vec![Task::PyReturnType, Task::RsLetType]);
+        let e = parse_tasks("py-nope").expect_err("unknown");
+        assert!(e.contains("py-nope") && e.contains("py-kwarg-name"), "{e}");
     }
 
     #[test]

@@ -5,17 +5,19 @@
 
 pub mod apply;
 pub mod check;
+pub mod eval_cmd;
 pub mod flags;
 pub mod test_cmd;
 
 use crate::denoise::{DecodeMode, DecodeOptions, Device, ModelSource};
 use crate::fill::FillOptions;
 use crate::pipeline::RunOptions;
+use crate::rule::{Rule, Severity};
 use crate::walk::WalkOptions;
 use clap::Parser;
 use flags::{Cli, ColorChoice, Command, CommonArgs, DecodeArg, DeviceArg, ModelArgs};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FOUND: i32 = 1;
@@ -35,7 +37,7 @@ pub fn main() -> i32 {
         Command::Apply(a) => apply::run(a),
         Command::Check(c) => check::run(c),
         Command::Test(t) => test_cmd::run(t),
-        Command::Eval(e) => crate::eval::run(e),
+        Command::Eval(e) => eval_cmd::run(e),
     };
     match result {
         Ok(code) => code,
@@ -64,26 +66,18 @@ pub fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-/// The repository root: the git work tree containing the first path (or
-/// the current folder); without a repository, the current folder.
-pub fn find_root() -> PathBuf {
-    find_root_for(&[])
+/// The rules a run uses: every rule named by `--rule`, loaded and compiled
+/// once, less those switched off with `severity: off` (as in ast-grep: an
+/// off rule is not run at all, so it can neither be reported nor shadow
+/// another rule's edit).
+pub fn active_rules(paths: &[PathBuf]) -> anyhow::Result<Vec<Rule>> {
+    Ok(crate::rule::load_rules(paths)?
+        .into_iter()
+        .filter(|r| r.severity != Some(Severity::Off))
+        .collect())
 }
 
-/// Like [`find_root`], starting from the first of `paths`.
-pub fn find_root_for(paths: &[PathBuf]) -> PathBuf {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    let start = paths
-        .first()
-        .map(|p| cwd.join(p))
-        .unwrap_or_else(|| cwd.clone());
-    git2::Repository::discover(&start)
-        .ok()
-        .and_then(|r| r.workdir().map(Path::to_path_buf))
-        .unwrap_or(cwd)
-}
-
-pub fn fill_options(m: &ModelArgs) -> FillOptions {
+pub fn fill_options(m: &ModelArgs, quiet: bool) -> FillOptions {
     FillOptions {
         model: match &m.model {
             Some(p) => ModelSource::Path(p.clone()),
@@ -106,8 +100,12 @@ pub fn fill_options(m: &ModelArgs) -> FillOptions {
             ..DecodeOptions::default()
         },
         threshold: m.threshold,
+        quiet,
     }
 }
+
+/// Stack size of the command's thread and of the matching threads.
+pub const STACK_SIZE: usize = 256 << 20;
 
 /// `--threads N`, capped at four per core: more only adds contention (a
 /// thousand threads on two cores ran for minutes).
@@ -125,12 +123,15 @@ pub fn worker_threads(requested: usize, quiet: bool) -> usize {
 
 pub fn run_options(c: &CommonArgs, root: PathBuf) -> RunOptions {
     let threads = worker_threads(c.threads, c.quiet);
-    if threads > 0 {
-        // Ignore the error when a pool already exists (tests call us twice).
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global();
-    }
+    // Matching recurses along the rule (bounded when rules load) and, for
+    // utils that reach themselves through `has`/`inside`, along the source
+    // tree: give workers stacks that hold files nested tens of thousands of
+    // levels deep. (Address space only; pages are touched as used.)
+    // The error when a pool already exists is ignored (tests call us twice).
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(STACK_SIZE)
+        .build_global();
     RunOptions {
         paths: if c.paths.is_empty() {
             vec![PathBuf::from(".")]
@@ -146,81 +147,10 @@ pub fn run_options(c: &CommonArgs, root: PathBuf) -> RunOptions {
             no_ignore: c.no_ignore,
             threads,
         },
-        fill: fill_options(&c.model),
+        fill: fill_options(&c.model, c.quiet),
         root,
         only: None,
         shard: None,
         progress: !c.quiet && std::io::stderr().is_terminal(),
     }
-}
-
-/// Notes about skipped and rejected files, and the one-line summary.
-pub fn print_summary(run: &crate::pipeline::RunResult, quiet: bool) {
-    if quiet {
-        return;
-    }
-    for s in &run.skipped {
-        eprintln!("note: skipped {}: {}", s.path.display(), s.reason);
-    }
-    let mut matched = 0;
-    let mut changed = 0;
-    let mut rejected = 0;
-    let mut overlaps = 0;
-    let mut unresolved = 0;
-    for f in &run.files {
-        if !f.findings.is_empty() {
-            matched += 1;
-        }
-        if f.new_text.is_some() {
-            changed += 1;
-        }
-        if let Some(why) = &f.rejected {
-            rejected += 1;
-            eprintln!("warning: {}: {why}", f.rel);
-        }
-        for e in &f.edits {
-            if f.new_text.is_some() && e.is_live() {
-                for c in &e.dropped_comments {
-                    let (line, _) = f.line_col(c.start);
-                    eprintln!(
-                        "warning: {}:{line}: the fix deletes a comment no metavariable carries: {}",
-                        f.rel,
-                        f.original[c.clone()]
-                            .lines()
-                            .next()
-                            .unwrap_or("")
-                            .trim_end()
-                    );
-                }
-            }
-            match &e.status {
-                crate::plan::EditStatus::Overlap { .. } => overlaps += 1,
-                crate::plan::EditStatus::Unresolved => unresolved += 1,
-                _ => {}
-            }
-        }
-    }
-    let mut line = format!(
-        "refactor: {} files scanned, {} matched, {} changed, {} skipped, {} rejected",
-        run.scanned,
-        matched,
-        changed,
-        run.skipped.len(),
-        rejected
-    );
-    if overlaps > 0 {
-        line.push_str(&format!(", {overlaps} overlapping edits skipped"));
-    }
-    if let Some(fs) = &run.fill {
-        line.push_str(&format!(
-            "; holes: {} filled of {} ({} unresolved edits) by {} in {} forward passes, {:.2}s",
-            fs.accepted,
-            fs.holes,
-            unresolved,
-            fs.stats.engine,
-            fs.stats.forward_passes,
-            fs.stats.seconds
-        ));
-    }
-    eprintln!("{line}");
 }

@@ -131,6 +131,10 @@ fn confident_run(
 
 /// Decodes every slot of `canvas`; returns fills per file per hole and statistics
 /// (`seconds` and `engine` are left for the caller).
+///
+/// Each step: one batched forward pass over the rows that still have open
+/// positions ([`forward`]), then per tie group the positions to commit
+/// ([`choose`]) and the tokens written into every occurrence of its slots.
 pub fn decode(
     canvas: &Canvas,
     engine: &dyn Engine,
@@ -145,13 +149,70 @@ pub fn decode(
             opts.threshold
         );
     }
-    let vocab = model.vocab_size();
-    let valid = vocab
-        .min(model.tokenizer.get_vocab_size(true))
-        .max(NUM_SPECIAL as usize + 1);
-    let seq = canvas.seq_len;
     let mut rows: Vec<Vec<i64>> = canvas.rows.iter().map(|r| r.ids.clone()).collect();
-    let mut groups: Vec<GroupState> = canvas
+    let mut groups = init_groups(canvas, &mut rows);
+    let mut stats = DecodeStats {
+        rows: canvas.rows.len(),
+        slots: canvas.slots.len(),
+        ..Default::default()
+    };
+    let mut step = 0;
+    loop {
+        let active: Vec<usize> = (0..groups.len()).filter(|&g| !groups[g].done()).collect();
+        if active.is_empty() {
+            break;
+        }
+        step += 1;
+        let last_step = opts.max_steps > 0 && step >= opts.max_steps;
+        let summary = forward(
+            canvas, engine, model, opts, &rows, &groups, &active, &mut stats,
+        )?;
+        for &gi in &active {
+            let g = &mut groups[gi];
+            let at = |j: usize| summary[&(gi, j)];
+            if last_step {
+                // Out of steps: commit every open position from these predictions, left to
+                // right (each one then sees all earlier positions committed).
+                for j in g.open().collect::<Vec<_>>() {
+                    if g.tokens[j].is_some() {
+                        continue;
+                    }
+                    let (t, lp) = candidate(g, j, &at(j));
+                    commit_one(g, j, t, lp.exp(), step);
+                    stats.tokens_committed += 1;
+                }
+            } else {
+                for (j, t, p) in choose(g, opts, at) {
+                    if g.tokens[j].is_some() {
+                        continue; // filled by an <|eoh|> committed earlier this step
+                    }
+                    commit_one(g, j, t, p, step);
+                    stats.tokens_committed += 1;
+                }
+            }
+            write_back(canvas, g, &mut rows);
+        }
+    }
+    stats.steps = step;
+
+    let mut fills: Vec<Vec<Fill>> = canvas
+        .slot_of
+        .iter()
+        .map(|v| Vec::with_capacity(v.len()))
+        .collect();
+    for (fi, slots) in canvas.slot_of.iter().enumerate() {
+        for &s in slots {
+            let g = &groups[canvas.slots[s].group];
+            fills[fi].push(make_fill(g, canvas.slots[s].len, model)?);
+        }
+    }
+    Ok((fills, stats))
+}
+
+/// One state per tie group; positions past a group's common length are
+/// end-of-hole from the start (written into `rows`).
+fn init_groups(canvas: &Canvas, rows: &mut [Vec<i64>]) -> Vec<GroupState> {
+    let groups: Vec<GroupState> = canvas
         .groups
         .iter()
         .map(|slots| {
@@ -169,7 +230,6 @@ pub fn decode(
             }
         })
         .collect();
-    // Positions past a tie group's common length are end-of-hole from the start.
     for g in &groups {
         for &s in &g.slots {
             let slot = &canvas.slots[s];
@@ -180,188 +240,168 @@ pub fn decode(
             }
         }
     }
-    let mut stats = DecodeStats {
-        rows: canvas.rows.len(),
-        slots: canvas.slots.len(),
-        ..Default::default()
-    };
-    let mut step = 0;
-    loop {
-        let active: Vec<usize> = (0..groups.len()).filter(|&g| !groups[g].done()).collect();
-        if active.is_empty() {
-            break;
-        }
-        step += 1;
-        let last_step = opts.max_steps > 0 && step >= opts.max_steps;
-        // Queries: per row, the open positions of the slots it owns.
-        let mut row_queries: Vec<Vec<i64>> = vec![Vec::new(); rows.len()];
-        // (group, j) -> [(row, query index)] for every voting occurrence
-        let mut where_: HashMap<(usize, usize), Vec<(usize, usize)>> = HashMap::new();
-        for &gi in &active {
-            let g = &groups[gi];
-            for j in g.open() {
-                for &s in &g.slots {
-                    let occ = canvas.slots[s].owner;
-                    let q = &mut row_queries[occ.row];
-                    where_.entry((gi, j)).or_default().push((occ.row, q.len()));
-                    q.push((occ.start + j) as i64);
-                }
-            }
-        }
-        let batch_rows: Vec<usize> = (0..rows.len())
-            .filter(|&r| !row_queries[r].is_empty())
-            .collect();
-        let chunk = match (opts.max_batch, engine.max_batch()) {
-            (0, 0) => DEFAULT_MAX_BATCH,
-            (0, m) | (m, 0) => m,
-            (a, b) => a.min(b),
-        };
-        // Per row: offset into `logits_of` and its k.
-        let mut row_logits: HashMap<usize, (usize, usize)> = HashMap::new();
-        let mut chunks: Vec<Vec<f32>> = Vec::new();
-        for part in batch_rows.chunks(chunk.max(1)) {
-            let k = part
-                .iter()
-                .map(|&r| row_queries[r].len())
-                .max()
-                .unwrap_or(1);
-            let b = part.len();
-            let mut ids = Vec::with_capacity(b * seq);
-            let mut mask = Vec::with_capacity(b * seq);
-            let mut q = Vec::with_capacity(b * k);
-            for (bi, &r) in part.iter().enumerate() {
-                ids.extend_from_slice(&rows[r]);
-                mask.extend_from_slice(&canvas.rows[r].mask);
-                let rq = &row_queries[r];
-                q.extend_from_slice(rq);
-                q.extend(std::iter::repeat_n(rq[0], k - rq.len()));
-                row_logits.insert(r, (chunks.len(), bi * k));
-            }
-            let out = engine.run(&ids, &mask, b, seq, &q, k)?;
-            stats.forward_passes += 1;
-            if out.len() != b * k * vocab {
-                bail!(
-                    "the engine returned {} logits, expected {}",
-                    out.len(),
-                    b * k * vocab
-                );
-            }
-            chunks.push(out);
-        }
-        let logits_at = |row: usize, qi: usize| -> &[f32] {
-            let (c, base) = row_logits[&row];
-            let s = (base + qi) * vocab;
-            &chunks[c][s..s + vocab]
-        };
-        // Summaries per (group, j), in a deterministic order.
-        let mut keys: Vec<(usize, usize)> = where_.keys().copied().collect();
-        keys.sort_unstable();
-        let summaries: Vec<Summary> = keys
-            .par_iter()
-            .map(|key| {
-                let occs = &where_[key];
-                if occs.len() == 1 {
-                    let (r, qi) = occs[0];
-                    summarize(logits_at(r, qi), valid)
-                } else {
-                    let mut sum = vec![0f32; vocab];
-                    for &(r, qi) in occs {
-                        for (a, b) in sum.iter_mut().zip(log_softmax(logits_at(r, qi))) {
-                            *a += b;
-                        }
-                    }
-                    summarize(&sum, valid)
-                }
-            })
-            .collect();
-        let summary: HashMap<(usize, usize), Summary> = keys.into_iter().zip(summaries).collect();
+    groups
+}
 
-        for &gi in &active {
-            let g = &mut groups[gi];
-            let open: Vec<usize> = g.open().collect();
-            let cands: Vec<(usize, u32, f32)> = open
-                .iter()
-                .map(|&j| {
-                    let (t, lp) = candidate(g, j, &summary[&(gi, j)]);
-                    (j, t, lp.exp())
-                })
-                .collect();
-            let mut commit: Vec<(usize, u32, f32)> = if last_step {
-                Vec::new()
-            } else {
-                match opts.mode {
-                    DecodeMode::Sequential => vec![cands[0]],
-                    DecodeMode::Prefix => {
-                        confident_run(&open, cands[0], opts.threshold, |j| summary[&(gi, j)])
-                    }
-                    DecodeMode::Parallel => {
-                        let mut c: Vec<_> = cands
-                            .iter()
-                            .copied()
-                            .filter(|c| c.2 >= opts.threshold)
-                            .collect();
-                        if c.is_empty() {
-                            let mut best = cands[0];
-                            for &x in &cands[1..] {
-                                if x.2 > best.2 {
-                                    best = x;
-                                }
-                            }
-                            c.push(best);
-                        }
-                        c
-                    }
-                }
-            };
-            if last_step {
-                // Out of steps: commit every open position from these predictions, left to
-                // right (each one then sees all earlier positions committed).
-                for &j in &open {
-                    if g.tokens[j].is_some() {
-                        continue;
-                    }
-                    let s = summary[&(gi, j)];
-                    let (t, lp) = candidate(g, j, &s);
-                    commit_one(g, j, t, lp.exp(), step);
-                    stats.tokens_committed += 1;
-                }
-            } else {
-                commit.sort_by_key(|c| c.0);
-                for (j, t, p) in commit {
-                    if g.tokens[j].is_some() {
-                        continue; // filled by an <|eoh|> committed earlier this step
-                    }
-                    commit_one(g, j, t, p, step);
-                    stats.tokens_committed += 1;
-                }
-            }
-            // Write the group's tokens into every occurrence of its slots.
+/// One step's forward passes: the open positions of the `active` groups are
+/// queried in every row that owns one of their slots, rows batched in chunks
+/// of at most the engine's (or the options') batch size. Returns, per
+/// `(group, position)`, the summary of the summed log-probabilities over the
+/// group's occurrences (tied slots vote together).
+#[allow(clippy::too_many_arguments)]
+fn forward(
+    canvas: &Canvas,
+    engine: &dyn Engine,
+    model: &Model,
+    opts: &DecodeOptions,
+    rows: &[Vec<i64>],
+    groups: &[GroupState],
+    active: &[usize],
+    stats: &mut DecodeStats,
+) -> Result<HashMap<(usize, usize), Summary>> {
+    let vocab = model.vocab_size();
+    let valid = vocab
+        .min(model.tokenizer.get_vocab_size(true))
+        .max(NUM_SPECIAL as usize + 1);
+    let seq = canvas.seq_len;
+    // Queries: per row, the open positions of the slots it owns.
+    let mut row_queries: Vec<Vec<i64>> = vec![Vec::new(); rows.len()];
+    // (group, j) -> [(row, query index)] for every voting occurrence
+    let mut where_: HashMap<(usize, usize), Vec<(usize, usize)>> = HashMap::new();
+    for &gi in active {
+        let g = &groups[gi];
+        for j in g.open() {
             for &s in &g.slots {
-                let slot = &canvas.slots[s];
-                for occ in std::iter::once(&slot.owner).chain(&slot.mirrors) {
-                    for j in 0..g.len {
-                        if let Some(t) = g.tokens[j] {
-                            rows[occ.row][occ.start + j] = i64::from(t);
-                        }
+                let occ = canvas.slots[s].owner;
+                let q = &mut row_queries[occ.row];
+                where_.entry((gi, j)).or_default().push((occ.row, q.len()));
+                q.push((occ.start + j) as i64);
+            }
+        }
+    }
+    let batch_rows: Vec<usize> = (0..rows.len())
+        .filter(|&r| !row_queries[r].is_empty())
+        .collect();
+    let chunk = match (opts.max_batch, engine.max_batch()) {
+        (0, 0) => DEFAULT_MAX_BATCH,
+        (0, m) | (m, 0) => m,
+        (a, b) => a.min(b),
+    };
+    // Per row: which chunk holds its logits, and at which query offset.
+    let mut row_logits: HashMap<usize, (usize, usize)> = HashMap::new();
+    let mut chunks: Vec<Vec<f32>> = Vec::new();
+    for part in batch_rows.chunks(chunk.max(1)) {
+        let k = part
+            .iter()
+            .map(|&r| row_queries[r].len())
+            .max()
+            .unwrap_or(1);
+        let b = part.len();
+        let mut ids = Vec::with_capacity(b * seq);
+        let mut mask = Vec::with_capacity(b * seq);
+        let mut q = Vec::with_capacity(b * k);
+        for (bi, &r) in part.iter().enumerate() {
+            ids.extend_from_slice(&rows[r]);
+            mask.extend_from_slice(&canvas.rows[r].mask);
+            let rq = &row_queries[r];
+            q.extend_from_slice(rq);
+            q.extend(std::iter::repeat_n(rq[0], k - rq.len()));
+            row_logits.insert(r, (chunks.len(), bi * k));
+        }
+        let out = engine.run(&ids, &mask, b, seq, &q, k)?;
+        stats.forward_passes += 1;
+        if out.len() != b * k * vocab {
+            bail!(
+                "the engine returned {} logits, expected {}",
+                out.len(),
+                b * k * vocab
+            );
+        }
+        chunks.push(out);
+    }
+    let logits_at = |row: usize, qi: usize| -> &[f32] {
+        let (c, base) = row_logits[&row];
+        let s = (base + qi) * vocab;
+        &chunks[c][s..s + vocab]
+    };
+    // Summaries per (group, j), in a deterministic order.
+    let mut keys: Vec<(usize, usize)> = where_.keys().copied().collect();
+    keys.sort_unstable();
+    let summaries: Vec<Summary> = keys
+        .par_iter()
+        .map(|key| {
+            let occs = &where_[key];
+            if occs.len() == 1 {
+                let (r, qi) = occs[0];
+                summarize(logits_at(r, qi), valid)
+            } else {
+                let mut sum = vec![0f32; vocab];
+                for &(r, qi) in occs {
+                    for (a, b) in sum.iter_mut().zip(log_softmax(logits_at(r, qi))) {
+                        *a += b;
                     }
+                }
+                summarize(&sum, valid)
+            }
+        })
+        .collect();
+    Ok(keys.into_iter().zip(summaries).collect())
+}
+
+/// The positions of group `g` to commit this step under the decoding mode,
+/// in position order: sequential takes the leftmost open one; prefix the
+/// leftmost and then each next one reaching τ; parallel every one reaching
+/// τ, or else the single most confident.
+fn choose(
+    g: &GroupState,
+    opts: &DecodeOptions,
+    at: impl Fn(usize) -> Summary,
+) -> Vec<(usize, u32, f32)> {
+    let open: Vec<usize> = g.open().collect();
+    let cands: Vec<(usize, u32, f32)> = open
+        .iter()
+        .map(|&j| {
+            let (t, lp) = candidate(g, j, &at(j));
+            (j, t, lp.exp())
+        })
+        .collect();
+    let mut commit = match opts.mode {
+        DecodeMode::Sequential => vec![cands[0]],
+        DecodeMode::Prefix => confident_run(&open, cands[0], opts.threshold, at),
+        DecodeMode::Parallel => {
+            let mut c: Vec<_> = cands
+                .iter()
+                .copied()
+                .filter(|c| c.2 >= opts.threshold)
+                .collect();
+            if c.is_empty() {
+                let mut best = cands[0];
+                for &x in &cands[1..] {
+                    if x.2 > best.2 {
+                        best = x;
+                    }
+                }
+                c.push(best);
+            }
+            c
+        }
+    };
+    commit.sort_by_key(|c| c.0);
+    commit
+}
+
+/// Writes a group's committed tokens into every occurrence of its slots.
+fn write_back(canvas: &Canvas, g: &GroupState, rows: &mut [Vec<i64>]) {
+    for &s in &g.slots {
+        let slot = &canvas.slots[s];
+        for occ in std::iter::once(&slot.owner).chain(&slot.mirrors) {
+            for j in 0..g.len {
+                if let Some(t) = g.tokens[j] {
+                    rows[occ.row][occ.start + j] = i64::from(t);
                 }
             }
         }
     }
-    stats.steps = step;
-
-    let mut fills: Vec<Vec<Fill>> = canvas
-        .slot_of
-        .iter()
-        .map(|v| Vec::with_capacity(v.len()))
-        .collect();
-    for (fi, slots) in canvas.slot_of.iter().enumerate() {
-        for &s in slots {
-            let g = &groups[canvas.slots[s].group];
-            fills[fi].push(make_fill(g, canvas.slots[s].len, model)?);
-        }
-    }
-    Ok((fills, stats))
 }
 
 fn commit_one(g: &mut GroupState, j: usize, t: u32, p: f32, step: usize) {

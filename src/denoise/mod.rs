@@ -33,45 +33,6 @@ pub use context::ContextIndex;
 /// Largest slot length: the canvas has 32 slot-mask tokens `<|m0|>`…`<|m31|>`.
 pub const MAX_SLOT_TOKENS: usize = 32;
 
-fn default_max_tokens() -> usize {
-    8
-}
-
-/// One entry of a rule's `holes:` map (design §2).
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HoleSpec {
-    /// Slot length in model tokens (default 8, at most 32).
-    #[serde(default = "default_max_tokens")]
-    pub max_tokens: usize,
-    /// Tree-sitter node kind the fill must parse as (checked by the caller).
-    pub kind: Option<String>,
-    /// Regex the fill must match (checked by the caller).
-    pub regex: Option<String>,
-    /// Template whose rendering keys a repo-wide tie: equal keys share one fill.
-    pub tie: Option<String>,
-    /// Per-hole acceptance threshold; else the run's threshold.
-    pub min_confidence: Option<f32>,
-}
-
-impl HoleSpec {
-    /// Checks the numeric limits (`max_tokens` in 1..=32, `min_confidence` in 0..=1).
-    pub fn validate(&self, name: &str) -> Result<()> {
-        if self.max_tokens == 0 || self.max_tokens > MAX_SLOT_TOKENS {
-            anyhow::bail!(
-                "hole `{name}`: max_tokens must be between 1 and {MAX_SLOT_TOKENS}, got {}",
-                self.max_tokens
-            );
-        }
-        if let Some(c) = self.min_confidence {
-            if !(0.0..=1.0).contains(&c) {
-                anyhow::bail!("hole `{name}`: min_confidence must be between 0 and 1, got {c}");
-            }
-        }
-        Ok(())
-    }
-}
-
 /// One hole occurrence in a rewritten file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HoleSite {

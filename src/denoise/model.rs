@@ -72,7 +72,6 @@ pub struct Model {
     pub config: ModelConfig,
     pub tokenizer: tokenizers::Tokenizer,
     pub onnx: Cow<'static, [u8]>,
-    pub signature: Signature,
     /// The graph takes `query_positions` (else logits come for every position).
     pub has_query_positions: bool,
     /// Where it came from, for messages ("embedded default" or the folder).
@@ -209,7 +208,6 @@ impl Model {
             config,
             tokenizer,
             onnx,
-            signature,
             has_query_positions,
             origin,
         })

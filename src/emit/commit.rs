@@ -38,15 +38,6 @@ pub fn dirty_files(repo: &Repository, rels: &[String]) -> anyhow::Result<Vec<Str
     Ok(dirty)
 }
 
-pub fn open_repo(root: &Path) -> anyhow::Result<Repository> {
-    Repository::discover(root).with_context(|| {
-        format!(
-            "--commit needs a git repository, and {} is not inside one",
-            root.display()
-        )
-    })
-}
-
 /// The repository-relative `/`-separated path of a resolved file, or an
 /// error when it lies outside the working tree (a symbolic link leading out
 /// of the repository, or a file named from elsewhere).

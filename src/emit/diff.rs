@@ -9,9 +9,61 @@
 //! * a path with control characters, `"` or `\` is quoted with C escapes,
 //!   as git quotes it.
 
-use crate::pipeline::FileResult;
+use super::report::Report;
+use crate::plan;
+use crate::results::FileResult;
 use similar::{Algorithm, DiffTag};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
+
+/// The dry-run printer: the diff of every changed file.
+pub fn print(report: &Report, color: bool, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    for f in report.run.changed() {
+        let d = file_diff(f);
+        let d = if color { colorize(&d) } else { d };
+        out.write_all(d.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The patch of the reported edits only: with `--changed-lines` (or
+/// `--shard`), edits that were not reported stay out of it.
+pub fn print_reported(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    out.write_all(reported_diff(report).as_bytes())
+}
+
+fn reported_diff(report: &Report) -> String {
+    let (result, records) = (report.run, &report.records);
+    let mut wanted: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for r in records {
+        if let Some(i) = r.finding.edit {
+            wanted.entry(r.file.rel.as_str()).or_default().insert(i);
+        }
+    }
+    let mut out = String::new();
+    for f in result.changed() {
+        let Some(set) = wanted.get(f.rel.as_str()) else {
+            continue;
+        };
+        let edits: Vec<plan::Edit> = f
+            .edits
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| e.is_live() && set.contains(i))
+            .map(|(_, e)| e.clone())
+            .collect();
+        if edits.is_empty() {
+            continue;
+        }
+        let mut g = f.clone();
+        if edits.len() != f.edits.iter().filter(|e| e.is_live()).count() {
+            let (text, _) = plan::apply(&f.original, &edits, f.crlf);
+            g.new_text = (text != f.original).then_some(text);
+        }
+        out.push_str(&file_diff(&g));
+    }
+    out
+}
 
 /// The diff of one changed file (empty when unchanged).
 pub fn file_diff(f: &FileResult) -> String {

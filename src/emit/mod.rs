@@ -1,13 +1,17 @@
-//! Stage 6: emit results. One module per output: unified diffs, atomic
-//! writes, git commits, and machine-readable reports (`report`); `interrupt`
-//! turns Ctrl-C / SIGTERM during writes into a restore, and `lock` keeps
-//! writing runs on one tree from overlapping.
+//! Stage 6: emit results. One module per output: the run's report records
+//! (`report`), one printer per format (`text`, `json`, `sarif`, `github`,
+//! `diff`, `summary`), atomic writes (`write`), git commits (`commit`,
+//! `hooks`), the writing lock and signal handling.
 
 pub mod commit;
 pub mod diff;
+pub mod github;
 pub mod hooks;
 pub mod interrupt;
+pub mod json;
 pub mod lock;
 pub mod report;
 pub mod sarif;
+pub mod summary;
+pub mod text;
 pub mod write;

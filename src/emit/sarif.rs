@@ -1,10 +1,11 @@
-//! SARIF 2.1.0 and GitHub workflow commands, built from report records so
-//! they carry the same facts as the JSON report.
+//! The SARIF 2.1.0 printer (`check --format sarif`), built from report
+//! records so it carries the same facts as the JSON report.
 
-use super::report::{render_replacement, Record};
+use super::report::{render_replacement, Record, Report};
 use crate::plan::EditStatus;
 use crate::rule::{Rule, Severity};
 use serde_json::{json, Value};
+use std::io::Write;
 
 fn level(s: Severity) -> &'static str {
     match s {
@@ -43,7 +44,7 @@ pub fn uri(path: &str) -> String {
 
 /// Where a finding is shown: the matched node itself (a fix's
 /// `expandStart`/`expandEnd` widen only the replaced range).
-fn node_span(r: &Record) -> ((usize, usize), (usize, usize)) {
+pub(crate) fn node_span(r: &Record) -> ((usize, usize), (usize, usize)) {
     let n = &r.finding.node_range;
     (r.file.line_col(n.start), r.file.line_col(n.end))
 }
@@ -94,10 +95,8 @@ pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
                 .edit
                 .filter(|e| e.status == EditStatus::Applied && r.file.rejected.is_none());
             if let Some(e) = live {
-                let mut text = render_replacement(e);
-                if r.file.crlf {
-                    text = text.replace("\r\n", "\n").replace('\n', "\r\n");
-                }
+                let text =
+                    crate::plan::line_endings(&render_replacement(e), r.file.crlf).into_owned();
                 v["fixes"] = json!([{
                     "description": {"text": r.message()},
                     "artifactChanges": [{
@@ -127,32 +126,9 @@ pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
     })
 }
 
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
-}
-
-/// `::error file=…,line=…,col=…,endLine=…,endColumn=…,title=…::message`
-pub fn github_command(r: &Record) -> String {
-    let cmd = match r.severity() {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        _ => "notice",
-    };
-    let (start, end) = node_span(r);
-    format!(
-        "::{cmd} file={},line={},col={},endLine={},endColumn={},title={}::{}",
-        escape_property(&r.file.rel),
-        start.0,
-        start.1 + 1,
-        end.0,
-        end.1 + 1,
-        escape_property(&r.rule.id),
-        escape_data(&r.message())
-    )
+/// Prints the SARIF document of a report.
+pub fn print(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let doc = sarif(&report.records, report.rules);
+    out.write_all(serde_json::to_string_pretty(&doc)?.as_bytes())?;
+    out.write_all(b"\n")
 }

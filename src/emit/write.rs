@@ -12,7 +12,7 @@
 //! removed by the next writing run ([`remove_stale_temporaries`]).
 
 use crate::emit::interrupt::{self, Interrupted};
-use crate::pipeline::FileResult;
+use crate::results::FileResult;
 use anyhow::{anyhow, bail, Context};
 use std::fs::Metadata;
 use std::io::Write;
@@ -73,15 +73,6 @@ pub fn replace(
     }
     let file = tmp.persist(path).map_err(|e| e.error)?;
     Ok(file.metadata()?)
-}
-
-/// Replaces `path` by `contents` atomically, whatever it holds now.
-pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
-    match replace(path, contents, None) {
-        Ok(_) => Ok(()),
-        Err(ReplaceError::Io(e)) => Err(e),
-        Err(ReplaceError::Changed) => unreachable!("no expected text"),
-    }
 }
 
 /// Writes every target in order; returns each file's metadata right after

@@ -43,10 +43,6 @@ impl<'t> Env<'t> {
         self.vars.push((name.to_string(), binding));
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Binding<'t>)> {
-        self.vars.iter().map(|(n, b)| (n.as_str(), b))
-    }
-
     /// The source text a binding stands for: a node's text, or the span from
     /// the first to the last node of a multi-binding.
     pub fn text<'s>(&self, name: &str, source: &'s str) -> Option<&'s str> {

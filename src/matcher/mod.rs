@@ -116,19 +116,43 @@ impl<'t> FileCtx<'t> {
 }
 
 impl Matcher {
-    /// Kinds a node must have to possibly match, when the rule fixes them.
-    /// Only an optimisation: `None` means "any".
-    pub fn potential_kinds(&self) -> Option<Vec<u16>> {
+    /// Kinds a node must have to possibly match, when the rule fixes them
+    /// (ast-grep's `potential_kinds`); `None` means "any". A rule must fix
+    /// them, or it would match every node. `utils` are the rule's utils,
+    /// which must not use each other in a cycle through `matches`, `all`,
+    /// `any`, `not` or `nthChild.ofRule` (the loader refuses those).
+    pub fn potential_kinds(&self, utils: &Utils) -> Option<Vec<u16>> {
+        self.kinds_with(utils, &mut vec![None; utils.rules.len()])
+    }
+
+    /// `memo[i]`: util `i`'s kinds once known (`Some(None)`: any kind).
+    fn kinds_with(
+        &self,
+        utils: &Utils,
+        memo: &mut Vec<Option<Option<Vec<u16>>>>,
+    ) -> Option<Vec<u16>> {
         match self {
             Matcher::Pattern(p) => p.root_kind().map(|k| vec![k]),
             Matcher::Kind(k) => Some(vec![*k]),
-            Matcher::All(rules) => rules.iter().find_map(|r| r.potential_kinds()),
+            Matcher::All(rules) => rules.iter().find_map(|r| r.kinds_with(utils, memo)),
             Matcher::Any(rules) => {
                 let mut out = Vec::new();
                 for r in rules {
-                    out.extend(r.potential_kinds()?);
+                    out.extend(r.kinds_with(utils, memo)?);
                 }
                 Some(out)
+            }
+            // The node itself must match `ofRule`.
+            Matcher::NthChild(n) => n.of_rule.as_ref()?.kinds_with(utils, memo),
+            Matcher::Util(i) => {
+                if let Some(known) = &memo[*i] {
+                    return known.clone();
+                }
+                // Provisional "any kind" in case of a cycle the loader missed.
+                memo[*i] = Some(None);
+                let kinds = utils.rules[*i].kinds_with(utils, memo);
+                memo[*i] = Some(kinds.clone());
+                kinds
             }
             _ => None,
         }
@@ -396,6 +420,9 @@ fn stop_matches<'t>(stop: &Matcher, n: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env
     m
 }
 
+/// `has` with a stop rule: a descendant matches, looking below a node only
+/// while that node does not match the stop rule. Iterative, so deeply
+/// nested source cannot exhaust the stack.
 fn has_until<'t>(
     rel: &Relation,
     stop: &Matcher,
@@ -403,10 +430,23 @@ fn has_until<'t>(
     ctx: Ctx<'_, 't>,
     env: &mut Env<'t>,
 ) -> bool {
-    children(node).into_iter().any(|n| {
-        rel.rule.matches(n, ctx, env)
-            || (!stop_matches(stop, n, ctx, env) && has_until(rel, stop, n, ctx, env))
-    })
+    // One iterator of children per level: depth first, in pre-order, like
+    // the recursive definition, so the first match (and its bindings) is
+    // the same.
+    let mut stack: Vec<std::vec::IntoIter<Node<'t>>> = vec![children(node).into_iter()];
+    while let Some(level) = stack.last_mut() {
+        let Some(n) = level.next() else {
+            stack.pop();
+            continue;
+        };
+        if rel.rule.matches(n, ctx, env) {
+            return true;
+        }
+        if !stop_matches(stop, n, ctx, env) {
+            stack.push(children(n).into_iter());
+        }
+    }
+    false
 }
 
 fn has<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {

@@ -143,7 +143,16 @@ pub enum PatternError {
     MultipleNodes,
     Syntax(String),
     NoSelector(String),
+    /// The pattern is only `$$$` or `$$$NAME`, which would match any node.
+    StandaloneMulti(String),
+    /// The pattern's syntax tree is deeper than [`MAX_PATTERN_DEPTH`].
+    TooDeep,
 }
+
+/// How deep a pattern's syntax tree may nest. Compiling and matching a
+/// pattern recurse along it, so an unbounded pattern (say 20,000 `a + `
+/// terms) would overflow the stack; real patterns stay far below this.
+pub const MAX_PATTERN_DEPTH: usize = 500;
 
 impl std::fmt::Display for PatternError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -157,6 +166,15 @@ impl std::fmt::Display for PatternError {
             PatternError::NoSelector(s) => {
                 write!(f, "selector `{s}` matches no node in the pattern context")
             }
+            PatternError::StandaloneMulti(s) => write!(
+                f,
+                "a pattern that is only `{s}` would match every node; use `$NAME` for one node, \
+                 or put `{s}` inside a larger pattern"
+            ),
+            PatternError::TooDeep => write!(
+                f,
+                "pattern nests more than {MAX_PATTERN_DEPTH} levels deep (the limit for patterns)"
+            ),
         }
     }
 }
@@ -241,11 +259,45 @@ fn convert(node: Node, src: &str, sigil: char) -> PNode {
     }
 }
 
+/// Errors when the syntax tree under `root` is deeper than
+/// [`MAX_PATTERN_DEPTH`]; iterative, so it is safe on any tree.
+fn check_depth(root: Node) -> Result<(), PatternError> {
+    let mut cursor = root.walk();
+    let mut depth = 0usize;
+    loop {
+        if cursor.goto_first_child() {
+            depth += 1;
+            if depth > MAX_PATTERN_DEPTH {
+                return Err(PatternError::TooDeep);
+            }
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return Ok(());
+            }
+            depth -= 1;
+        }
+    }
+}
+
+/// A pattern whose root is `$$$`/`$$$NAME` matches any node: refused, as
+/// ast-grep does.
+fn check_root(root: &PNode, src: &str) -> Result<(), PatternError> {
+    match root {
+        PNode::MetaVar(mv) if mv.is_ellipsis() => {
+            Err(PatternError::StandaloneMulti(src.trim().to_string()))
+        }
+        _ => Ok(()),
+    }
+}
+
 impl Pattern {
     pub fn new(src: &str, lang: Lang, strictness: Strictness) -> Result<Pattern, PatternError> {
         let processed = preprocess(src, lang);
         let tree = lang.parse(&processed);
         let root = tree.root_node();
+        check_depth(root)?;
         if root.child_count() == 0 {
             return Err(PatternError::Empty);
         }
@@ -265,8 +317,10 @@ impl Pattern {
         if node.is_error() || node.is_missing() {
             return Err(syntax_error(&processed, node, lang));
         }
+        let root = convert(node, &processed, lang.expando());
+        check_root(&root, src)?;
         Ok(Pattern {
-            root: convert(node, &processed, lang.expando()),
+            root,
             root_kind: None,
             strictness,
         })
@@ -282,6 +336,7 @@ impl Pattern {
     ) -> Result<Pattern, PatternError> {
         let processed = preprocess(context, lang);
         let tree = lang.parse(&processed);
+        check_depth(tree.root_node())?;
         let grammar = lang.grammar();
         let kind = grammar.id_for_node_kind(selector, true);
         if kind == 0 {
@@ -308,8 +363,13 @@ impl Pattern {
             }
         };
         let node = found.ok_or_else(|| PatternError::NoSelector(selector.to_string()))?;
+        let root = convert(node, &processed, lang.expando());
+        check_root(
+            &root,
+            &processed[node.byte_range()].replace(lang.expando(), "$"),
+        )?;
         Ok(Pattern {
-            root: convert(node, &processed, lang.expando()),
+            root,
             root_kind: Some(kind),
             strictness,
         })
@@ -441,23 +501,29 @@ fn should_skip_goal(strictness: Strictness, goals: &[PNode]) -> bool {
 }
 
 /// Structural equality used when a metavariable is bound twice (ast-grep's
-/// `does_node_match_exactly`).
+/// `does_node_match_exactly`). Iterative: the compared code can nest as
+/// deep as the source file does, far past what the stack allows.
 pub fn same_code(a: Node, b: Node, src: &str) -> bool {
-    if a.id() == b.id() {
-        return true;
-    }
     let named_leaf = |n: &Node| n.is_named() && n.child_count() == 0;
-    if named_leaf(&a) || named_leaf(&b) {
-        return src[a.byte_range()] == src[b.byte_range()];
+    let mut pending = vec![(a, b)];
+    while let Some((a, b)) = pending.pop() {
+        if a.id() == b.id() {
+            continue;
+        }
+        if named_leaf(&a) || named_leaf(&b) {
+            if src[a.byte_range()] != src[b.byte_range()] {
+                return false;
+            }
+            continue;
+        }
+        if a.kind_id() != b.kind_id() || a.child_count() != b.child_count() {
+            return false;
+        }
+        let mut ca = a.walk();
+        let mut cb = b.walk();
+        pending.extend(a.children(&mut ca).zip(b.children(&mut cb)));
     }
-    if a.kind_id() != b.kind_id() || a.child_count() != b.child_count() {
-        return false;
-    }
-    let mut ca = a.walk();
-    let mut cb = b.walk();
-    let xs: Vec<Node> = a.children(&mut ca).collect();
-    let ys: Vec<Node> = b.children(&mut cb).collect();
-    xs.into_iter().zip(ys).all(|(x, y)| same_code(x, y, src))
+    true
 }
 
 fn bind_single<'t>(name: &str, node: Node<'t>, src: &str, env: &mut Env<'t>) -> bool {

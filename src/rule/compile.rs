@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 pub struct CompileError {
     pub message: String,
     pub needle: Option<String>,
+    /// The needle is a mapping key (`name:` at the start of a line), not
+    /// text to find anywhere.
+    pub key: bool,
 }
 
 impl CompileError {
@@ -22,7 +25,32 @@ impl CompileError {
         CompileError {
             message: message.into(),
             needle: needle.map(str::to_string),
+            key: false,
         }
+    }
+
+    /// An error reported at the line that defines the key `key`.
+    pub fn at_key(message: impl Into<String>, key: &str) -> Self {
+        CompileError {
+            message: message.into(),
+            needle: Some(key.to_string()),
+            key: true,
+        }
+    }
+}
+
+/// How deeply rule objects may nest (`all`/`any`/`not`/`inside`/`has`/...
+/// inside one another). Compiling and matching recurse along the nesting;
+/// real rules stay far below this.
+pub const MAX_RULE_DEPTH: usize = 64;
+
+/// A value shortened for an error message.
+fn shorten(s: &str) -> String {
+    const MAX: usize = 60;
+    let s = s.trim();
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
     }
 }
 
@@ -33,10 +61,51 @@ pub struct Compiler<'a> {
     pub util_ids: &'a BTreeMap<String, usize>,
     /// Metavariables defined anywhere in the rule (for checking `fix`).
     pub defined: Vec<String>,
+    /// Current nesting of rule objects (see [`MAX_RULE_DEPTH`]).
+    pub depth: usize,
 }
 
-impl Compiler<'_> {
+impl<'a> Compiler<'a> {
+    pub fn new(lang: Lang, util_ids: &'a BTreeMap<String, usize>) -> Self {
+        Compiler {
+            lang,
+            util_ids,
+            defined: Vec::new(),
+            depth: 0,
+        }
+    }
+
     pub fn rule(&mut self, r: &SerRule, relational: bool) -> Result<Matcher> {
+        if self.depth >= MAX_RULE_DEPTH {
+            // Point at the first line using a key of the rule that is too deep.
+            let keys = [
+                (r.all.is_some(), "all:"),
+                (r.any.is_some(), "any:"),
+                (r.not.is_some(), "not:"),
+                (r.inside.is_some(), "inside:"),
+                (r.has.is_some(), "has:"),
+                (r.precedes.is_some(), "precedes:"),
+                (r.follows.is_some(), "follows:"),
+                (r.matches.is_some(), "matches:"),
+                (r.nth_child.is_some(), "nthChild:"),
+                (r.pattern.is_some(), "pattern:"),
+                (r.kind.is_some(), "kind:"),
+            ];
+            let needle = keys.iter().find(|(set, _)| *set).map(|(_, key)| *key);
+            return Err(CompileError::new(
+                format!(
+                    "rule objects nest more than {MAX_RULE_DEPTH} levels deep (the limit for rules)"
+                ),
+                needle,
+            ));
+        }
+        self.depth += 1;
+        let out = self.rule_inner(r, relational);
+        self.depth -= 1;
+        out
+    }
+
+    fn rule_inner(&mut self, r: &SerRule, relational: bool) -> Result<Matcher> {
         if !relational && (r.stop_by.is_some() || r.field.is_some()) {
             return Err(CompileError::new(
                 "`stopBy` and `field` are only allowed in `inside`, `has`, `precedes`, `follows`",
@@ -105,9 +174,9 @@ impl Compiler<'_> {
             parts.push(Matcher::Util(*i));
         }
         if parts.is_empty() {
-            return Err(CompileError::new(
+            return Err(CompileError::at_key(
                 "rule is empty: it needs at least one of pattern, kind, regex, nthChild, range, inside, has, precedes, follows, all, any, not, matches",
-                Some("rule"),
+                "rule",
             ));
         }
         Ok(if parts.len() == 1 {
@@ -162,8 +231,9 @@ impl Compiler<'_> {
 
     fn pattern(&mut self, p: &SerPattern) -> Result<Pattern> {
         let pat = match p {
-            SerPattern::Str(s) => Pattern::new(s, self.lang, Strictness::Smart)
-                .map_err(|e| CompileError::new(format!("invalid pattern `{s}`: {e}"), Some(s)))?,
+            SerPattern::Str(s) => Pattern::new(s, self.lang, Strictness::Smart).map_err(|e| {
+                CompileError::new(format!("invalid pattern `{}`: {e}", shorten(s)), Some(s))
+            })?,
             SerPattern::Obj(o) => {
                 let strictness = match &o.strictness {
                     None => Strictness::Smart,
@@ -182,7 +252,7 @@ impl Compiler<'_> {
                 }
                 .map_err(|e| {
                     CompileError::new(
-                        format!("invalid pattern `{}`: {e}", o.context),
+                        format!("invalid pattern `{}`: {e}", shorten(&o.context)),
                         Some(&o.context),
                     )
                 })?
@@ -221,6 +291,17 @@ impl Compiler<'_> {
             }
         };
         let (a, b) = match pos {
+            NthPos::Num(i) if i < 0 => {
+                let key = if matches!(n, SerNthChild::Obj(_)) {
+                    "position"
+                } else {
+                    "nthChild"
+                };
+                return Err(CompileError::new(
+                    format!("`{key}` must not be negative (got {i}; positions count from 1)"),
+                    Some(&format!("{key}:")),
+                ));
+            }
             NthPos::Num(i) => (0, i),
             NthPos::Str(s) => parse_an_plus_b(&s).ok_or_else(|| {
                 CompileError::new(format!("invalid nthChild position `{s}`"), Some(&s))
@@ -293,10 +374,78 @@ impl Compiler<'_> {
                     separators,
                 }
             };
-            self.defined.push(name.clone());
+            if !tr.raw_source().starts_with('$') {
+                return Err(CompileError::at_key(
+                    format!(
+                        "transform `{name}`: source `{}` must be a metavariable such as `${}`",
+                        tr.raw_source(),
+                        tr.raw_source()
+                    ),
+                    &name,
+                ));
+            }
             out.push((name, tr));
         }
+        self.check_transforms(&out)?;
+        self.defined
+            .extend(out.iter().map(|(name, _)| name.clone()));
         Ok(out)
+    }
+
+    /// As ast-grep: a transform may not reuse a name the rule binds, its
+    /// source must be bound by the rule or be another transform (in any
+    /// order), and transforms may not depend on each other in a cycle.
+    fn check_transforms(&self, transforms: &[(String, Transform)]) -> Result<()> {
+        let index: BTreeMap<&str, usize> = transforms
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (name.as_str(), i))
+            .collect();
+        for (name, t) in transforms {
+            if self.defined.iter().any(|d| d == name) {
+                return Err(CompileError::at_key(
+                    format!(
+                        "transform `{name}`: the rule already binds `${name}`; give the transform another name"
+                    ),
+                    name,
+                ));
+            }
+            let source = t.source();
+            if !index.contains_key(source) && !self.defined.iter().any(|d| d == source) {
+                return Err(CompileError::at_key(
+                    format!(
+                        "transform `{name}`: source `${source}` is neither bound by the rule nor another transform"
+                    ),
+                    name,
+                ));
+            }
+        }
+        // Each transform has one source, so following sources from any
+        // transform either leaves the transforms or runs into a cycle.
+        for start in 0..transforms.len() {
+            let mut path = vec![start];
+            let mut cur = start;
+            while let Some(&next) = index.get(transforms[cur].1.source()) {
+                if let Some(pos) = path.iter().position(|&p| p == next) {
+                    let cycle: Vec<String> = path[pos..]
+                        .iter()
+                        .chain(std::iter::once(&next))
+                        .map(|&i| format!("`{}`", transforms[i].0))
+                        .collect();
+                    let first = &transforms[path[pos]].0;
+                    return Err(CompileError::at_key(
+                        format!(
+                            "transforms form a cycle ({}): each uses the next as its source",
+                            cycle.join(" → ")
+                        ),
+                        first,
+                    ));
+                }
+                path.push(next);
+                cur = next;
+            }
+        }
+        Ok(())
     }
 
     pub fn fix(&mut self, fix: &SerFix) -> Result<(Template, Option<Matcher>, Option<Matcher>)> {
@@ -444,15 +593,264 @@ pub fn build_utils(
         .enumerate()
         .map(|(i, k)| (k.clone(), i))
         .collect();
+    check_util_cycles(utils)?;
     let mut rules = Vec::new();
     for r in utils.values() {
-        let mut c = Compiler {
-            lang,
-            util_ids: &ids,
-            defined: Vec::new(),
-        };
+        let mut c = Compiler::new(lang, &ids);
         rules.push(c.rule(r, false)?);
         defined.extend(c.defined);
     }
     Ok((Utils { rules }, ids))
+}
+
+/// Directions a relational rule moves in, as bits: a path through rules
+/// collects the set of directions along it.
+const UP: u8 = 1; // inside
+const DOWN: u8 = 2; // has
+const LEFT: u8 = 4; // follows
+const RIGHT: u8 = 8; // precedes
+
+/// Whether a cycle of utils that moves in `dirs` can come back to the node
+/// it started from. With no move at all it is the same node (`matches`,
+/// `all`, `any`, `not`, `nthChild.ofRule`); moves only up and right (or
+/// down and left, up and left, down and right) always go on to a node later
+/// (earlier) in one fixed order of the tree, so they end; `inside` with
+/// `has`, or `precedes` with `follows`, can return.
+fn cycle_can_return(dirs: u8) -> bool {
+    dirs == 0 || dirs & (UP | DOWN) == UP | DOWN || dirs & (LEFT | RIGHT) == LEFT | RIGHT
+}
+
+/// Every `matches` in `r`, with the directions taken to reach it.
+fn util_refs<'r>(r: &'r SerRule, dirs: u8, out: &mut Vec<(&'r str, u8)>) {
+    if let Some(id) = &r.matches {
+        out.push((id, dirs));
+    }
+    if let Some(SerNthChild::Obj(o)) = &r.nth_child {
+        if let Some(of) = &o.of_rule {
+            // Checked on the node itself too.
+            util_refs(of, dirs, out);
+        }
+    }
+    // A relational object's `stopBy` is checked on the same nodes as its rule.
+    if let Some(SerStopBy::Rule(stop)) = &r.stop_by {
+        util_refs(stop, dirs, out);
+    }
+    for (sub, dir) in [
+        (&r.inside, UP),
+        (&r.has, DOWN),
+        (&r.follows, LEFT),
+        (&r.precedes, RIGHT),
+    ] {
+        if let Some(sub) = sub {
+            util_refs(sub, dirs | dir, out);
+        }
+    }
+    for sub in r.all.iter().chain(r.any.iter()).flatten() {
+        util_refs(sub, dirs, out);
+    }
+    if let Some(not) = &r.not {
+        util_refs(not, dirs, out);
+    }
+}
+
+/// Refuses utils that use each other in a cycle along which matching could
+/// come back to the same node and so never end (ast-grep refuses the cycles
+/// through `matches`/`all`/`any`/`not`, and overflows its stack on the
+/// others). Recursion through `inside` alone, `has` alone, and the like is
+/// fine: it ends at the root, the leaves, or the last sibling.
+fn check_util_cycles(utils: &BTreeMap<String, SerRule>) -> Result<()> {
+    let ids: Vec<&str> = utils.keys().map(String::as_str).collect();
+    let index: BTreeMap<&str, usize> = ids.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+    let edges: Vec<Vec<(usize, u8)>> = utils
+        .values()
+        .map(|r| {
+            let mut refs = Vec::new();
+            util_refs(r, 0, &mut refs);
+            refs.into_iter()
+                .filter_map(|(id, dirs)| index.get(id).map(|&j| (j, dirs)))
+                .collect()
+        })
+        .collect();
+    // Search states (util, directions so far) from each util; 16 direction
+    // sets, so at most 16 states per util.
+    for start in 0..ids.len() {
+        let mut parent: BTreeMap<(usize, u8), (usize, u8)> = BTreeMap::new();
+        let mut stack = vec![(start, 0u8)];
+        let mut seen = std::collections::BTreeSet::from([(start, 0u8)]);
+        while let Some((u, dirs)) = stack.pop() {
+            for &(v, d) in &edges[u] {
+                let next = (v, dirs | d);
+                if v == start && cycle_can_return(next.1) {
+                    let mut names = vec![ids[start]];
+                    let mut cur = (u, dirs);
+                    while cur != (start, 0) {
+                        names.push(ids[cur.0]);
+                        cur = parent[&cur];
+                    }
+                    names.push(ids[start]);
+                    names.reverse();
+                    let chain = names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(" → ");
+                    let why = if next.1 == 0 {
+                        "on the same node (through `matches`, `all`, `any`, `not` or \
+                         `nthChild.ofRule`)"
+                    } else if next.1 & (UP | DOWN) == UP | DOWN {
+                        "through both `inside` and `has`, which can lead back to the same node"
+                    } else {
+                        "through both `precedes` and `follows`, which can lead back to the same node"
+                    };
+                    return Err(CompileError::at_key(
+                        format!("utils form a cycle {why}: {chain}; matching would never end"),
+                        ids[start],
+                    ));
+                }
+                if seen.insert(next) {
+                    parent.insert(next, (u, dirs));
+                    stack.push(next);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::PatternError;
+
+    fn utils(yaml: &str) -> BTreeMap<String, SerRule> {
+        serde_yaml::from_str(yaml).expect("utils parse")
+    }
+
+    #[test]
+    fn cycles_that_can_return_to_the_node() {
+        assert!(cycle_can_return(0));
+        assert!(cycle_can_return(UP | DOWN));
+        assert!(cycle_can_return(LEFT | RIGHT | UP));
+        for ok in [
+            UP,
+            DOWN,
+            LEFT,
+            RIGHT,
+            UP | RIGHT,
+            UP | LEFT,
+            DOWN | LEFT,
+            DOWN | RIGHT,
+        ] {
+            assert!(!cycle_can_return(ok), "{ok:b}");
+        }
+    }
+
+    #[test]
+    fn util_cycles_are_found_and_named() {
+        let err = check_util_cycles(&utils("a: {matches: b}\nb: {not: {matches: a}}"))
+            .expect_err("cycle");
+        assert!(err.message.contains("`a` → `b` → `a`"), "{}", err.message);
+        assert_eq!(err.needle.as_deref(), Some("a"));
+        assert!(err.key);
+        // Up then down again, through two utils.
+        let err = check_util_cycles(&utils(
+            "a: {kind: x, inside: {matches: b}}\nb: {any: [{kind: y}, {has: {matches: a}}]}",
+        ))
+        .expect_err("cycle");
+        assert!(
+            err.message.contains("`inside` and `has`"),
+            "{}",
+            err.message
+        );
+        // Two moving cycles through one util: up, then down.
+        assert!(check_util_cycles(&utils(
+            "a: {any: [{inside: {matches: a}}, {has: {matches: a}}]}"
+        ))
+        .is_err());
+    }
+
+    #[test]
+    fn util_dags_and_one_way_recursion_are_fine() {
+        for ok in [
+            "a: {matches: b}\nb: {kind: x}\nc: {all: [{matches: a}, {matches: b}]}",
+            "a: {any: [{kind: x}, {inside: {matches: a}}]}",
+            "a: {any: [{kind: x}, {has: {stopBy: end, matches: a}}]}",
+            "a: {any: [{kind: x}, {inside: {precedes: {matches: a}}}]}",
+            "a: {matches: missing}",
+        ] {
+            assert!(check_util_cycles(&utils(ok)).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn standalone_ellipsis_and_deep_patterns_are_refused() {
+        for p in ["$$$", "$$$ARGS", "$$$_"] {
+            assert!(matches!(
+                Pattern::new(p, Lang::Python, Strictness::Smart),
+                Err(PatternError::StandaloneMulti(_))
+            ));
+        }
+        assert!(Pattern::new("f($$$ARGS)", Lang::Python, Strictness::Smart).is_ok());
+        assert!(Pattern::new("$A", Lang::Python, Strictness::Smart).is_ok());
+        let deep = vec!["a"; 20_000].join(" + ");
+        assert_eq!(
+            Pattern::new(&deep, Lang::Python, Strictness::Smart).err(),
+            Some(PatternError::TooDeep)
+        );
+        let deep_context = format!("x = {deep}");
+        assert_eq!(
+            Pattern::contextual(&deep_context, "identifier", Lang::Python, Strictness::Smart).err(),
+            Some(PatternError::TooDeep)
+        );
+    }
+
+    #[test]
+    fn transforms_must_have_bound_acyclic_sources() {
+        let ids = BTreeMap::new();
+        let run = |yaml: &str| {
+            let mut c = Compiler::new(Lang::Python, &ids);
+            c.defined = vec!["X".into()];
+            let map: serde_yaml::Mapping = serde_yaml::from_str(yaml).expect("yaml");
+            c.transforms(&map).map(|t| t.len()).map_err(|e| e.message)
+        };
+        assert_eq!(
+            run("A: {substring: {source: $B}}\nB: {substring: {source: $X}}"),
+            Ok(2)
+        );
+        assert!(run("A: {substring: {source: $NOPE}}")
+            .unwrap_err()
+            .contains("neither bound"));
+        assert!(
+            run("A: {substring: {source: $B}}\nB: {substring: {source: $A}}")
+                .unwrap_err()
+                .contains("`A` → `B` → `A`")
+        );
+        assert!(run("X: {substring: {source: $X}}")
+            .unwrap_err()
+            .contains("already binds"));
+        assert!(run("A: {substring: {source: X}}")
+            .unwrap_err()
+            .contains("must be a metavariable"));
+    }
+
+    #[test]
+    fn rule_nesting_is_bounded() {
+        let ids = BTreeMap::new();
+        let nested = |n: usize| -> SerRule {
+            let yaml = format!(
+                "{}{{kind: identifier}}{}",
+                "{not: ".repeat(n),
+                "}".repeat(n)
+            );
+            serde_yaml::from_str(&yaml).expect("yaml")
+        };
+        let mut c = Compiler::new(Lang::Python, &ids);
+        assert!(c.rule(&nested(MAX_RULE_DEPTH - 1), false).is_ok());
+        assert_eq!(c.depth, 0);
+        let err = c
+            .rule(&nested(MAX_RULE_DEPTH), false)
+            .expect_err("too deep");
+        assert!(err.message.contains("nest more than"), "{}", err.message);
+        assert_eq!(c.depth, 0);
+    }
 }

@@ -3,8 +3,10 @@
 use super::compile::{build_utils, compile_regex, CompileError, Compiler};
 use super::config::RuleFile;
 use super::fix::Template;
+use super::yaml_depth::{self, MAX_YAML_DEPTH};
 use super::{Fix, Hole, Rule, Severity};
 use crate::lang::Lang;
+use crate::matcher::Matcher;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -96,22 +98,56 @@ pub fn split_documents(text: &str) -> Vec<(usize, String)> {
         .collect()
 }
 
-/// Line (1-based, within `doc`) of the first line mentioning `needle`.
+/// Line (1-based, within `doc`) of the first line mentioning `needle`,
+/// comment lines aside.
 fn locate(doc: &str, needle: &str) -> Option<usize> {
     let first_line = needle.lines().next().unwrap_or(needle).trim();
     if first_line.is_empty() {
         return None;
     }
     doc.lines()
-        .position(|l| l.contains(first_line))
+        .position(|l| !l.trim_start().starts_with('#') && l.contains(first_line))
         .map(|i| i + 1)
 }
+
+/// Line (1-based, within `doc`) of the first line that defines the mapping
+/// key `key` (`key:` after indentation or `- `), quoted or not.
+fn locate_key(doc: &str, key: &str) -> Option<usize> {
+    let forms = [
+        format!("{key}:"),
+        format!("\"{key}\":"),
+        format!("'{key}':"),
+    ];
+    doc.lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches("- ").trim_start();
+            let l = l.trim_start_matches('{').trim_start();
+            forms.iter().any(|f| l.starts_with(f.as_str()))
+        })
+        .map(|i| i + 1)
+}
+
+/// Rule files larger than this are refused before they are read: real rule
+/// files are a few kilobytes, and parsing and compiling a huge one (a
+/// 50 MB pattern, millions of rules) takes gigabytes of memory.
+pub const MAX_RULE_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Loads and compiles every rule named by `args`.
 pub fn load_rules(args: &[PathBuf]) -> Result<Vec<Rule>, RuleError> {
     let mut rules = Vec::new();
     let mut seen_ids: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
     for path in rule_files(args)? {
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if size > MAX_RULE_FILE_BYTES {
+            return Err(RuleError {
+                path: path.clone(),
+                line: 1,
+                message: format!(
+                    "rule file is {size} bytes, more than the limit of {} MiB for rule files",
+                    MAX_RULE_FILE_BYTES / (1024 * 1024)
+                ),
+            });
+        }
         let text = std::fs::read_to_string(&path).map_err(|e| RuleError {
             path: path.clone(),
             line: 1,
@@ -147,31 +183,10 @@ pub fn load_rules(args: &[PathBuf]) -> Result<Vec<Rule>, RuleError> {
 
 /// Parses and compiles one YAML document that starts at line `start`.
 pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError> {
-    let err_at = |line: usize, message: String| RuleError {
-        path: path.to_path_buf(),
-        line: start + line.saturating_sub(1),
-        message,
-    };
-    let file: RuleFile = serde_yaml::from_str(doc).map_err(|e| {
-        let line = e.location().map_or(1, |l| l.line());
-        let msg = e.to_string();
-        // serde_yaml appends " at line X column Y"; we already say where.
-        let msg = match msg.find(" at line ") {
-            Some(i) => msg[..i].to_string(),
-            None => msg,
-        };
-        err_at(line, msg)
-    })?;
-    let cerr = |e: CompileError| {
-        let line = e
-            .needle
-            .as_deref()
-            .and_then(|n| locate(doc, n))
-            .unwrap_or(1);
-        err_at(line, e.message)
-    };
+    let at = Doc { path, start, doc };
+    let file = at.parse()?;
     let lang = Lang::from_name(&file.language).ok_or_else(|| {
-        err_at(
+        at.err(
             locate(doc, "language").unwrap_or(1),
             format!(
                 "unknown language `{}` (supported: {})",
@@ -183,141 +198,40 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
     let severity = match &file.severity {
         None => None,
         Some(s) => Some(Severity::parse(s).ok_or_else(|| {
-            err_at(
+            at.err(
                 locate(doc, "severity").unwrap_or(1),
                 format!("unknown severity `{s}` (error, warning, info, hint, off)"),
             )
         })?),
     };
     let mut defined = Vec::new();
-    let (utils, util_ids) = build_utils(lang, &file.utils, &mut defined).map_err(cerr)?;
-    let mut c = Compiler {
-        lang,
-        util_ids: &util_ids,
-        defined,
-    };
-    let matcher = c.rule(&file.rule, false).map_err(cerr)?;
-    let mut constraints = Vec::new();
-    for (var, r) in &file.constraints {
-        constraints.push((var.clone(), c.rule(r, false).map_err(cerr)?));
-    }
+    let (utils, util_ids) =
+        build_utils(lang, &file.utils, &mut defined).map_err(|e| at.compile_err(e))?;
+    let mut c = Compiler::new(lang, &util_ids);
+    c.defined = defined;
+    let matcher = c.rule(&file.rule, false).map_err(|e| at.compile_err(e))?;
+    // Like ast-grep, a rule must fix the node kinds it can match: one made
+    // only of `regex`, `not`, `inside`, `all: []`, ... matches every node,
+    // the whole file included.
+    let kinds = matcher.potential_kinds(&utils).ok_or_else(|| {
+        at.err(
+            locate_key(doc, "rule").unwrap_or(1),
+            "rule can match any kind of node (the whole file included); add a `kind`, or a \
+             `pattern` whose root is not a metavariable"
+                .into(),
+        )
+    })?;
+    let constraints = at.constraints(&file, &mut c)?;
     let transforms = match &file.transform {
-        Some(map) => c.transforms(map).map_err(cerr)?,
+        Some(map) => c.transforms(map).map_err(|e| at.compile_err(e))?,
         None => Vec::new(),
     };
-    let fix = match &file.fix {
-        Some(f) => {
-            let (template, expand_start, expand_end) = c.fix(f).map_err(cerr)?;
-            Some(Fix {
-                template,
-                expand_start,
-                expand_end,
-            })
-        }
-        None => None,
-    };
-    // A fix may only use metavariables the rule can bind (as ast-grep checks).
-    if let Some(f) = &fix {
-        for v in f.template.vars() {
-            if !c.defined.iter().any(|d| d == v) {
-                return Err(err_at(
-                    locate(doc, &format!("${v}")).unwrap_or(1),
-                    format!("undefined metavariable `${v}` used in `fix`"),
-                ));
-            }
-        }
-    }
-    let mut holes = BTreeMap::new();
-    let used: Vec<&str> = fix
-        .as_ref()
-        .map(|f| f.template.holes().collect())
-        .unwrap_or_default();
-    for name in &used {
-        if !file.holes.contains_key(*name) {
-            return Err(err_at(
-                locate(doc, &format!("$?{name}")).unwrap_or(1),
-                format!("hole `$?{name}` is used in `fix` but not declared under `holes:`"),
-            ));
-        }
-    }
-    for (name, decl) in &file.holes {
-        let line = locate(doc, &format!("{name}:")).unwrap_or(1);
-        if !used.contains(&name.as_str()) {
-            return Err(err_at(
-                line,
-                format!("hole `{name}` is declared under `holes:` but `fix` never uses `$?{name}`"),
-            ));
-        }
-        if decl.max_tokens == 0 || decl.max_tokens > 32 {
-            return Err(err_at(
-                line,
-                format!("hole `{name}`: max_tokens must be between 1 and 32"),
-            ));
-        }
-        if let Some(mc) = decl.min_confidence {
-            if !(0.0..=1.0).contains(&mc) {
-                return Err(err_at(
-                    line,
-                    format!("hole `{name}`: min_confidence must be between 0 and 1"),
-                ));
-            }
-        }
-        let regex = match &decl.regex {
-            Some(r) => Some(compile_regex(r).map_err(cerr)?),
-            None => None,
-        };
-        let kind_id = match &decl.kind {
-            Some(k) => Some(c.kind(k).map_err(cerr)?),
-            None => None,
-        };
-        let tie = decl.tie.as_deref().map(Template::parse);
-        if let Some(t) = &tie {
-            for v in t.vars() {
-                if !c.defined.iter().any(|d| d == v) {
-                    return Err(err_at(
-                        line,
-                        format!("hole `{name}`: tie uses undefined metavariable `${v}`"),
-                    ));
-                }
-            }
-        }
-        holes.insert(
-            name.clone(),
-            Hole {
-                decl: decl.clone(),
-                regex,
-                kind_id,
-                tie,
-            },
-        );
-    }
-    let globs = |list: &Option<Vec<String>>, key: &str| -> Result<Option<GlobSet>, RuleError> {
-        let Some(list) = list else { return Ok(None) };
-        let mut b = GlobSetBuilder::new();
-        for g in list {
-            let glob = Glob::new(g).map_err(|e| {
-                err_at(
-                    locate(doc, g).unwrap_or(1),
-                    format!("invalid glob `{g}` in `{key}`: {e}"),
-                )
-            })?;
-            b.add(glob);
-        }
-        b.build()
-            .map(Some)
-            .map_err(|e| err_at(1, format!("invalid `{key}` globs: {e}")))
-    };
-    let kinds = matcher.potential_kinds().map(|ks| {
-        let mut table = vec![false; lang.grammar().node_kind_count() + 1];
-        for k in ks {
-            if let Some(slot) = table.get_mut(k as usize) {
-                *slot = true;
-            }
-        }
-        table
-    });
+    // Metavariables of `expandStart`/`expandEnd` are not bound by the rule.
+    let bound = c.defined.clone();
+    let fix = at.fix(&file, &mut c, &bound)?;
+    let holes = at.holes(&file, fix.as_ref(), &mut c, &bound)?;
     Ok(Rule {
-        kinds,
+        kinds: Some(kind_table(lang, kinds)),
         id: file.id.clone(),
         lang,
         message: file.message.clone(),
@@ -330,9 +244,217 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         transforms,
         fix,
         holes,
-        files: globs(&file.files, "files")?,
-        ignores: globs(&file.ignores, "ignores")?,
-        source: path.to_path_buf(),
-        line: start,
+        files: at.globs(&file.files, "files")?,
+        ignores: at.globs(&file.ignores, "ignores")?,
     })
+}
+
+/// Node kinds that can match, as a table indexed by kind id.
+fn kind_table(lang: Lang, kinds: Vec<u16>) -> Vec<bool> {
+    let mut table = vec![false; lang.grammar().node_kind_count() + 1];
+    for k in kinds {
+        if let Some(slot) = table.get_mut(k as usize) {
+            *slot = true;
+        }
+    }
+    table
+}
+
+/// One YAML document of a rule file: where it is, for `path:line` errors.
+struct Doc<'a> {
+    path: &'a Path,
+    /// First line of the document in the file (1-based).
+    start: usize,
+    doc: &'a str,
+}
+
+impl Doc<'_> {
+    /// An error at `line` of the document.
+    fn err(&self, line: usize, message: String) -> RuleError {
+        RuleError {
+            path: self.path.to_path_buf(),
+            line: self.start + line.saturating_sub(1),
+            message,
+        }
+    }
+
+    /// A compile error, placed at the line its needle names.
+    fn compile_err(&self, e: CompileError) -> RuleError {
+        let line = e
+            .needle
+            .as_deref()
+            .and_then(|n| {
+                if e.key {
+                    locate_key(self.doc, n)
+                } else {
+                    locate(self.doc, n)
+                }
+            })
+            .unwrap_or(1);
+        self.err(line, e.message)
+    }
+
+    /// The YAML shape, with nesting bounded before `serde_yaml` sees it.
+    fn parse(&self) -> Result<RuleFile, RuleError> {
+        let too_deep = || {
+            format!("YAML nests more than {MAX_YAML_DEPTH} levels deep (the limit for rule files)")
+        };
+        if let Some(line) = yaml_depth::too_deep(self.doc, MAX_YAML_DEPTH) {
+            return Err(self.err(line, too_deep()));
+        }
+        serde_yaml::from_str(self.doc).map_err(|e| {
+            let line = e.location().map_or(1, |l| l.line());
+            let msg = e.to_string();
+            // serde_yaml appends " at line X column Y"; we already say where.
+            let msg = match msg.find(" at line ") {
+                Some(i) => msg[..i].to_string(),
+                None => msg,
+            };
+            let msg = if msg.ends_with("recursion limit exceeded") {
+                too_deep()
+            } else {
+                msg
+            };
+            self.err(line, msg)
+        })
+    }
+
+    /// `constraints:`, each on a metavariable that `rule`, `utils` or the
+    /// constraints themselves bind (as ast-grep checks).
+    fn constraints(
+        &self,
+        file: &RuleFile,
+        c: &mut Compiler,
+    ) -> Result<Vec<(String, Matcher)>, RuleError> {
+        let mut constraints = Vec::new();
+        for (var, r) in &file.constraints {
+            constraints.push((
+                var.clone(),
+                c.rule(r, false).map_err(|e| self.compile_err(e))?,
+            ));
+        }
+        for var in file.constraints.keys() {
+            if !c.defined.iter().any(|d| d == var) {
+                return Err(self.err(
+                    locate_key(self.doc, var).unwrap_or(1),
+                    format!("constraint on `${var}`, which the rule never binds"),
+                ));
+            }
+        }
+        Ok(constraints)
+    }
+
+    /// `fix:`, using only metavariables the rule binds (as ast-grep checks).
+    fn fix(
+        &self,
+        file: &RuleFile,
+        c: &mut Compiler,
+        bound: &[String],
+    ) -> Result<Option<Fix>, RuleError> {
+        let Some(f) = &file.fix else {
+            return Ok(None);
+        };
+        let (template, expand_start, expand_end) = c.fix(f).map_err(|e| self.compile_err(e))?;
+        for v in template.vars() {
+            if !bound.iter().any(|d| d == v) {
+                return Err(self.err(
+                    locate(self.doc, &format!("${v}")).unwrap_or(1),
+                    format!("undefined metavariable `${v}` used in `fix`"),
+                ));
+            }
+        }
+        Ok(Some(Fix {
+            template,
+            expand_start,
+            expand_end,
+        }))
+    }
+
+    /// `holes:`: every `$?NAME` of the fix declared, every declaration used,
+    /// limits checked, `regex`, `kind` and `tie` compiled.
+    fn holes(
+        &self,
+        file: &RuleFile,
+        fix: Option<&Fix>,
+        c: &mut Compiler,
+        bound: &[String],
+    ) -> Result<BTreeMap<String, Hole>, RuleError> {
+        let used: Vec<&str> = fix
+            .map(|f| f.template.holes().collect())
+            .unwrap_or_default();
+        for name in &used {
+            if !file.holes.contains_key(*name) {
+                return Err(self.err(
+                    locate(self.doc, &format!("$?{name}")).unwrap_or(1),
+                    format!("hole `$?{name}` is used in `fix` but not declared under `holes:`"),
+                ));
+            }
+        }
+        let mut holes = BTreeMap::new();
+        for (name, decl) in &file.holes {
+            let line = locate(self.doc, &format!("{name}:")).unwrap_or(1);
+            let fail = |msg: String| Err(self.err(line, format!("hole `{name}`: {msg}")));
+            if !used.contains(&name.as_str()) {
+                return Err(self.err(
+                    line,
+                    format!(
+                        "hole `{name}` is declared under `holes:` but `fix` never uses `$?{name}`"
+                    ),
+                ));
+            }
+            if decl.max_tokens == 0 || decl.max_tokens > 32 {
+                return fail("max_tokens must be between 1 and 32".into());
+            }
+            if decl
+                .min_confidence
+                .is_some_and(|mc| !(0.0..=1.0).contains(&mc))
+            {
+                return fail("min_confidence must be between 0 and 1".into());
+            }
+            let regex = match &decl.regex {
+                Some(r) => Some(compile_regex(r).map_err(|e| self.compile_err(e))?),
+                None => None,
+            };
+            let kind_id = match &decl.kind {
+                Some(k) => Some(c.kind(k).map_err(|e| self.compile_err(e))?),
+                None => None,
+            };
+            let tie = decl.tie.as_deref().map(Template::parse);
+            if let Some(v) = tie
+                .iter()
+                .flat_map(|t| t.vars())
+                .find(|v| !bound.iter().any(|d| d == v))
+            {
+                return fail(format!("tie uses undefined metavariable `${v}`"));
+            }
+            holes.insert(
+                name.clone(),
+                Hole {
+                    decl: decl.clone(),
+                    regex,
+                    kind_id,
+                    tie,
+                },
+            );
+        }
+        Ok(holes)
+    }
+
+    /// `files:` / `ignores:` globs.
+    fn globs(&self, list: &Option<Vec<String>>, key: &str) -> Result<Option<GlobSet>, RuleError> {
+        let Some(list) = list else { return Ok(None) };
+        let mut b = GlobSetBuilder::new();
+        for g in list {
+            let glob = Glob::new(g).map_err(|e| {
+                self.err(
+                    locate(self.doc, g).unwrap_or(1),
+                    format!("invalid glob `{g}` in `{key}`: {e}"),
+                )
+            })?;
+            b.add(glob);
+        }
+        b.build()
+            .map(Some)
+            .map_err(|e| self.err(1, format!("invalid `{key}` globs: {e}")))
+    }
 }

@@ -10,13 +10,14 @@ pub mod config;
 pub mod fix;
 pub mod load;
 pub mod transform;
+pub mod yaml_depth;
 
 use crate::lang::Lang;
 use crate::matcher::{self, Ctx, Env, FileCtx, Match, Matcher, Utils};
 use fix::{Rendered, Template};
 use globset::GlobSet;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use transform::Transform;
 
 pub use config::HoleDecl;
@@ -90,9 +91,6 @@ pub struct Rule {
     pub holes: BTreeMap<String, Hole>,
     pub files: Option<GlobSet>,
     pub ignores: Option<GlobSet>,
-    /// Where the rule was defined (file and first line of its document).
-    pub source: PathBuf,
-    pub line: usize,
 }
 
 /// A match of a rule with everything the planner needs.
@@ -123,10 +121,6 @@ impl Rule {
             }
         }
         true
-    }
-
-    pub fn has_holes(&self) -> bool {
-        !self.holes.is_empty()
     }
 
     /// All matches in a parsed file, in pre-order.

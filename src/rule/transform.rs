@@ -95,11 +95,17 @@ fn lookup(name: &str, env: &Env, done: &BTreeMap<String, String>, src: &str) -> 
 }
 
 impl Transform {
-    fn source(&self) -> &str {
+    /// The metavariable the transform reads, without its `$` sigils.
+    pub fn source(&self) -> &str {
+        source_var(self.raw_source())
+    }
+
+    /// `source` as written in the rule file.
+    pub fn raw_source(&self) -> &str {
         match self {
             Transform::Replace { source, .. }
             | Transform::Substring { source, .. }
-            | Transform::Convert { source, .. } => source_var(source),
+            | Transform::Convert { source, .. } => source,
         }
     }
 

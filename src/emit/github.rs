@@ -1,0 +1,45 @@
+//! The GitHub workflow-command printer (`check --format github`): one
+//! `::error …::message` line per finding, so Actions annotates the diff.
+
+use super::report::{Record, Report};
+use super::sarif::node_span;
+use crate::rule::Severity;
+use std::io::Write;
+
+/// Prints one workflow command per record.
+pub fn print(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    for r in &report.records {
+        writeln!(out, "{}", github_command(r))?;
+    }
+    Ok(())
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// `::error file=…,line=…,col=…,endLine=…,endColumn=…,title=…::message`
+pub fn github_command(r: &Record) -> String {
+    let cmd = match r.severity() {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        _ => "notice",
+    };
+    let (start, end) = node_span(r);
+    format!(
+        "::{cmd} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+        escape_property(&r.file.rel),
+        start.0,
+        start.1 + 1,
+        end.0,
+        end.1 + 1,
+        escape_property(&r.rule.id),
+        escape_data(&r.message())
+    )
+}

@@ -1,0 +1,46 @@
+//! The text printer (`check`'s default): one `file:line:col: severity[rule]:
+//! message` line per finding, followed by the hunk its edit alone would make.
+
+use super::diff;
+use super::report::{render_replacement, Report};
+use crate::plan;
+use crate::results::FileResult;
+use std::io::Write;
+
+/// Prints every record; `color` colors the hunks.
+pub fn print(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Result<()> {
+    for r in &report.records {
+        writeln!(
+            out,
+            "{}:{}:{}: {}[{}]: {}",
+            r.file.rel,
+            r.start.0,
+            r.start.1 + 1,
+            r.severity().name(),
+            r.rule.id,
+            r.message()
+        )?;
+        if let Some(e) = r.edit {
+            let d = edit_diff(r.file, e);
+            let d = if color { diff::colorize(&d) } else { d };
+            for line in d.lines() {
+                writeln!(out, "    {line}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The diff one edit alone would make (shown under its finding).
+fn edit_diff(f: &FileResult, e: &plan::Edit) -> String {
+    let mut single = e.clone();
+    if !single.holes.iter().all(|h| h.fill.is_some()) {
+        // Show unresolved holes as `$?NAME`.
+        single.replacement = render_replacement(e);
+        single.holes.clear();
+    }
+    single.status = plan::EditStatus::Applied;
+    let (text, _) = plan::apply(&f.original, std::slice::from_ref(&single), f.crlf);
+    // Hunks only: the finding line already names the file.
+    diff::hunks(&f.original, &text, 1)
+}

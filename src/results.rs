@@ -1,0 +1,52 @@
+//! The run's data types, below every stage that fills or reads them: what
+//! happened to one file ([`FileResult`]) and each place a rule matched in it
+//! ([`Finding`]). The pipeline builds them, the fill stage and the emitters
+//! read them.
+
+use crate::lang::Lang;
+use crate::plan::Edit;
+use std::ops::Range;
+use std::path::PathBuf;
+
+/// One place a rule matched (with or without a fix).
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: usize,
+    pub range: Range<usize>,
+    /// The node's own range (the edit range may be expanded).
+    pub node_range: Range<usize>,
+    /// Index into [`FileResult::edits`] when the rule has a fix.
+    pub edit: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileResult {
+    /// Path as walked (opens the file).
+    pub path: PathBuf,
+    /// Path relative to the repository root, `/`-separated (diff headers).
+    pub rel: String,
+    pub lang: Lang,
+    pub original: String,
+    /// `Some` when the file changes.
+    pub new_text: Option<String>,
+    pub edits: Vec<Edit>,
+    pub findings: Vec<Finding>,
+    /// Set when the whole file was left unchanged because the rewrite broke it.
+    pub rejected: Option<String>,
+    pub crlf: bool,
+}
+
+impl FileResult {
+    /// 1-based line and 0-based column (in characters) of a byte offset in the
+    /// original text.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        line_col(&self.original, offset)
+    }
+}
+
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(before, |i| &before[i + 1..]);
+    (line, col.chars().count())
+}
