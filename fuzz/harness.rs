@@ -100,7 +100,7 @@ pub fn rule_loader(data: &[u8]) -> usize {
                     "error does not start with `path:line: `: {shown}"
                 );
                 assert!(
-                    (1..=lines + 1).contains(&e.line),
+                    (1..=lines).contains(&e.line),
                     "error line {} outside the file ({lines} lines): {shown}",
                     e.line
                 );

@@ -659,6 +659,23 @@ fn identity_rule_leaves_files_unchanged() {
     }
 }
 
+/// Found by the `rule_loader` fuzzer: libyaml counts a lone `\r` as a line
+/// break, so a YAML error after one was reported lines past the end of the
+/// file. Lines count `\n` only, and an error at the end of the input points
+/// at the last line, not the one after it.
+#[test]
+fn yaml_errors_point_at_lines_of_the_file() {
+    let doc = "id: t\nlanguage: python\nrule:\r\r\r\r\n  pattern: $X\n  bogus: 1\n";
+    let e = load_one(Path::new("r.yml"), 1, doc).expect_err("unknown field");
+    assert_eq!(
+        (e.line, e.to_string().starts_with("r.yml:5: ")),
+        (5, true),
+        "{e}"
+    );
+    let e = load_one(Path::new("r.yml"), 7, "id: t\nrule: {pattern: $X\n").expect_err("open flow");
+    assert_eq!(e.line, 8, "{e}");
+}
+
 /// Every input the fuzzers found (`fixtures/fuzz/<target>/`) replays
 /// through the same entry point without a panic.
 #[test]
