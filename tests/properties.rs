@@ -8,6 +8,7 @@
 mod harness;
 
 use refactor::lang::Lang;
+use refactor::matcher::{Pattern, PatternError, Strictness};
 use refactor::pipeline::{finalize, scan_file};
 use refactor::rule::load::{is_test_file, load_one, load_rules, split_documents};
 use refactor::walk::SourceFile;
@@ -674,6 +675,41 @@ fn yaml_errors_point_at_lines_of_the_file() {
     );
     let e = load_one(Path::new("r.yml"), 7, "id: t\nrule: {pattern: $X\n").expect_err("open flow");
     assert_eq!(e.line, 8, "{e}");
+}
+
+/// Found by the `pattern` fuzzer (AddressSanitizer: global-buffer-overflow
+/// in `ts_language_symbol_for_name`): tree-sitter looks kinds and fields up
+/// as C strings, so a `selector`, `kind` or `field` with a NUL byte read
+/// past the end of the grammar's names, and any prefix of `ERROR` named the
+/// error kind. They are unknown kinds and fields now.
+#[test]
+fn kind_and_field_names_with_nul_bytes_are_unknown() {
+    let long = format!("identifier\0{}", "x".repeat(24));
+    for lang in Lang::ALL {
+        assert_eq!(lang.kind_id(&long), None, "{lang}");
+        assert_eq!(lang.kind_id("identifier\0"), None, "{lang}");
+        assert!(lang.kind_id("ERROR").is_some(), "{lang}");
+        for prefix in ["", "E", "ERR", "ERRO"] {
+            assert_eq!(lang.kind_id(prefix), None, "{lang}: `{prefix}`");
+        }
+    }
+    assert!(Lang::Python.kind_id("identifier").is_some());
+    assert!(Lang::Python.field_id("name").is_some());
+    assert_eq!(
+        Lang::Python.field_id("name\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"),
+        None
+    );
+    let context = Pattern::contextual("a = 1", &long, Lang::Python, Strictness::Smart);
+    assert!(matches!(context, Err(PatternError::NoSelector(_))));
+    let kind = "id: t\nlanguage: python\nrule:\n  kind: \"identifier\\0\\0\\0\\0\\0\\0\\0\\0\"\n";
+    let e = load_one(Path::new("r.yml"), 1, kind).expect_err("NUL in kind");
+    assert!(e.to_string().contains("unknown node kind"), "{e}");
+    let empty = "id: t\nlanguage: python\nrule:\n  kind: ''\n";
+    let e = load_one(Path::new("r.yml"), 1, empty).expect_err("empty kind");
+    assert!(e.to_string().contains("unknown node kind"), "{e}");
+    let field = "id: t\nlanguage: python\nrule:\n  kind: call\n  has:\n    field: \"function\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\"\n    kind: identifier\n";
+    let e = load_one(Path::new("r.yml"), 1, field).expect_err("NUL in field");
+    assert!(e.to_string().contains("unknown field"), "{e}");
 }
 
 /// Every input the fuzzers found (`fixtures/fuzz/<target>/`) replays
