@@ -2,93 +2,182 @@
 """Speed and memory of `refactor apply` (dry run) against ast-grep 0.51.1 as
 the anchor, on the same rules and the same real code, in one run.
 
-Uses the corpora that scripts/differential.py downloads (run it once first)
-and the release binary. Each tool runs --runs times per rule, alternating, and
-the script prints median wall time, peak RSS and the ratio refactor/ast-grep
-(below 1.0 means refactor is faster). These machines are noisy: quote the
-medians and ratios, not single times.
+Uses the corpora and the ast-grep that scripts/differential.py downloads and
+installs (run it once first) and the release binary. For every case each
+tool runs --runs times, alternating, and the script prints both medians, the
+ratio refactor/ast-grep (below 1.0: refactor is faster), both peak RSS and
+whether `--write` / `scan -U` give identical files. These machines are
+noisy: quote the medians and ratios, not single times. A benchmark, not a
+test: CI does not run it.
 
     cargo build --release
     python3 scripts/differential.py      # fetches corpora + ast-grep
-    python3 benches/vs_ast_grep.py --runs 7
+    python3 benches/vs_ast_grep.py --runs 5
+    python3 benches/vs_ast_grep.py --runs 5 --only scaling   # one group
+
+Groups: `single` (each Python rule alone on sympy), `combined` (all rules of
+a language in one run: sympy, vendored crates, npm TypeScript), `scaling`
+(the combined sympy run on 1x, 2x and 4x copies of the corpus, and with 1,
+8 and 32 rules).
 """
 import argparse
+import filecmp
 import json
 import os
-import resource
+import shutil
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = Path(os.environ.get("DIFF_WORK", "/tmp/refactor-differential"))
-
-CASES = [
-    ("rules/python", "sympy"),
-    ("rules/rust", "crates"),
-    ("rules/typescript/any-to-unknown.yml", "npm"),
-]
+BENCH = WORK / "bench"
 
 
-def timed(cmd, cwd):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+def rule_files(path):
+    p = ROOT / path
+    files = sorted(p.rglob("*.yml")) if p.is_dir() else [p]
+    return [f for f in files if not f.name.endswith((".test.yml", "-test.yml"))]
+
+
+def combined_rule(files, name, copies=1):
+    """One YAML stream holding every rule (ast-grep takes one file per
+    --rule); with copies > 1 each rule repeats under a new id."""
+    docs = []
+    for i in range(copies):
+        for f in files:
+            text = f.read_text()
+            if copies > 1:
+                text = "\n".join(
+                    (l + f"-{i}" if l.startswith("id:") else l) for l in text.splitlines())
+            docs.append(text)
+    out = BENCH / f"{name}.yml"
+    out.write_text("\n---\n".join(docs) + "\n")
+    return out
+
+
+def peak_and_time(cmd, cwd):
+    """Wall time and peak RSS (MiB) of one run, via GNU time's format."""
     t = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, cwd=cwd,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # ru_maxrss of children is the max over all children so far (KiB).
-    return wall, after.ru_maxrss
+    try:
+        rss = int(p.stderr.strip().splitlines()[-1]) / 1024
+    except (ValueError, IndexError):
+        rss = float("nan")
+    return wall, rss
+
+
+def same_files(corpus, sg, rf_bin, rule):
+    """Whether `ast-grep scan -U` and `refactor apply --write` give the same tree."""
+    a, b = BENCH / "cmp-sg", BENCH / "cmp-rf"
+    for d in (a, b):
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(corpus, d)
+    subprocess.run([sg, "scan", "--rule", str(rule), "-U", "."], cwd=a,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    r = subprocess.run([rf_bin, "apply", "--write", "--quiet", "--rule", str(rule), "."], cwd=b,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # Files refactor refuses to write because they would no longer parse are
+    # an intended difference (see scripts/differential.py).
+    diffs = []
+    stack = [filecmp.dircmp(a, b)]
+    while stack:
+        c = stack.pop()
+        diffs += c.diff_files + c.left_only + c.right_only
+        stack += c.subdirs.values()
+    return len(diffs) == 0, len(diffs)
+
+
+def corpus_copies(name, n):
+    src = WORK / "corpus" / name
+    if n == 1:
+        return src
+    dest = BENCH / f"{name}-x{n}"
+    if not dest.exists():
+        dest.mkdir(parents=True)
+        for i in range(n):
+            shutil.copytree(src, dest / f"copy{i}")
+    return dest
+
+
+def run_case(group, label, rule, corpus_dir, args, sg):
+    sg_cmd = [str(sg), "scan", "--threads", str(args.threads), "--rule", str(rule), "."]
+    rf_cmd = [args.refactor, "apply", "--quiet", "--threads", str(args.threads),
+              "--rule", str(rule), "."]
+    sg_t, rf_t, sg_m, rf_m = [], [], [], []
+    for _ in range(args.runs):
+        w, m = peak_and_time(sg_cmd, corpus_dir)
+        sg_t.append(w)
+        sg_m.append(m)
+        w, m = peak_and_time(rf_cmd, corpus_dir)
+        rf_t.append(w)
+        rf_m.append(m)
+    row = {
+        "group": group,
+        "case": label,
+        "runs": args.runs,
+        "ast_grep_median_s": round(statistics.median(sg_t), 3),
+        "refactor_median_s": round(statistics.median(rf_t), 3),
+        "ratio": round(statistics.median(rf_t) / statistics.median(sg_t), 3),
+        "ast_grep_peak_mib": round(max(sg_m), 1),
+        "refactor_peak_mib": round(max(rf_m), 1),
+    }
+    if args.check_files and group != "scaling":
+        same, n = same_files(corpus_dir, str(sg), args.refactor, rule)
+        row["identical_files"] = same
+        if not same:
+            row["differing_files"] = n
+    print(json.dumps(row), flush=True)
+    return row
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--refactor", default=str(ROOT / "target" / "release" / "refactor"))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", default=None, help="single, combined or scaling")
+    ap.add_argument("--no-check-files", dest="check_files", action="store_false",
+                    help="skip the identical-files comparison")
     args = ap.parse_args()
     sg = WORK / "venv" / "bin" / "ast-grep"
+    if not sg.exists() or not (WORK / "corpus" / "sympy").exists():
+        sys.exit("run `python3 scripts/differential.py` once first (corpora + ast-grep)")
+    if not Path("/usr/bin/time").exists():
+        sys.exit("peak memory is read with GNU time: apt-get install time")
+    BENCH.mkdir(parents=True, exist_ok=True)
     rows = []
-    for rule, corpus in CASES:
-        cdir = WORK / "corpus" / corpus
-        rule_path = ROOT / rule
-        rule_files = sorted(rule_path.rglob("*.yml")) if rule_path.is_dir() else [rule_path]
-        rule_files = [r for r in rule_files if not r.name.endswith(".test.yml")]
-        sg_cmd = [str(sg), "scan", "--threads", str(args.threads)]
-        for r in rule_files:
-            sg_cmd += ["--rule", str(r)] if len(rule_files) == 1 else []
-        if len(rule_files) > 1:
-            # ast-grep takes one --rule file; give it an inline config of all.
-            combined = WORK / f"combined-{corpus}.yml"
-            combined.write_text("\n---\n".join(r.read_text() for r in rule_files))
-            sg_cmd += ["--rule", str(combined)]
-        sg_cmd += ["."]
-        rf_cmd = [args.refactor, "apply", "--quiet", "--threads", str(args.threads), "--rule", str(rule_path), "."]
-        sg_t, rf_t = [], []
-        for _ in range(args.runs):
-            sg_t.append(timed(sg_cmd, cdir)[0])
-            rf_t.append(timed(rf_cmd, cdir)[0])
-        # Peak memory, measured in separate processes so the maxima don't mix.
-        mem = {}
-        for name, cmd in (("ast-grep", sg_cmd), ("refactor", rf_cmd)):
-            out = subprocess.run(["python3", "-c", (
-                "import resource,subprocess,sys;"
-                f"subprocess.run({cmd!r},cwd={str(cdir)!r},stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);"
-                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")],
-                capture_output=True, text=True)
-            mem[name] = int(out.stdout.strip() or 0) / 1024
-        row = {
-            "rules": rule,
-            "corpus": corpus,
-            "runs": args.runs,
-            "ast_grep_median_s": round(statistics.median(sg_t), 3),
-            "refactor_median_s": round(statistics.median(rf_t), 3),
-            "time_ratio": round(statistics.median(rf_t) / statistics.median(sg_t), 2),
-            "ast_grep_peak_mib": round(mem["ast-grep"], 1),
-            "refactor_peak_mib": round(mem["refactor"], 1),
-        }
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+    groups = [args.only] if args.only else ["single", "combined", "scaling"]
+    py = rule_files("rules/python")
+    if "single" in groups:
+        for f in py:
+            rows.append(run_case("single", f"{f.stem} (sympy)", f, WORK / "corpus" / "sympy",
+                                 args, sg))
+    if "combined" in groups:
+        for lang, corpus in (("python", "sympy"), ("rust", "crates"), ("typescript", "npm")):
+            files = rule_files(f"rules/{lang}")
+            rule = combined_rule(files, f"all-{lang}")
+            rows.append(run_case("combined", f"rules/{lang} ({len(files)} rules, {corpus})", rule,
+                                 WORK / "corpus" / corpus, args, sg))
+    if "scaling" in groups:
+        rule = combined_rule(py, "all-python")
+        for n in (1, 2, 4):
+            rows.append(run_case("scaling", f"files x{n}", rule, corpus_copies("sympy", n), args, sg))
+        for copies, label in ((None, 1), (1, len(py)), (4, 4 * len(py))):
+            r = py[0] if copies is None else combined_rule(py, f"python-x{copies}", copies)
+            rows.append(run_case("scaling", f"{label} rules", r, WORK / "corpus" / "sympy",
+                                 args, sg))
+    print("\n| group | case | ast-grep median | refactor median | ratio | peak RSS ast-grep / refactor | identical files |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        same = {True: "yes", False: f"no ({r.get('differing_files')})"}.get(r.get("identical_files"), "-")
+        print(f"| {r['group']} | {r['case']} | {r['ast_grep_median_s']:.2f} s | "
+              f"{r['refactor_median_s']:.2f} s | {r['ratio']:.2f} | "
+              f"{r['ast_grep_peak_mib']:.0f} / {r['refactor_peak_mib']:.0f} MiB | {same} |")
 
 
 if __name__ == "__main__":

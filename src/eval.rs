@@ -189,7 +189,7 @@ fn walk_files(
     paths: &[PathBuf],
     root: &Path,
 ) -> anyhow::Result<Vec<(walk::SourceFile, String)>> {
-    let walked = walk::walk(paths, &[task.lang()], &WalkOptions::default())?;
+    let walked = walk::walk_loaded(paths, &[task.lang()], &WalkOptions::default())?;
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     Ok(walked
         .files

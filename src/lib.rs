@@ -13,6 +13,7 @@ pub mod lang;
 pub mod matcher;
 pub mod pipeline;
 pub mod plan;
+pub mod project;
 pub mod repo;
 pub mod results;
 pub mod rule;

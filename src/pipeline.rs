@@ -8,11 +8,14 @@
 use crate::fill::{self, FillOptions, FillSummary};
 use crate::lang::{count_errors, Lang};
 use crate::plan::{self, Edit, EditStatus, RejectReason};
-use crate::results::{line_col, FileResult, Finding};
+use crate::results::{line_col, slash_path, FileResult, Finding};
 use crate::rule::Rule;
 use crate::walk::{self, Skipped, SourceFile, WalkOptions};
 use rayon::prelude::*;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Default)]
 pub struct RunResult {
@@ -20,6 +23,10 @@ pub struct RunResult {
     pub skipped: Vec<Skipped>,
     pub scanned: usize,
     pub fill: Option<FillSummary>,
+    pub stats: Stats,
+    /// The folders of every walked file (a writing run cleans them of stale
+    /// temporaries); `files` holds only the files with findings.
+    pub walked_dirs: BTreeSet<PathBuf>,
 }
 
 impl RunResult {
@@ -34,12 +41,18 @@ pub struct RunOptions {
     pub fill: FillOptions,
     /// Repository root (diff paths are relative to it).
     pub root: PathBuf,
+    /// The folder rules' `files` / `ignores` globs are relative to: an
+    /// ast-grep project's folder (as in ast-grep); `None`: `root`.
+    pub rules_root: Option<PathBuf>,
     /// Restrict to these repository-relative paths (diff-aware `check`).
     pub only: Option<Vec<String>>,
     /// Keep only files whose path hashes to this shard `(index, count)`.
     pub shard: Option<(u64, u64)>,
     /// Show a progress bar on stderr (only when it is a terminal).
     pub progress: bool,
+    /// Skip a rule for a file that lacks the rule's literal text (see
+    /// `matcher::prefilter`); off only to check that it changes nothing.
+    pub prefilter: bool,
 }
 
 /// Repository-relative `/`-separated path.
@@ -50,7 +63,8 @@ pub fn relative_to(root: &Path, path: &Path) -> String {
         // Outside the repository: keep the path as the user gave it.
         Err(_) => path.strip_prefix("./").unwrap_or(path).to_path_buf(),
     };
-    let text = rel.to_string_lossy().replace('\\', "/");
+    // Non-UTF-8 names never get here: the walk skips them.
+    let text = slash_path(&rel).unwrap_or_else(|| rel.to_string_lossy().into_owned());
     text.trim_start_matches("./")
         .trim_start_matches('/')
         .to_string()
@@ -68,15 +82,19 @@ pub fn stable_hash(s: &str) -> u64 {
 
 /// Runs the whole engine.
 pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
+    let started = Instant::now();
     let mut langs: Vec<Lang> = rules.iter().map(|r| r.lang).collect();
     langs.sort();
     langs.dedup();
-    let walked = walk::walk(&opts.paths, &langs, &opts.walk)?;
+    let found = walk::walk(&opts.paths, &langs, &opts.walk)?;
     let rule_ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
     let root = std::fs::canonicalize(&opts.root).unwrap_or_else(|_| opts.root.clone());
 
-    let files: Vec<(SourceFile, String)> = walked
-        .files
+    let rules_root = opts
+        .rules_root
+        .as_ref()
+        .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()));
+    let files: Vec<(walk::Candidate, String)> = found
         .into_iter()
         .map(|f| {
             let rel = relative_to(&root, &f.path);
@@ -89,10 +107,14 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
         })
         .filter(|(_, rel)| opts.shard.is_none_or(|(i, n)| stable_hash(rel) % n == i))
         .collect();
-    let scanned = files.len();
+    let walked_dirs: BTreeSet<PathBuf> = files
+        .iter()
+        .filter_map(|(c, _)| c.path.parent().map(Path::to_path_buf))
+        .collect();
+    let walk_time = started.elapsed();
 
-    let bar = if opts.progress && scanned >= 200 {
-        let pb = indicatif::ProgressBar::new(scanned as u64);
+    let bar = if opts.progress && files.len() >= 200 {
+        let pb = indicatif::ProgressBar::new(files.len() as u64);
         pb.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
@@ -101,10 +123,27 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
     } else {
         None
     };
-    let mut results: Vec<FileResult> = files
+    let clock = StageClock::default();
+    // Read, prefilter, parse, match and plan each file in one worker; only
+    // files with findings keep their text past this point.
+    let scanned: Vec<Result<Option<FileResult>, Skipped>> = files
         .par_iter()
-        .map(|(f, rel)| {
-            let r = scan_file(f, rel, rules, &rule_ids);
+        .map(|(c, rel)| {
+            let t = Instant::now();
+            let loaded = walk::load(c, opts.walk.max_filesize);
+            clock.add(&clock.read, t);
+            let r = loaded.map(|f| {
+                let glob_rel = match &rules_root {
+                    Some(rr) => relative_to(rr, &f.path),
+                    None => rel.clone(),
+                };
+                let at = ScanAt {
+                    rel,
+                    glob_rel: &glob_rel,
+                };
+                let r = scan_file(f, at, rules, &rule_ids, opts.prefilter, &clock);
+                (!r.findings.is_empty()).then_some(r)
+            });
             if let Some(b) = &bar {
                 b.inc(1);
             }
@@ -114,21 +153,124 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let mut results = Vec::new();
+    let mut skipped = Vec::new();
+    let mut read_files = 0;
+    for r in scanned {
+        match r {
+            Ok(Some(f)) => {
+                read_files += 1;
+                results.push(f);
+            }
+            Ok(None) => read_files += 1,
+            Err(s) => skipped.push(s),
+        }
+    }
 
-    let fill_summary = fill_and_finalize(&mut results, rules, &opts.fill)?;
+    let t = Instant::now();
+    let fill_summary = fill_holes_if_any(&mut results, rules, &opts.fill)?;
+    let fill_time = t.elapsed();
+    let t = Instant::now();
+    results.par_iter_mut().for_each(|f| finalize(f, rules));
+    let validate_time = t.elapsed();
+    let stats = clock.finish(StageTimes {
+        walk: walk_time,
+        fill: fill_time,
+        validate: validate_time,
+        total: started.elapsed(),
+        files: read_files,
+        prefilter: opts.prefilter,
+    });
     Ok(RunResult {
         files: results,
-        skipped: walked.skipped,
-        scanned,
+        skipped,
+        scanned: read_files,
         fill: fill_summary,
+        stats,
+        walked_dirs,
     })
 }
 
+/// Where a run's time went (`--stats`). Read, parse and match are summed
+/// over the worker threads (CPU time); the others are wall time.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub total: Duration,
+    pub walk: Duration,
+    pub read: Duration,
+    pub parse: Duration,
+    pub matching: Duration,
+    pub fill: Duration,
+    pub validate: Duration,
+    pub files: usize,
+    pub bytes: u64,
+    /// Whether the literal prefilter ran, and what it spared.
+    pub prefilter: bool,
+    pub prefilter_skipped_files: usize,
+    pub prefilter_skipped_bytes: u64,
+}
+
+/// Wall times measured by `run` itself.
+struct StageTimes {
+    walk: Duration,
+    fill: Duration,
+    validate: Duration,
+    total: Duration,
+    files: usize,
+    prefilter: bool,
+}
+
+/// Per-stage time summed across worker threads (nanoseconds), and counts.
+#[derive(Default)]
+pub struct StageClock {
+    read: AtomicU64,
+    parse: AtomicU64,
+    matching: AtomicU64,
+    bytes: AtomicU64,
+    skipped_files: AtomicU64,
+    skipped_bytes: AtomicU64,
+}
+
+impl StageClock {
+    fn add(&self, stage: &AtomicU64, since: Instant) {
+        stage.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    fn finish(self, t: StageTimes) -> Stats {
+        let ns = |a: AtomicU64| Duration::from_nanos(a.into_inner());
+        Stats {
+            total: t.total,
+            walk: t.walk,
+            read: ns(self.read),
+            parse: ns(self.parse),
+            matching: ns(self.matching),
+            fill: t.fill,
+            validate: t.validate,
+            files: t.files,
+            bytes: self.bytes.into_inner(),
+            prefilter: t.prefilter,
+            prefilter_skipped_files: self.skipped_files.into_inner() as usize,
+            prefilter_skipped_bytes: self.skipped_bytes.into_inner(),
+        }
+    }
+}
+
 /// Stages 4 and 5 for planned files: every live hole of every file goes
-/// through one canvas (only when there are holes, so rules without holes
-/// never load a model), then each file is rebuilt and reparsed. `apply`,
-/// `check` and `eval` all finish a run here.
+/// through one canvas, then each file is rebuilt and reparsed. `apply` and
+/// `check` (through [`run`]) and `eval` all finish a run this way.
 pub fn fill_and_finalize(
+    results: &mut [FileResult],
+    rules: &[Rule],
+    opts: &FillOptions,
+) -> anyhow::Result<Option<FillSummary>> {
+    let summary = fill_holes_if_any(results, rules, opts)?;
+    results.par_iter_mut().for_each(|f| finalize(f, rules));
+    Ok(summary)
+}
+
+/// Stage 4, only when some live edit has holes (so rules without holes
+/// never load a model).
+fn fill_holes_if_any(
     results: &mut [FileResult],
     rules: &[Rule],
     opts: &FillOptions,
@@ -136,30 +278,60 @@ pub fn fill_and_finalize(
     let has_holes = results
         .iter()
         .any(|f| f.edits.iter().any(|e| e.is_live() && !e.holes.is_empty()));
-    let summary = if has_holes {
+    Ok(if has_holes {
         Some(fill::fill_holes(results, rules, opts)?)
     } else {
         None
-    };
-    results.par_iter_mut().for_each(|f| finalize(f, rules));
-    Ok(summary)
+    })
+}
+
+/// Where a scanned file is: its repository-relative path (reports, diffs)
+/// and the path rules' `files` / `ignores` globs see (relative to an
+/// ast-grep project's folder, else the same).
+#[derive(Clone, Copy)]
+pub struct ScanAt<'a> {
+    pub rel: &'a str,
+    pub glob_rel: &'a str,
 }
 
 /// Stage 2 + 3 for one file: parse, match every rule, plan edits.
-pub fn scan_file(f: &SourceFile, rel: &str, rules: &[Rule], rule_ids: &[String]) -> FileResult {
-    let tree = f.lang.parse(&f.text);
-    let root = tree.root_node();
+pub fn scan_file(
+    f: SourceFile,
+    at: ScanAt,
+    rules: &[Rule],
+    rule_ids: &[String],
+    prefilter: bool,
+    clock: &StageClock,
+) -> FileResult {
     let crlf = plan::is_crlf(&f.text);
+    clock
+        .bytes
+        .fetch_add(f.text.len() as u64, Ordering::Relaxed);
     let mut edits = Vec::new();
     let mut findings = Vec::new();
-    // One pre-order traversal of the file serves every rule (each rule's
-    // matches stay in pre-order, as with a traversal per rule).
+    // Rules that can match here: the file's language and globs, and (unless
+    // switched off) the rule's literal text present in the file.
     let active: Vec<usize> = (0..rules.len())
-        .filter(|&ri| rules[ri].lang == f.lang && rules[ri].applies_to(Path::new(rel)))
+        .filter(|&ri| rules[ri].lang == f.lang && rules[ri].applies_to(Path::new(at.glob_rel)))
+        .filter(|&ri| !prefilter || rules[ri].literals.holds(f.text.as_bytes()))
         .collect();
+    // One parse and one pre-order traversal of the file serve every rule
+    // (each rule's matches stay in pre-order, as with a traversal per rule);
+    // a file no rule can match is not parsed at all.
+    if active.is_empty() && prefilter {
+        clock.skipped_files.fetch_add(1, Ordering::Relaxed);
+        clock
+            .skipped_bytes
+            .fetch_add(f.text.len() as u64, Ordering::Relaxed);
+    }
+    let t = Instant::now();
+    let tree = (!active.is_empty()).then(|| f.lang.parse(&f.text));
+    clock.add(&clock.parse, t);
+    let t = Instant::now();
     let mut per_rule: Vec<Vec<crate::rule::RuleMatch>> =
         active.iter().map(|_| Vec::new()).collect();
-    if !active.is_empty() {
+    if let Some(tree) = &tree {
+        let root = tree.root_node();
         let file = crate::matcher::FileCtx::new(root);
         crate::matcher::preorder(root, |node| {
             for (slot, &ri) in active.iter().enumerate() {
@@ -184,6 +356,7 @@ pub fn scan_file(f: &SourceFile, rel: &str, rules: &[Rule], rule_ids: &[String])
                 range: m.range,
                 node_range: m.node.byte_range(),
                 edit,
+                labels: m.labels,
             });
         }
     }
@@ -199,11 +372,12 @@ pub fn scan_file(f: &SourceFile, rel: &str, rules: &[Rule], rule_ids: &[String])
     for fd in &mut findings {
         fd.edit = fd.edit.map(|i| new_index[i]);
     }
+    clock.add(&clock.matching, t);
     FileResult {
-        path: f.path.clone(),
-        rel: rel.to_string(),
+        path: f.path,
+        rel: at.rel.to_string(),
         lang: f.lang,
-        original: f.text.clone(),
+        original: f.text,
         new_text: None,
         edits: sorted,
         findings,

@@ -79,8 +79,11 @@ pub fn changed_since(
             continue;
         }
         if let Some(p) = delta.new_file().path() {
-            out.entry(p.to_string_lossy().replace('\\', "/"))
-                .or_default();
+            // A name that is not UTF-8 cannot be a walked file: left out.
+            let Some(p) = crate::results::slash_path(p) else {
+                continue;
+            };
+            out.entry(p).or_default();
         }
     }
     if !lines {
@@ -93,9 +96,9 @@ pub fn changed_since(
         Some(&mut |delta, _hunk, line| {
             if line.origin() == '+' {
                 if let (Some(p), Some(n)) = (delta.new_file().path(), line.new_lineno()) {
-                    out.entry(p.to_string_lossy().replace('\\', "/"))
-                        .or_default()
-                        .insert(n as usize);
+                    if let Some(p) = crate::results::slash_path(p) {
+                        out.entry(p).or_default().insert(n as usize);
+                    }
                 }
             }
             true

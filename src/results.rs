@@ -17,6 +17,8 @@ pub struct Finding {
     pub node_range: Range<usize>,
     /// Index into [`FileResult::edits`] when the rule has a fix.
     pub edit: Option<usize>,
+    /// Where the report points (the whole match unless the rule has `labels:`).
+    pub labels: Vec<crate::rule::LabelSpan>,
 }
 
 #[derive(Debug, Clone)]
@@ -49,4 +51,16 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = before.rfind('\n').map_or(before, |i| &before[i + 1..]);
     (line, col.chars().count())
+}
+
+/// A path as reports, diffs and git write it: `/`-separated, or `None` when
+/// it is not valid UTF-8. On Unix a `\` is part of a file name (`a\b.py` is
+/// one file), so it is kept; only Windows separators become `/`.
+pub fn slash_path(p: &std::path::Path) -> Option<String> {
+    let s = p.to_str()?;
+    Some(if cfg!(windows) {
+        s.replace('\\', "/")
+    } else {
+        s.to_string()
+    })
 }

@@ -1,4 +1,8 @@
-//! Stage 1: find the files to process.
+//! Stage 1: find the files to process ([`walk`]) and read each one
+//! ([`load`], called by the worker that scans it, so a run holds the text
+//! of the files it is working on and of those that matched, not all). A
+//! file's language comes from its extension, or first from an ast-grep
+//! project's `languageGlobs`.
 //!
 //! Honours .gitignore/.ignore (via `ignore`), skips hidden files, applies
 //! `--include`/`--exclude` globs, never follows symlinks by default, and skips
@@ -8,6 +12,7 @@
 //! is deterministic whatever the thread count.
 
 use crate::lang::Lang;
+use globset::GlobSet;
 use ignore::overrides::OverrideBuilder;
 use ignore::WalkBuilder;
 use std::collections::HashMap;
@@ -23,6 +28,9 @@ pub struct WalkOptions {
     pub hidden: bool,
     pub no_ignore: bool,
     pub threads: usize,
+    /// Extra file-name globs per language (an ast-grep project's
+    /// `languageGlobs`); they win over extensions, the first match counts.
+    pub lang_globs: Vec<(Lang, GlobSet)>,
 }
 
 impl Default for WalkOptions {
@@ -35,6 +43,7 @@ impl Default for WalkOptions {
             hidden: false,
             no_ignore: false,
             threads: 0,
+            lang_globs: Vec::new(),
         }
     }
 }
@@ -61,8 +70,19 @@ pub struct WalkResult {
     pub skipped: Vec<Skipped>,
 }
 
-/// Walks `roots`, keeping files in one of `langs`.
-pub fn walk(roots: &[PathBuf], langs: &[Lang], opts: &WalkOptions) -> anyhow::Result<WalkResult> {
+/// A file found by the walk, not read yet.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub path: PathBuf,
+    pub lang: Lang,
+}
+
+/// Walks `roots`, keeping files in one of `langs`, sorted by path.
+pub fn walk(
+    roots: &[PathBuf],
+    langs: &[Lang],
+    opts: &WalkOptions,
+) -> anyhow::Result<Vec<Candidate>> {
     for r in roots {
         if !r.exists() {
             anyhow::bail!("{}: no such file or directory", r.display());
@@ -121,53 +141,80 @@ pub fn walk(roots: &[PathBuf], langs: &[Lang], opts: &WalkOptions) -> anyhow::Re
     paths.extend(explicit);
     paths.sort();
     paths.dedup();
-
-    use rayon::prelude::*;
-    let loaded: Vec<Result<Option<SourceFile>, Skipped>> = paths
-        .par_iter()
-        .map(|p| load(p, langs, opts.max_filesize))
-        .collect();
-    let mut result = WalkResult::default();
-    // A file reached twice (a symlink and its target, with --follow or both
-    // named) is processed once, so it is rewritten once: under a path with no
-    // link in it when there is one, else under the first path.
+    // Only files of the run's languages; a file reached twice (a symlink and
+    // its target, with --follow or both named) is processed once, so it is
+    // rewritten once: under a path with no link in it when there is one,
+    // else under the first path.
+    let mut files: Vec<Candidate> = Vec::new();
     let mut seen: HashMap<PathBuf, usize> = HashMap::new();
-    for l in loaded {
-        match l {
-            Ok(Some(f)) => {
-                let real = std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone());
-                match seen.get(&real) {
-                    Some(&i) => {
-                        let direct = |p: &Path| std::path::absolute(p).is_ok_and(|a| a == real);
-                        if !direct(&result.files[i].path) && direct(&f.path) {
-                            result.files[i] = f;
-                        }
-                    }
-                    None => {
-                        seen.insert(real, result.files.len());
-                        result.files.push(f);
-                    }
+    for path in paths {
+        let Some(lang) = lang_of(&path, &opts.lang_globs).filter(|l| langs.contains(l)) else {
+            continue;
+        };
+        let real = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        match seen.get(&real) {
+            Some(&i) => {
+                let direct = |p: &Path| std::path::absolute(p).is_ok_and(|a| a == real);
+                if !direct(&files[i].path) && direct(&path) {
+                    files[i].path = path;
                 }
             }
-            Ok(None) => {}
+            None => {
+                seen.insert(real, files.len());
+                files.push(Candidate { path, lang });
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// The language of a file: by `lang_globs` on its name first, then by extension.
+pub fn lang_of(path: &Path, lang_globs: &[(Lang, GlobSet)]) -> Option<Lang> {
+    let by_glob = path.file_name().and_then(|name| {
+        lang_globs
+            .iter()
+            .find(|(_, globs)| globs.is_match(name))
+            .map(|(lang, _)| *lang)
+    });
+    by_glob.or_else(|| Lang::from_path(path))
+}
+
+/// [`walk`], then every file read (for callers that want all texts at
+/// once; the pipeline reads each file in the worker that scans it).
+pub fn walk_loaded(
+    roots: &[PathBuf],
+    langs: &[Lang],
+    opts: &WalkOptions,
+) -> anyhow::Result<WalkResult> {
+    let found = walk(roots, langs, opts)?;
+    use rayon::prelude::*;
+    let loaded: Vec<Result<SourceFile, Skipped>> = found
+        .par_iter()
+        .map(|c| load(c, opts.max_filesize))
+        .collect();
+    let mut result = WalkResult::default();
+    for l in loaded {
+        match l {
+            Ok(f) => result.files.push(f),
             Err(s) => result.skipped.push(s),
         }
     }
-    result.files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(result)
 }
 
-fn load(path: &Path, langs: &[Lang], max: u64) -> Result<Option<SourceFile>, Skipped> {
-    let Some(lang) = Lang::from_path(path) else {
-        return Ok(None);
-    };
-    if !langs.contains(&lang) {
-        return Ok(None);
-    }
+/// Reads a found file: skipped (with the reason) when larger than `max`
+/// bytes, unreadable, binary or not UTF-8.
+pub fn load(c: &Candidate, max: u64) -> Result<SourceFile, Skipped> {
+    let (path, lang) = (c.path.as_path(), c.lang);
     let skip = |reason: String| Skipped {
         path: path.to_path_buf(),
         reason,
     };
+    // Reports, diffs and git need the name as text.
+    if path.to_str().is_none() {
+        return Err(skip("the file name is not valid UTF-8".into()));
+    }
     let meta = std::fs::metadata(path).map_err(|e| skip(format!("cannot read: {e}")))?;
     if meta.len() > max {
         return Err(skip(format!(
@@ -181,9 +228,9 @@ fn load(path: &Path, langs: &[Lang], max: u64) -> Result<Option<SourceFile>, Ski
         return Err(skip("binary file".into()));
     }
     let text = String::from_utf8(bytes).map_err(|_| skip("not valid UTF-8".into()))?;
-    Ok(Some(SourceFile {
+    Ok(SourceFile {
         path: path.to_path_buf(),
         lang,
         text,
-    }))
+    })
 }

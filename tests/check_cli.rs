@@ -188,7 +188,8 @@ impl Run {
                 (
                     v["file"].as_str().unwrap().to_string(),
                     v["rule"].as_str().unwrap().to_string(),
-                    v["range"]["start"]["line"].as_u64().unwrap(),
+                    // JSON lines are 0-based (as ast-grep's); compare 1-based.
+                    v["range"]["start"]["line"].as_u64().unwrap() + 1,
                 )
             })
             .collect()
@@ -689,9 +690,10 @@ fn json_lines_carry_the_design_fields() {
     assert_eq!(fix["status"], "applied");
     assert_eq!(fix["replacement"], "x is None");
     let range = &fix["range"];
-    assert_eq!(range["start"]["line"], 2);
+    // 0-based lines and columns, as in ast-grep's JSON (line 3 of the file).
+    assert_eq!(range["start"]["line"], 2 - 1);
     assert_eq!(range["start"]["column"], 11);
-    assert_eq!(range["end"]["line"], 2);
+    assert_eq!(range["end"]["line"], 2 - 1);
     assert_eq!(range["end"]["column"], 20);
     let (s, e) = (
         range["byteOffset"]["start"].as_u64().unwrap() as usize,
@@ -705,7 +707,7 @@ fn json_lines_carry_the_design_fields() {
     assert_eq!(violation["severity"], "error");
     assert_eq!(violation["status"], "violation");
     assert!(violation.get("replacement").is_none());
-    assert_eq!(violation["range"]["start"]["line"], 5);
+    assert_eq!(violation["range"]["start"]["line"], 5 - 1);
 }
 
 #[test]
@@ -1150,4 +1152,110 @@ fn shards_combine_with_changed_since() {
         union.extend(found);
     }
     assert_eq!(union, whole);
+}
+
+/// `labels:` mean what they mean in ast-grep: JSON `labels` carry the
+/// labelled metavariables' text, 0-based range, style and message, in
+/// declaration order (ast-grep 0.51.1's output for this rule and file);
+/// without `labels:` the whole match is the primary label. SARIF carries
+/// them as related locations.
+#[test]
+fn labels_reach_json_and_sarif_as_in_ast_grep() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("l.py"),
+        "def f(a, b):\n    return a == None\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("l.yml"),
+        "id: lab\nlanguage: python\nmessage: compare with None\nrule:\n  pattern: $A == None\n  inside:\n    kind: function_definition\n    stopBy: end\n    has:\n      field: name\n      pattern: $F\nlabels:\n  A:\n    style: secondary\n    message: the operand\n  F:\n    style: primary\n    message: in this function\n",
+    )
+    .unwrap();
+    let out = run_refactor(
+        dir.path(),
+        &["check", "--format", "json", "--rule", "l.yml", "l.py"],
+    );
+    let rec: Value = serde_json::from_str(out_text(&out.stdout).lines().next().unwrap()).unwrap();
+    let want: Value = serde_json::from_str(
+        r#"[{"text":"a","range":{"byteOffset":{"start":24,"end":25},"start":{"line":1,"column":11},"end":{"line":1,"column":12}},"message":"the operand","style":"secondary"},
+            {"text":"f","range":{"byteOffset":{"start":4,"end":5},"start":{"line":0,"column":4},"end":{"line":0,"column":5}},"message":"in this function","style":"primary"}]"#,
+    )
+    .unwrap();
+    assert_eq!(rec["labels"], want);
+    let sarif = run_refactor(
+        dir.path(),
+        &["check", "--format", "sarif", "--rule", "l.yml", "l.py"],
+    );
+    let doc: Value = serde_json::from_str(&out_text(&sarif.stdout)).unwrap();
+    let related = &doc["runs"][0]["results"][0]["relatedLocations"];
+    assert_eq!(related[0]["message"]["text"], "the operand");
+    assert_eq!(related[0]["physicalLocation"]["region"]["startLine"], 2);
+    assert_eq!(related[1]["message"]["text"], "in this function");
+    // No labels: the whole match, primary.
+    std::fs::write(
+        dir.path().join("n.yml"),
+        "id: n\nlanguage: python\nrule:\n  pattern: $A == None\n",
+    )
+    .unwrap();
+    let out = run_refactor(
+        dir.path(),
+        &["check", "--format", "json", "--rule", "n.yml", "l.py"],
+    );
+    let rec: Value = serde_json::from_str(out_text(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(rec["labels"][0]["text"], "a == None");
+    assert_eq!(rec["labels"][0]["style"], "primary");
+    assert!(rec["labels"][0].get("message").is_none());
+    // No labels but relational rules: the nodes they found are secondary
+    // labels, in ast-grep's order (sg: `f`, then the function).
+    std::fs::write(
+        dir.path().join("s.yml"),
+        "id: s\nlanguage: python\nrule:\n  pattern: $A == None\n  inside:\n    kind: function_definition\n    stopBy: end\n    has:\n      field: name\n      pattern: $F\n",
+    )
+    .unwrap();
+    let out = run_refactor(
+        dir.path(),
+        &["check", "--format", "json", "--rule", "s.yml", "l.py"],
+    );
+    let rec: Value = serde_json::from_str(out_text(&out.stdout).lines().next().unwrap()).unwrap();
+    let styles: Vec<(&str, &str)> = rec["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["text"].as_str().unwrap(), l["style"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        styles,
+        vec![
+            ("a == None", "primary"),
+            ("f", "secondary"),
+            ("def f(a, b):\n    return a == None", "secondary")
+        ]
+    );
+    // A label on a metavariable the rule never binds is refused.
+    std::fs::write(
+        dir.path().join("b.yml"),
+        "id: b\nlanguage: python\nrule:\n  pattern: $A == None\nlabels:\n  Z:\n    style: primary\n",
+    )
+    .unwrap();
+    let out = run_refactor(dir.path(), &["check", "--rule", "b.yml", "l.py"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        out_text(&out.stderr).contains("b.yml:6:"),
+        "{}",
+        out_text(&out.stderr)
+    );
+}
+
+fn run_refactor(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_refactor"))
+        .current_dir(cwd)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn out_text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }

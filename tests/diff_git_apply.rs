@@ -82,3 +82,53 @@ fn file_name_with_a_newline_is_quoted() {
 fn last_line_without_newline() {
     check_patch_equals_write("end.py", "y = 1\nok = x == None", IS_NONE);
 }
+
+#[test]
+fn file_name_with_a_backslash_is_that_file() {
+    // On Unix `a\b.py` is one file in the top folder, not `a/b.py`.
+    check_patch_equals_write("a\\b.py", "ok = x == None\n", IS_NONE);
+}
+
+/// `--commit` of files named `a\b.py` commits exactly that file (it used to
+/// refuse it as dirty, or with `--allow-dirty` commit a file `a/b.py` that
+/// does not exist); a file whose name is not UTF-8 is skipped with a note,
+/// never rewritten under another name.
+#[cfg(unix)]
+#[test]
+fn odd_file_names_commit_as_themselves_or_are_skipped() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    assert!(git(d, &["init", "-q"]).status.success());
+    for args in [
+        &["config", "user.email", "t@example.com"][..],
+        &["config", "user.name", "t"],
+    ] {
+        assert!(git(d, args).status.success());
+    }
+    std::fs::write(d.join("a\\b.py"), "ok = x == None\n").expect("write");
+    let raw = std::ffi::OsStr::from_bytes(b"\xff.py");
+    std::fs::write(d.join(raw), "ok = y == None\n").expect("write");
+    std::fs::write(d.join("r.yml"), IS_NONE).expect("write rule");
+    assert!(git(d, &["add", "-A"]).status.success());
+    assert!(git(d, &["commit", "-qm", "init"]).status.success());
+    let out = refactor(d, &["apply", "--commit", "--rule", "r.yml", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not valid UTF-8"),
+        "the non-UTF-8 name is skipped with a note: {}",
+        stderr(&out)
+    );
+    let shown = git(d, &["show", "--name-only", "--format=", "HEAD"]);
+    assert_eq!(String::from_utf8_lossy(&shown.stdout), "\"a\\\\b.py\"\n");
+    let status = git(d, &["status", "--porcelain"]);
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "", "clean tree");
+    assert_eq!(
+        std::fs::read_to_string(d.join("a\\b.py")).expect("read"),
+        "ok = x is None\n"
+    );
+    assert_eq!(
+        std::fs::read(d.join(raw)).expect("read"),
+        b"ok = y == None\n"
+    );
+}

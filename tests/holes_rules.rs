@@ -224,7 +224,8 @@ fn unwrap_rule_skips_tests_and_rejects_non_string_messages() {
         .map(|r| {
             (
                 r["file"].as_str().unwrap().to_string(),
-                r["range"]["start"]["line"].as_u64().unwrap(),
+                // JSON lines are 0-based (as ast-grep's); compare 1-based.
+                r["range"]["start"]["line"].as_u64().unwrap() + 1,
             )
         })
         .collect();

@@ -317,3 +317,33 @@ fn memoised_inside_agrees_with_a_full_ancestor_walk() {
         "id: t\nlanguage: python\nrule:\n  kind: integer\n  inside: {kind: module, stopBy: end}\n";
     assert_eq!(found(r, &deep), vec!["1"]);
 }
+
+/// sg: what a constraint binds stays with the match (ast-grep matches
+/// constraints on the match's environment), so the fix can use it; and the
+/// nodes relational rules find, constraints included, are the match's
+/// secondary labels, in the order found.
+#[test]
+fn constraints_bind_for_the_fix_and_relations_label() {
+    let rule = "id: t\nlanguage: python\nrule:\n  pattern: $A + 1\nconstraints:\n  A:\n    kind: call\n    has:\n      field: function\n      pattern: $F\nfix: $F() + 2\n";
+    assert_eq!(rewrite(rule, "y = foo(3) + 1\n"), "y = foo() + 2\n");
+    let rule = load_one(
+        Path::new("t.yml"),
+        1,
+        "id: t\nlanguage: python\nrule:\n  kind: call\n  inside:\n    kind: function_definition\n    stopBy: end\n    has:\n      kind: identifier\n",
+    )
+    .expect("rule compiles");
+    let code = "def f():\n    g()\n";
+    let tree = rule.lang.parse(code);
+    let m = rule
+        .find(tree.root_node(), code)
+        .into_iter()
+        .next()
+        .expect("match");
+    let labels: Vec<&str> = m
+        .env
+        .labels()
+        .iter()
+        .map(|n| &code[n.byte_range()])
+        .collect();
+    assert_eq!(labels, ["f", "def f():\n    g()"]);
+}

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
-    let rules = active_rules(&args.common.rules)?;
+    let (rules, project) = active_rules(&args.common)?;
     let root = find_root_for(&args.common.paths);
     // Held from before the files are read until after they are written, so
     // two writing runs on one tree never lose each other's edits.
@@ -21,8 +21,9 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
         true => Some(lock::acquire(&root, !args.no_wait, args.common.quiet)?),
         false => None,
     };
-    let opts = run_options(&args.common, root.clone());
+    let opts = run_options(&args.common, root.clone(), project.as_ref());
     let result = pipeline::run(&rules, &opts)?;
+    let output_started = std::time::Instant::now();
     let changed: Vec<&FileResult> = result.changed().collect();
     let mut stdout = std::io::stdout().lock();
 
@@ -69,6 +70,13 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
     } else if !args.json {
         diff::print(&report, use_color(args.common.color), &mut stdout)?;
     }
+    let output = output_started.elapsed();
+    if args.common.stats {
+        if args.json {
+            writeln!(stdout, "{}", summary::stats_json(&result.stats, output))?;
+        }
+        summary::print_stats(&result.stats, output);
+    }
     stdout.flush()?;
     summary::print(&result, args.common.quiet);
     Ok(EXIT_OK)
@@ -93,13 +101,21 @@ pub fn used_rules(files: &[&FileResult], rules: &[crate::rule::Rule]) -> Vec<Str
 /// The folders a writing run cleans of stale temporaries: those of every
 /// walked file and of every file it writes.
 fn folders(result: &pipeline::RunResult, targets: &[Target]) -> BTreeSet<PathBuf> {
-    let walked = result.files.iter().map(|f| f.path.as_path());
-    let written = targets.iter().map(|t| t.real.as_path());
-    walked
+    let written = targets
+        .iter()
+        .filter_map(|t| t.real.parent().map(Path::to_path_buf));
+    result
+        .walked_dirs
+        .iter()
+        .cloned()
         .chain(written)
-        .filter_map(|p| {
-            let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
-            std::fs::canonicalize(dir.unwrap_or(Path::new("."))).ok()
+        .filter_map(|dir| {
+            let dir = if dir.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                dir
+            };
+            std::fs::canonicalize(dir).ok()
         })
         .collect()
 }

@@ -12,9 +12,9 @@ use crate::rule::Severity;
 use std::io::Write;
 
 pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
-    let rules = active_rules(&args.common.rules)?;
+    let (rules, project) = active_rules(&args.common)?;
     let root = find_root_for(&args.common.paths);
-    let mut opts = run_options(&args.common, root.clone());
+    let mut opts = run_options(&args.common, root.clone(), project.as_ref());
     opts.shard = args.shard;
     let mut changed_lines = None;
     if let Some(rev) = &args.changed_since {
@@ -25,6 +25,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         }
     }
     let result = pipeline::run(&rules, &opts)?;
+    let output_started = std::time::Instant::now();
     let mut report = Report::new(&result, &rules);
     if let Some(lines) = &changed_lines {
         report.records.retain(|r| {
@@ -45,6 +46,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<i32> {
         Format::Github => github::print(&report, &mut out)?,
         Format::Diff => diff::print_reported(&report, &mut out)?,
         Format::Text => text::print(&report, super::use_color(args.common.color), &mut out)?,
+    }
+    let output = output_started.elapsed();
+    if args.common.stats {
+        if args.format == Format::Json {
+            writeln!(out, "{}", summary::stats_json(&result.stats, output))?;
+        }
+        summary::print_stats(&result.stats, output);
     }
     out.flush()?;
     summary::print(&result, args.common.quiet);

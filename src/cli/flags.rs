@@ -24,7 +24,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// CI bot: report what the rules would change; exit 1 if something would.
     Check(CheckArgs),
-    /// Run rule tests (`*.test.yml` / `*-test.yml` files beside the rules).
+    /// Run rule tests: an ast-grep project's (testConfigs, with snapshots), or
+    /// `*.test.yml` / `*-test.yml` files beside the rules.
     Test(TestArgs),
     /// Measure hole filling on code that already has the answers.
     Eval(EvalArgs),
@@ -58,9 +59,17 @@ pub enum DecodeArg {
 /// Options shared by every command that runs rules over files.
 #[derive(Debug, Args)]
 pub struct CommonArgs {
-    /// Rule file (one or more rules separated by `---`) or folder of rule files. Repeatable.
-    #[arg(long = "rule", short = 'r', value_name = "PATH", required = true)]
+    /// Rule file (one or more rules separated by `---`) or folder of rule files.
+    /// Repeatable. Default: the rules of the ast-grep project (sgconfig.yml)
+    /// found in the working folder or above; with --rule, the project's
+    /// ruleDirs are not loaded, its utilDirs and languageGlobs still apply.
+    #[arg(long = "rule", short = 'r', value_name = "PATH")]
     pub rules: Vec<PathBuf>,
+
+    /// ast-grep project config to use instead of the sgconfig.yml (or
+    /// sgconfig.yaml) found in the working folder or above.
+    #[arg(long, short = 'c', value_name = "PATH")]
+    pub config: Option<PathBuf>,
 
     /// Files or folders to process (default: the current folder).
     #[arg(value_name = "PATH")]
@@ -94,6 +103,12 @@ pub struct CommonArgs {
     #[arg(long)]
     pub follow: bool,
 
+    /// Parse every file, even one that lacks the literal text a rule needs
+    /// (a rule's tokens, such as `None` and `==` in `$A == None`). Results are
+    /// the same either way; this only checks that, at some cost in speed.
+    #[arg(long)]
+    pub no_prefilter: bool,
+
     /// When to use colors (NO_COLOR is respected with `auto`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -101,6 +116,12 @@ pub struct CommonArgs {
     /// Print no summary or notes on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Print where the time went on stderr (walk, read, prefilter skips,
+    /// parse, match, fill, validate, output), and with `--json` or
+    /// `--format json` a final `{"stats": …}` line.
+    #[arg(long)]
+    pub stats: bool,
 
     #[command(flatten)]
     pub model: ModelArgs,
@@ -231,9 +252,33 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Rule files or folders; test files are found beside them.
-    #[arg(value_name = "PATH", default_value = "rules")]
+    /// Rule files or folders; `*.test.yml` / `*-test.yml` files are found beside
+    /// them. Default: the ast-grep project (sgconfig.yml) found in the working
+    /// folder or above, else `rules`.
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// ast-grep project config to test instead of the sgconfig.yml (or
+    /// sgconfig.yaml) found in the working folder or above.
+    #[arg(long, short = 'c', value_name = "PATH", conflicts_with = "paths")]
+    pub config: Option<PathBuf>,
+
+    /// Rewrite the snapshot of every invalid case whose output differs from
+    /// its snapshot (an ast-grep project's `__snapshots__` files).
+    #[arg(long, short = 'U', conflicts_with = "skip_snapshot_tests")]
+    pub update_all: bool,
+
+    /// Only run the tests of rules whose id matches REGEX.
+    #[arg(long, short = 'f', value_name = "REGEX", value_parser = parse_regex)]
+    pub filter: Option<regex::Regex>,
+
+    /// Only check that invalid cases match, not their snapshots.
+    #[arg(long)]
+    pub skip_snapshot_tests: bool,
+
+    /// Also test rules with `severity: off` (skipped by default, as in ast-grep).
+    #[arg(long)]
+    pub include_off: bool,
 }
 
 #[derive(Debug, Args)]
@@ -253,6 +298,11 @@ pub struct EvalArgs {
 
     #[command(flatten)]
     pub model: ModelArgs,
+}
+
+/// `--filter REGEX`.
+pub fn parse_regex(s: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(s).map_err(|e| e.to_string())
 }
 
 /// `--shard I/N` with `0 <= I < N`.

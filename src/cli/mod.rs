@@ -12,6 +12,7 @@ pub mod test_cmd;
 use crate::denoise::{DecodeMode, DecodeOptions, Device, ModelSource};
 use crate::fill::FillOptions;
 use crate::pipeline::RunOptions;
+use crate::project::Project;
 use crate::rule::{Rule, Severity};
 use crate::walk::WalkOptions;
 use clap::Parser;
@@ -66,15 +67,35 @@ pub fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-/// The rules a run uses: every rule named by `--rule`, loaded and compiled
-/// once, less those switched off with `severity: off` (as in ast-grep: an
-/// off rule is not run at all, so it can neither be reported nor shadow
-/// another rule's edit).
-pub fn active_rules(paths: &[PathBuf]) -> anyhow::Result<Vec<Rule>> {
-    Ok(crate::rule::load_rules(paths)?
+/// The rules a run uses, loaded and compiled once, and the ast-grep project
+/// it runs in (`--config`, or the sgconfig.yml found in the working folder
+/// or above). `--rule` wins: with it, the project's `ruleDirs` are not
+/// loaded (as ast-grep's `scan --rule`), but its global utils and
+/// `languageGlobs` still apply. Without `--rule`, the project's rules; with
+/// neither, an error. Rules switched off with `severity: off` are dropped
+/// (as in ast-grep: an off rule is not run at all, so it can neither be
+/// reported nor shadow another rule's edit).
+pub fn active_rules(c: &CommonArgs) -> anyhow::Result<(Vec<Rule>, Option<Project>)> {
+    let project = crate::project::find(c.config.as_deref())?;
+    let rules = match (&project, c.rules.is_empty()) {
+        (_, false) => {
+            let globals = match &project {
+                Some(p) => p.global_utils()?,
+                None => Default::default(),
+            };
+            crate::rule::load::load_rules_with(&c.rules, &globals)?
+        }
+        (Some(p), true) => p.rules()?,
+        (None, true) => anyhow::bail!(
+            "no rules: pass --rule PATH, or run inside an ast-grep project (a folder with \
+             sgconfig.yml, or one above it), or name its config with --config"
+        ),
+    };
+    let rules = rules
         .into_iter()
         .filter(|r| r.severity != Some(Severity::Off))
-        .collect())
+        .collect();
+    Ok((rules, project))
 }
 
 pub fn fill_options(m: &ModelArgs, quiet: bool) -> FillOptions {
@@ -121,7 +142,7 @@ pub fn worker_threads(requested: usize, quiet: bool) -> usize {
     requested
 }
 
-pub fn run_options(c: &CommonArgs, root: PathBuf) -> RunOptions {
+pub fn run_options(c: &CommonArgs, root: PathBuf, project: Option<&Project>) -> RunOptions {
     let threads = worker_threads(c.threads, c.quiet);
     // Matching recurses along the rule (bounded when rules load) and, for
     // utils that reach themselves through `has`/`inside`, along the source
@@ -146,11 +167,14 @@ pub fn run_options(c: &CommonArgs, root: PathBuf) -> RunOptions {
             hidden: c.hidden,
             no_ignore: c.no_ignore,
             threads,
+            lang_globs: project.map(|p| p.lang_globs.clone()).unwrap_or_default(),
         },
         fill: fill_options(&c.model, c.quiet),
         root,
+        rules_root: project.map(Project::root),
         only: None,
         shard: None,
         progress: !c.quiet && std::io::stderr().is_terminal(),
+        prefilter: !c.no_prefilter,
     }
 }

@@ -54,7 +54,12 @@ pub fn repo_path(repo: &Repository, t: &Target) -> anyhow::Result<String> {
             workdir.display()
         )
     })?;
-    Ok(rel.to_string_lossy().replace('\\', "/"))
+    crate::results::slash_path(rel).with_context(|| {
+        format!(
+            "refusing to commit {}: its name is not valid UTF-8",
+            rel.display()
+        )
+    })
 }
 
 /// Checks that committing is possible (every file inside the working tree,
@@ -333,7 +338,8 @@ fn update_index(
             index.remove_path(&path)?;
             continue;
         }
-        let rel = path.to_string_lossy().replace('\\', "/");
+        let rel = crate::results::slash_path(&path)
+            .with_context(|| format!("{}: the name is not valid UTF-8", path.display()))?;
         let mode = u32::from(file.mode());
         let new_entry = match ours.get(&rel) {
             Some(e) if e.id == file.id() && e.mode == mode => copy_entry(e),

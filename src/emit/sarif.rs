@@ -3,7 +3,7 @@
 
 use super::report::{render_replacement, Record, Report};
 use crate::plan::EditStatus;
-use crate::rule::{Rule, Severity};
+use crate::rule::{LabelStyle, Rule, Severity};
 use serde_json::{json, Value};
 use std::io::Write;
 
@@ -89,6 +89,29 @@ pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
                     }
                 }],
             });
+            // The rule's `labels:` become related locations, with their messages.
+            let related: Vec<Value> = r
+                .finding
+                .labels
+                .iter()
+                .filter(|l| l.message.is_some() || l.style == LabelStyle::Secondary)
+                .enumerate()
+                .map(|(id, l)| {
+                    let span = (r.file.line_col(l.range.start), r.file.line_col(l.range.end));
+                    json!({
+                        "id": id,
+                        "message": {"text": l.message.clone().unwrap_or_default()},
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": uri(&r.file.rel)},
+                            "region": region(span.0, span.1),
+                        },
+                        "properties": {"style": l.style.name()},
+                    })
+                })
+                .collect();
+            if !related.is_empty() {
+                v["relatedLocations"] = Value::Array(related);
+            }
             // Only an edit that `apply` would make is offered as a fix: an
             // overlapped, unresolved or rejected one would insert broken text.
             let live = r

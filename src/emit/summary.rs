@@ -1,9 +1,10 @@
 //! The summary printer: notes about skipped and rejected files, warnings
 //! about deleted comments, and the one-line count of what the run did, on
-//! stderr (silenced by `--quiet`).
+//! stderr (silenced by `--quiet`); and `--stats`, where the time went.
 
-use crate::pipeline::RunResult;
+use crate::pipeline::{RunResult, Stats};
 use crate::plan::EditStatus;
+use std::time::Duration;
 
 /// Notes about skipped and rejected files, and the one-line summary.
 pub fn print(run: &RunResult, quiet: bool) {
@@ -74,4 +75,59 @@ pub fn print(run: &RunResult, quiet: bool) {
         ));
     }
     eprintln!("{line}");
+}
+
+/// `--stats`: where the run's time went, on stderr. `output` is the time the
+/// command spent printing, writing or committing after the engine ran.
+pub fn print_stats(stats: &Stats, output: Duration) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mb = |b: u64| b as f64 / 1e6;
+    eprintln!(
+        "stats: {:.0} ms in all; walk {:.0} ms; read {:.0} ms, parse {:.0} ms, match {:.0} ms \
+         (CPU, summed over threads); fill {:.0} ms; validate {:.0} ms; output {:.0} ms",
+        ms(stats.total + output),
+        ms(stats.walk),
+        ms(stats.read),
+        ms(stats.parse),
+        ms(stats.matching),
+        ms(stats.fill),
+        ms(stats.validate),
+        ms(output),
+    );
+    if stats.prefilter {
+        eprintln!(
+            "stats: {} files, {:.1} MB read; prefilter: {} of {} files skipped ({:.1} MB not parsed)",
+            stats.files,
+            mb(stats.bytes),
+            stats.prefilter_skipped_files,
+            stats.files,
+            mb(stats.prefilter_skipped_bytes),
+        );
+    } else {
+        eprintln!(
+            "stats: {} files, {:.1} MB read; prefilter: off",
+            stats.files,
+            mb(stats.bytes)
+        );
+    }
+}
+
+/// The same facts as one JSON object (the last line of a JSON report).
+pub fn stats_json(stats: &Stats, output: Duration) -> serde_json::Value {
+    let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
+    serde_json::json!({"stats": {
+        "total_ms": ms(stats.total + output),
+        "walk_ms": ms(stats.walk),
+        "read_ms": ms(stats.read),
+        "parse_ms": ms(stats.parse),
+        "match_ms": ms(stats.matching),
+        "fill_ms": ms(stats.fill),
+        "validate_ms": ms(stats.validate),
+        "output_ms": ms(output),
+        "files": stats.files,
+        "bytes": stats.bytes,
+        "prefilter": stats.prefilter,
+        "prefilter_skipped_files": stats.prefilter_skipped_files,
+        "prefilter_skipped_bytes": stats.prefilter_skipped_bytes,
+    }})
 }

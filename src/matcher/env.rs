@@ -11,24 +11,54 @@ pub enum Binding<'t> {
     Multi(Vec<Node<'t>>),
 }
 
-/// Bindings in insertion order. Rollback is by length: a failed branch of a
-/// rule truncates back to the snapshot it started from.
+/// Bindings in insertion order, and the nodes relational rules matched
+/// (ast-grep's "secondary" labels). Rollback is by length: a failed branch
+/// of a rule truncates both back to the snapshot it started from.
 #[derive(Clone, Debug, Default)]
 pub struct Env<'t> {
     vars: Vec<(String, Binding<'t>)>,
+    labels: Vec<Node<'t>>,
+}
+
+/// Where an [`Env`] stood; see [`Env::rollback`].
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    vars: usize,
+    labels: usize,
 }
 
 impl<'t> Env<'t> {
     pub fn new() -> Self {
-        Env { vars: Vec::new() }
+        Env::default()
     }
 
-    pub fn snapshot(&self) -> usize {
-        self.vars.len()
+    pub fn snapshot(&self) -> Mark {
+        Mark {
+            vars: self.vars.len(),
+            labels: self.labels.len(),
+        }
     }
 
-    pub fn rollback(&mut self, snapshot: usize) {
-        self.vars.truncate(snapshot);
+    pub fn rollback(&mut self, snapshot: Mark) {
+        self.vars.truncate(snapshot.vars);
+        self.labels.truncate(snapshot.labels);
+    }
+
+    /// Records a node an `inside`/`has`/`precedes`/`follows` rule matched,
+    /// after the labels its own sub-rules recorded (ast-grep's order).
+    pub fn add_label(&mut self, node: Node<'t>) {
+        self.labels.push(node);
+    }
+
+    /// The labels recorded since `mark`.
+    pub fn labels_since(&self, mark: Mark) -> &[Node<'t>] {
+        &self.labels[mark.labels.min(self.labels.len())..]
+    }
+
+    /// The nodes relational rules matched, in the order they were found:
+    /// ast-grep's secondary labels of a match.
+    pub fn labels(&self) -> &[Node<'t>] {
+        &self.labels
     }
 
     pub fn get(&self, name: &str) -> Option<&Binding<'t>> {

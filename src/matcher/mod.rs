@@ -7,12 +7,13 @@
 
 pub mod env;
 pub mod pattern;
+pub mod prefilter;
 
 pub use env::{Binding, Env};
 pub use pattern::{Pattern, PatternError, Strictness};
 
 use regex::Regex;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use tree_sitter::Node;
 
@@ -81,37 +82,86 @@ pub struct Ctx<'a, 't> {
 /// and memoised answers of `inside` rules that bind no metavariable.
 pub struct FileCtx<'t> {
     root: Node<'t>,
-    /// `(relation address, node id)` → does the relation hold starting from
-    /// this node (the node itself first, then its ancestors)?
-    inside: RefCell<HashMap<(usize, usize), bool>>,
+    /// Node id → parent, built by one traversal the first time a rule looks
+    /// upwards (`Node::parent` walks down from the root each time, so
+    /// calling it per level is quadratic in depth).
+    parents: OnceCell<HashMap<usize, Node<'t>>>,
+    /// Comment ranges in source order, found once per file.
+    comments: OnceCell<Vec<std::ops::Range<usize>>>,
+    /// `(relation address, node id)` → what the relation finds starting from
+    /// this node (the node itself first, then its ancestors), if anything:
+    /// an index into `found`.
+    inside: RefCell<HashMap<(usize, usize), Option<usize>>>,
+    /// Ancestors `inside` relations found, with the labels their match
+    /// recorded (so a memoised answer labels the match as a fresh one would).
+    found: RefCell<Vec<(Node<'t>, Vec<Node<'t>>)>>,
 }
 
 impl<'t> FileCtx<'t> {
     pub fn new(root: Node<'t>) -> Self {
         FileCtx {
             root,
+            parents: OnceCell::new(),
+            comments: OnceCell::new(),
             inside: RefCell::new(HashMap::new()),
+            found: RefCell::new(Vec::new()),
         }
     }
 
-    /// Ancestors of `node`, nearest first. `Node::parent` walks down from
-    /// the root each time, so calling it repeatedly is quadratic in depth;
-    /// one descent from the root collects the whole path in linear time.
-    fn ancestors(&self, node: Node<'t>) -> Vec<Node<'t>> {
-        let mut path = Vec::new();
-        let mut cur = self.root;
-        if cur.id() == node.id() {
-            return path;
-        }
-        loop {
-            path.push(cur);
-            match cur.child_with_descendant(node) {
-                Some(next) if next.id() != node.id() => cur = next,
-                _ => break,
+    /// The parent of `node`, in constant time.
+    pub fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
+        let parents = self.parents.get_or_init(|| {
+            let mut map = HashMap::new();
+            let mut stack: Vec<Node<'t>> = Vec::new();
+            let mut cursor = self.root.walk();
+            loop {
+                let n = cursor.node();
+                if let Some(&p) = stack.last() {
+                    map.insert(n.id(), p);
+                }
+                if cursor.goto_first_child() {
+                    stack.push(n);
+                    continue;
+                }
+                loop {
+                    if cursor.goto_next_sibling() {
+                        break;
+                    }
+                    if !cursor.goto_parent() {
+                        return map;
+                    }
+                    stack.pop();
+                }
             }
+        });
+        parents.get(&node.id()).copied()
+    }
+
+    /// Ancestors of `node`, nearest first.
+    fn ancestors(&self, node: Node<'t>) -> Vec<Node<'t>> {
+        let mut out = Vec::new();
+        let mut cur = self.parent(node);
+        while let Some(p) = cur {
+            out.push(p);
+            cur = self.parent(p);
         }
-        path.reverse();
-        path
+        out
+    }
+
+    /// Comments (extras whose kind names a comment) inside `range`.
+    pub fn comments_in(&self, range: std::ops::Range<usize>) -> &[std::ops::Range<usize>] {
+        let all = self.comments.get_or_init(|| {
+            let mut out = Vec::new();
+            preorder(self.root, |n| {
+                if n.is_extra() && n.is_named() && n.kind().contains("comment") {
+                    out.push(n.byte_range());
+                }
+            });
+            out
+        });
+        let from = all.partition_point(|c| c.start < range.start);
+        let to = from + all[from..].partition_point(|c| c.end <= range.end);
+        &all[from..to]
     }
 }
 
@@ -203,7 +253,7 @@ impl Matcher {
 
 impl NthChild {
     fn matches<'t>(&self, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
-        let Some(parent) = node.parent() else {
+        let Some(parent) = ctx.file.parent(node) else {
             return false;
         };
         let mut cursor = parent.walk();
@@ -274,7 +324,7 @@ fn find_along<'t>(
     mut accept: impl FnMut(usize, Node<'t>) -> bool,
 ) -> bool {
     for (i, n) in candidates.into_iter().enumerate() {
-        if accept(i, n) && rel.rule.matches(n, ctx, env) {
+        if accept(i, n) && found(rel, n, ctx, env) {
             return true;
         }
         match &rel.stop_by {
@@ -294,15 +344,15 @@ fn find_along<'t>(
 }
 
 fn inside<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
-    let ancs = ctx.file.ancestors(node);
     match rel.field {
         None if !matches!(rel.stop_by, StopBy::Neighbor) && binds_nothing(rel, ctx.utils) => {
-            inside_memo(rel, &ancs, ctx, env)
+            inside_memo(rel, node, ctx, env)
         }
-        None => find_along(rel, ancs, ctx, env, |_, _| true),
+        None => find_along(rel, ctx.file.ancestors(node), ctx, env, |_, _| true),
         Some(field) => {
             // The node one step below each ancestor must be that ancestor's
             // `field` child.
+            let ancs = ctx.file.ancestors(node);
             let mut below: Vec<Node<'t>> = vec![node];
             below.extend(ancs.iter().copied());
             find_along(rel, ancs, ctx, env, |i, anc| {
@@ -315,33 +365,65 @@ fn inside<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t
 
 /// `inside` with `stopBy: end` or a stop rule, for a relation that binds no
 /// metavariable (so its answer for an ancestor does not depend on the
-/// environment): `up(a) = rule(a) || (!stop(a) && up(parent(a)))`, memoised
-/// per node, so a whole file costs linear time however deep it nests.
-fn inside_memo<'t>(rel: &Relation, ancs: &[Node<'t>], ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
+/// environment): `up(a) = a if rule(a), else none if stop(a), else
+/// up(parent(a))`, memoised per node with the labels the ancestor's match
+/// recorded, and found by walking up only to the nearest known ancestor,
+/// so a whole file costs linear time however deep it nests and the match is
+/// labelled as on the unmemoised path.
+fn inside_memo<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
     let key = rel as *const Relation as usize;
     // Nearest ancestors whose answer is unknown, and the answer above them.
-    let mut unknown = 0;
-    let mut above = false;
-    {
-        let memo = ctx.file.inside.borrow();
-        for a in ancs {
-            if let Some(&v) = memo.get(&(key, a.id())) {
-                above = v;
-                break;
-            }
-            unknown += 1;
+    let mut unknown = Vec::new();
+    let mut above = None;
+    let mut cur = ctx.file.parent(node);
+    while let Some(a) = cur {
+        if let Some(&v) = ctx.file.inside.borrow().get(&(key, a.id())) {
+            above = v;
+            break;
         }
+        unknown.push(a);
+        cur = ctx.file.parent(a);
     }
-    for a in ancs[..unknown].iter().rev() {
-        let holds = rel.rule.matches(*a, ctx, env)
-            || match &rel.stop_by {
+    for a in unknown.into_iter().rev() {
+        let snap = env.snapshot();
+        let here = rel.rule.matches(a, ctx, env);
+        let labels = env.labels_since(snap).to_vec();
+        env.rollback(snap);
+        let holds = if here {
+            let mut found = ctx.file.found.borrow_mut();
+            found.push((a, labels));
+            Some(found.len() - 1)
+        } else {
+            match &rel.stop_by {
                 StopBy::Neighbor | StopBy::End => above,
-                StopBy::Rule(stop) => !stop_matches(stop, *a, ctx, env) && above,
-            };
+                StopBy::Rule(stop) if stop_matches(stop, a, ctx, env) => None,
+                StopBy::Rule(_) => above,
+            }
+        };
         ctx.file.inside.borrow_mut().insert((key, a.id()), holds);
         above = holds;
     }
-    above
+    let Some(i) = above else {
+        return false;
+    };
+    let found = ctx.file.found.borrow();
+    let (anc, labels) = &found[i];
+    for l in labels {
+        env.add_label(*l);
+    }
+    env.add_label(*anc);
+    true
+}
+
+/// Whether `rel`'s rule matches `n`; if so, `n` becomes a label of the match
+/// (ast-grep labels every node a relational rule finds as "secondary").
+fn found<'t>(rel: &Relation, n: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) -> bool {
+    if rel.rule.matches(n, ctx, env) {
+        env.add_label(n);
+        true
+    } else {
+        false
+    }
 }
 
 /// Whether a relation can never bind or read a metavariable (so its answer
@@ -439,7 +521,7 @@ fn has_until<'t>(
             stack.pop();
             continue;
         };
-        if rel.rule.matches(n, ctx, env) {
+        if found(rel, n, ctx, env) {
             return true;
         }
         if !stop_matches(stop, n, ctx, env) {
@@ -455,25 +537,21 @@ fn has<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t>) 
             return false;
         };
         return match &rel.stop_by {
-            StopBy::Neighbor => rel.rule.matches(nd, ctx, env),
-            StopBy::End => dfs(nd).into_iter().any(|n| rel.rule.matches(n, ctx, env)),
+            StopBy::Neighbor => found(rel, nd, ctx, env),
+            StopBy::End => dfs(nd).into_iter().any(|n| found(rel, n, ctx, env)),
             StopBy::Rule(stop) => {
-                rel.rule.matches(nd, ctx, env)
+                found(rel, nd, ctx, env)
                     || (!stop_matches(stop, nd, ctx, env)
-                        && children(nd)
-                            .into_iter()
-                            .any(|n| rel.rule.matches(n, ctx, env)))
+                        && children(nd).into_iter().any(|n| found(rel, n, ctx, env)))
             }
         };
     }
     match &rel.stop_by {
-        StopBy::Neighbor => children(node)
-            .into_iter()
-            .any(|n| rel.rule.matches(n, ctx, env)),
+        StopBy::Neighbor => children(node).into_iter().any(|n| found(rel, n, ctx, env)),
         StopBy::End => dfs(node)
             .into_iter()
             .skip(1)
-            .any(|n| rel.rule.matches(n, ctx, env)),
+            .any(|n| found(rel, n, ctx, env)),
         StopBy::Rule(stop) => has_until(rel, stop, node, ctx, env),
     }
 }

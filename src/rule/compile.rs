@@ -63,6 +63,8 @@ pub struct Compiler<'a> {
     pub defined: Vec<String>,
     /// Current nesting of rule objects (see [`MAX_RULE_DEPTH`]).
     pub depth: usize,
+    /// Ids of the rule's `rewriters:`, for `rewrite` transforms.
+    pub rewriter_ids: BTreeMap<String, usize>,
 }
 
 impl<'a> Compiler<'a> {
@@ -72,6 +74,7 @@ impl<'a> Compiler<'a> {
             util_ids,
             defined: Vec::new(),
             depth: 0,
+            rewriter_ids: BTreeMap::new(),
         }
     }
 
@@ -330,15 +333,37 @@ impl<'a> Compiler<'a> {
             let t: SerTransform = serde_yaml::from_value(value).map_err(|e| {
                 CompileError::new(format!("invalid transform `{name}`: {e}"), Some(&name))
             })?;
-            let count =
-                t.replace.is_some() as u8 + t.substring.is_some() as u8 + t.convert.is_some() as u8;
+            let count = t.replace.is_some() as u8
+                + t.substring.is_some() as u8
+                + t.convert.is_some() as u8
+                + t.rewrite.is_some() as u8;
             if count != 1 {
                 return Err(CompileError::new(
-                    format!("transform `{name}` needs exactly one of replace, substring, convert"),
+                    format!(
+                        "transform `{name}` needs exactly one of replace, substring, convert, rewrite"
+                    ),
                     Some(&name),
                 ));
             }
-            let tr = if let Some(r) = t.replace {
+            let tr = if let Some(r) = t.rewrite {
+                let rewriters = r
+                    .rewriters
+                    .iter()
+                    .map(|id| {
+                        self.rewriter_ids.get(id).copied().ok_or_else(|| {
+                            CompileError::new(
+                                format!("transform `{name}`: no rewriter with id `{id}` in `rewriters:`"),
+                                Some(id),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Transform::Rewrite {
+                    source: r.source,
+                    rewriters,
+                    join_by: r.join_by,
+                }
+            } else if let Some(r) = t.replace {
                 Transform::Replace {
                     source: r.source,
                     regex: compile_regex(&r.replace)?,
@@ -581,24 +606,85 @@ fn parse_an_plus_b(s: &str) -> Option<(i64, i64)> {
     }
 }
 
+/// Compiles a rule's utils: its own (`utils:`), and the project's global
+/// utils of its language (`utilDirs`, ast-grep's scoping). Global utils come
+/// first in the table, then each global util's own `utils:`, then the
+/// rule's. A global util sees the other global utils and its own `utils:`;
+/// the rule's utils and rule see the global utils, and their own `utils:`
+/// shadow global utils of the same id. Returns the table and the ids the
+/// rule may name in `matches`.
 pub fn build_utils(
     lang: Lang,
     utils: &BTreeMap<String, SerRule>,
+    globals: &[super::config::GlobalUtilFile],
     defined: &mut Vec<String>,
 ) -> std::result::Result<(Utils, BTreeMap<String, usize>), CompileError> {
-    let ids: BTreeMap<String, usize> = utils
-        .keys()
+    // Every util to compile, in table order, with the ids it can name.
+    let mut todo: Vec<(&SerRule, usize)> = Vec::new();
+    let mut scopes: Vec<BTreeMap<String, usize>> = Vec::new();
+    let global_ids: BTreeMap<String, usize> = globals
+        .iter()
         .enumerate()
-        .map(|(i, k)| (k.clone(), i))
+        .map(|(i, g)| (g.id.clone(), i))
         .collect();
+    let mut next = globals.len();
+    let scope_with = |own: &BTreeMap<String, SerRule>, next: &mut usize| {
+        let mut scope = global_ids.clone();
+        for id in own.keys() {
+            scope.insert(id.clone(), *next);
+            *next += 1;
+        }
+        scope
+    };
+    let global_scopes: Vec<BTreeMap<String, usize>> = globals
+        .iter()
+        .map(|g| scope_with(&g.utils, &mut next))
+        .collect();
+    let ids = scope_with(utils, &mut next);
+    for (g, scope) in globals.iter().zip(global_scopes) {
+        scopes.push(scope);
+        todo.push((&g.rule, scopes.len() - 1));
+    }
+    for (i, g) in globals.iter().enumerate() {
+        todo.extend(g.utils.values().map(|r| (r, i)));
+    }
+    scopes.push(ids.clone());
+    todo.extend(utils.values().map(|r| (r, scopes.len() - 1)));
     check_util_cycles(utils)?;
     let mut rules = Vec::new();
-    for r in utils.values() {
-        let mut c = Compiler::new(lang, &ids);
+    for (r, scope) in todo {
+        let mut c = Compiler::new(lang, &scopes[scope]);
         rules.push(c.rule(r, false)?);
         defined.extend(c.defined);
     }
     Ok((Utils { rules }, ids))
+}
+
+/// Checks one global util (`g`, among the project's `globals` of its
+/// language): it compiles, and neither it nor its own `utils:` take part in
+/// a cycle that could come back to the same node. Errors name the util's
+/// file. Runs once per util when a project loads, so [`build_utils`] never
+/// fails on a global util.
+pub fn check_global_util(
+    lang: Lang,
+    g: &super::config::GlobalUtilFile,
+    globals: &[super::config::GlobalUtilFile],
+) -> Result<()> {
+    let mut rules: BTreeMap<String, SerRule> = globals
+        .iter()
+        .map(|o| (o.id.clone(), o.rule.clone()))
+        .collect();
+    rules.extend(g.utils.clone());
+    check_util_cycles(&rules)?;
+    let ids: BTreeMap<String, usize> = rules
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.clone(), i))
+        .collect();
+    for r in std::iter::once(&g.rule).chain(g.utils.values()) {
+        Compiler::new(lang, &ids).rule(r, false)?;
+    }
+    Ok(())
 }
 
 /// Directions a relational rule moves in, as bits: a path through rules

@@ -33,14 +33,59 @@ pub struct RuleFile {
     pub url: Option<String>,
     #[serde(default)]
     pub metadata: Option<serde_yaml::Value>,
+    /// ast-grep's `labels:` — metavariables to point at in reports, with a
+    /// style and a message; kept in declaration order.
     #[serde(default)]
-    pub labels: Option<serde_yaml::Value>,
+    pub labels: Option<serde_yaml::Mapping>,
+    /// ast-grep's `rewriters:`: rules whose fixes the `rewrite` transform
+    /// applies to the nodes a metavariable captured.
+    #[serde(default)]
+    pub rewriters: Vec<SerRewriter>,
     /// Our extension: descriptions of `$?NAME` holes in `fix`.
     #[serde(default)]
     pub holes: BTreeMap<String, HoleDecl>,
 }
 
-/// One hole of a fix template (design §2).
+/// One entry of `rewriters:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SerRewriter {
+    pub id: String,
+    pub rule: SerRule,
+    #[serde(default)]
+    pub constraints: BTreeMap<String, SerRule>,
+    /// Refused with a clear message: rewriters use the rule's utils.
+    #[serde(default)]
+    pub utils: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub transform: Option<serde_yaml::Mapping>,
+    pub fix: SerFix,
+}
+
+/// One entry of `labels:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelDecl {
+    pub style: String,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// A global util rule: one file of an ast-grep project's `utilDirs`, usable
+/// by id from the `matches` of every rule of its language. ast-grep also
+/// allows `constraints`, `transform` and parameters here; those are refused.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalUtilFile {
+    pub id: String,
+    pub language: String,
+    pub rule: SerRule,
+    /// Utils local to this global util.
+    #[serde(default)]
+    pub utils: BTreeMap<String, SerRule>,
+}
+
+/// One hole of a fix template (`$?NAME`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HoleDecl {
@@ -169,6 +214,16 @@ pub struct SerTransform {
     pub replace: Option<ReplaceObj>,
     pub substring: Option<SubstringObj>,
     pub convert: Option<ConvertObj>,
+    pub rewrite: Option<RewriteObj>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RewriteObj {
+    pub source: String,
+    pub rewriters: Vec<String>,
+    #[serde(default)]
+    pub join_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

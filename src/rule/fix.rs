@@ -11,8 +11,8 @@
 //! Indentation here is a run of spaces at the start of a line, as in
 //! ast-grep (tabs count as no indentation).
 
+use super::transform::DerivedVars;
 use crate::matcher::{pattern::is_var_char, Binding, Env};
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Segment {
@@ -144,7 +144,7 @@ impl Template {
     pub fn render(
         &self,
         env: &Env,
-        transformed: &BTreeMap<String, String>,
+        transformed: &DerivedVars,
         src: &str,
         site_start: usize,
     ) -> Rendered {
@@ -155,7 +155,13 @@ impl Template {
                 Segment::Hole { name } => pieces.push(Piece::Hole(name.clone())),
                 Segment::Var { name, indent } => {
                     if let Some(t) = transformed.get(name) {
-                        pieces.push(Piece::Text(t.clone()));
+                        // Re-indented like the code it was derived from.
+                        let text = if t.text.contains('\n') {
+                            reindent(&t.text, indent_at(src, t.origin), *indent)
+                        } else {
+                            t.text.clone()
+                        };
+                        pieces.push(Piece::Text(text));
                         continue;
                     }
                     let range = match env.get(name) {

@@ -1,10 +1,11 @@
 //! Finding, splitting and compiling rule files, with `path:line` errors.
 
-use super::compile::{build_utils, compile_regex, CompileError, Compiler};
-use super::config::RuleFile;
+use super::compile::{build_utils, check_global_util, compile_regex, CompileError, Compiler};
+use super::config::{GlobalUtilFile, LabelDecl, RuleFile};
 use super::fix::Template;
+use super::rewrite::Rewriter;
 use super::yaml_depth::{self, MAX_YAML_DEPTH};
-use super::{Fix, Hole, Rule, Severity};
+use super::{Fix, Hole, Label, LabelStyle, Rule, Severity};
 use crate::lang::Lang;
 use crate::matcher::Matcher;
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -144,27 +145,51 @@ pub const MAX_RULE_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Loads and compiles every rule named by `args`.
 pub fn load_rules(args: &[PathBuf]) -> Result<Vec<Rule>, RuleError> {
+    load_rules_with(args, &GlobalUtils::default())
+}
+
+/// [`load_rules`], with a project's global utils usable from `matches`.
+pub fn load_rules_with(args: &[PathBuf], globals: &GlobalUtils) -> Result<Vec<Rule>, RuleError> {
+    let rules = load_rule_files(&rule_files(args)?, globals)?;
+    if rules.is_empty() {
+        return Err(RuleError {
+            path: args.first().cloned().unwrap_or_default(),
+            line: 1,
+            message: "no rules found".into(),
+        });
+    }
+    Ok(rules)
+}
+
+/// Reads a rule file (or a global util file), refusing one over the size limit.
+fn read_rule_text(path: &Path) -> Result<String, RuleError> {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > MAX_RULE_FILE_BYTES {
+        return Err(RuleError {
+            path: path.to_path_buf(),
+            line: 1,
+            message: format!(
+                "rule file is {size} bytes, more than the limit of {} MiB for rule files",
+                MAX_RULE_FILE_BYTES / (1024 * 1024)
+            ),
+        });
+    }
+    std::fs::read_to_string(path).map_err(|e| RuleError {
+        path: path.to_path_buf(),
+        line: 1,
+        message: format!("cannot read rule file: {e}"),
+    })
+}
+
+/// Loads and compiles the rules of these files, in order, with `globals`
+/// usable from `matches`. Rule ids must be unique across the files.
+pub fn load_rule_files(files: &[PathBuf], globals: &GlobalUtils) -> Result<Vec<Rule>, RuleError> {
     let mut rules = Vec::new();
     let mut seen_ids: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
-    for path in rule_files(args)? {
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        if size > MAX_RULE_FILE_BYTES {
-            return Err(RuleError {
-                path: path.clone(),
-                line: 1,
-                message: format!(
-                    "rule file is {size} bytes, more than the limit of {} MiB for rule files",
-                    MAX_RULE_FILE_BYTES / (1024 * 1024)
-                ),
-            });
-        }
-        let text = std::fs::read_to_string(&path).map_err(|e| RuleError {
-            path: path.clone(),
-            line: 1,
-            message: format!("cannot read rule file: {e}"),
-        })?;
+    for path in files {
+        let text = read_rule_text(path)?;
         for (start, doc) in split_documents(&text) {
-            let rule = load_one(&path, start, &doc)?;
+            let rule = load_one_with(path, start, &doc, globals)?;
             if let Some((p, l)) = seen_ids.get(&rule.id) {
                 return Err(RuleError {
                     path: path.clone(),
@@ -181,30 +206,130 @@ pub fn load_rules(args: &[PathBuf]) -> Result<Vec<Rule>, RuleError> {
             rules.push(rule);
         }
     }
-    if rules.is_empty() {
-        return Err(RuleError {
-            path: args.first().cloned().unwrap_or_default(),
-            line: 1,
-            message: "no rules found".into(),
-        });
-    }
     Ok(rules)
+}
+
+/// YAML files under a project folder (`ruleDirs`, `utilDirs`), found as
+/// ast-grep finds them: hidden files and git-ignored ones skipped, ignore
+/// files above the folder not read; sorted by path.
+pub fn yaml_files_in(dir: &Path) -> Result<Vec<PathBuf>, RuleError> {
+    let mut out = Vec::new();
+    for entry in ignore::WalkBuilder::new(dir).parents(false).build() {
+        let entry = entry.map_err(|e| RuleError {
+            path: dir.to_path_buf(),
+            line: 1,
+            message: format!("cannot read folder: {e}"),
+        })?;
+        if entry.file_type().is_some_and(|t| t.is_file()) && is_yaml(entry.path()) {
+            out.push(entry.into_path());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// A project's global util rules (`utilDirs`), by language.
+#[derive(Debug, Default)]
+pub struct GlobalUtils {
+    by_lang: Vec<(Lang, Vec<GlobalUtilFile>)>,
+}
+
+impl GlobalUtils {
+    /// The global utils of one language.
+    pub fn of(&self, lang: Lang) -> &[GlobalUtilFile] {
+        self.by_lang
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map_or(&[], |(_, u)| u.as_slice())
+    }
+
+    /// The language of the global util `id`, if there is one.
+    fn lang_of(&self, id: &str) -> Option<Lang> {
+        self.by_lang
+            .iter()
+            .find(|(_, us)| us.iter().any(|u| u.id == id))
+            .map(|(l, _)| *l)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_lang.is_empty()
+    }
+}
+
+/// Loads global util rules, one per file (as ast-grep): `id`, `language`,
+/// `rule` and optional `utils`. Ids are unique across all files; each util
+/// is compiled and checked for cycles here, so errors name its file.
+pub fn load_global_utils(files: &[PathBuf]) -> Result<GlobalUtils, RuleError> {
+    // (file, first line, document, language, util)
+    let mut found: Vec<(PathBuf, usize, String, Lang, GlobalUtilFile)> = Vec::new();
+    for path in files {
+        let text = read_rule_text(path)?;
+        let docs = split_documents(&text);
+        if let Some((line, _)) = docs.get(1) {
+            return Err(RuleError {
+                path: path.clone(),
+                line: *line,
+                message: "a util file holds exactly one global util rule (as in ast-grep); \
+                          put this one in a file of its own"
+                    .into(),
+            });
+        }
+        let Some((start, doc)) = docs.into_iter().next() else {
+            continue;
+        };
+        let at = Doc {
+            path,
+            start,
+            doc: &doc,
+        };
+        let util: GlobalUtilFile = at.parse()?;
+        let lang = at.lang(&util.language)?;
+        if let Some((p, l, ..)) = found.iter().find(|(.., u)| u.id == util.id) {
+            return Err(at.err(
+                locate(&doc, "id").unwrap_or(1),
+                format!(
+                    "duplicate global util id `{}` (first defined at {}:{})",
+                    util.id,
+                    p.display(),
+                    l
+                ),
+            ));
+        }
+        found.push((path.clone(), start, doc.clone(), lang, util));
+    }
+    let mut globals = GlobalUtils::default();
+    for (.., lang, util) in &found {
+        match globals.by_lang.iter_mut().find(|(l, _)| l == lang) {
+            Some((_, us)) => us.push(util.clone()),
+            None => globals.by_lang.push((*lang, vec![util.clone()])),
+        }
+    }
+    for (path, start, doc, lang, util) in &found {
+        let at = Doc {
+            path,
+            start: *start,
+            doc,
+        };
+        check_global_util(*lang, util, globals.of(*lang)).map_err(|e| at.compile_err(e))?;
+    }
+    Ok(globals)
 }
 
 /// Parses and compiles one YAML document that starts at line `start`.
 pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError> {
+    load_one_with(path, start, doc, &GlobalUtils::default())
+}
+
+/// [`load_one`], with a project's global utils usable from `matches`.
+pub fn load_one_with(
+    path: &Path,
+    start: usize,
+    doc: &str,
+    globals: &GlobalUtils,
+) -> Result<Rule, RuleError> {
     let at = Doc { path, start, doc };
-    let file = at.parse()?;
-    let lang = Lang::from_name(&file.language).ok_or_else(|| {
-        at.err(
-            locate(doc, "language").unwrap_or(1),
-            format!(
-                "unknown language `{}` (supported: {})",
-                file.language,
-                Lang::ALL.map(|l| l.name()).join(", ")
-            ),
-        )
-    })?;
+    let file: RuleFile = at.parse()?;
+    let lang = at.lang(&file.language)?;
     let severity = match &file.severity {
         None => None,
         Some(s) => Some(Severity::parse(s).ok_or_else(|| {
@@ -215,11 +340,26 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         })?),
     };
     let mut defined = Vec::new();
-    let (utils, util_ids) =
-        build_utils(lang, &file.utils, &mut defined).map_err(|e| at.compile_err(e))?;
+    let (utils, util_ids) = build_utils(lang, &file.utils, globals.of(lang), &mut defined)
+        .map_err(|e| at.compile_err(e))?;
     let mut c = Compiler::new(lang, &util_ids);
     c.defined = defined;
-    let matcher = c.rule(&file.rule, false).map_err(|e| at.compile_err(e))?;
+    let matcher = c.rule(&file.rule, false).map_err(|e| {
+        // A global util of another language is not visible: say so.
+        let other = e
+            .needle
+            .as_deref()
+            .filter(|id| !util_ids.contains_key(*id))
+            .and_then(|id| globals.lang_of(id).map(|l| (id.to_string(), l)));
+        let mut err = at.compile_err(e);
+        if let Some((id, l)) = other {
+            err.message = format!(
+                "{} (`{id}` is a global util for {l}, and this rule is for {lang})",
+                err.message
+            );
+        }
+        err
+    })?;
     // Like ast-grep, a rule must fix the node kinds it can match: one made
     // only of `regex`, `not`, `inside`, `all: []`, ... matches every node,
     // the whole file included.
@@ -232,6 +372,8 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         )
     })?;
     let constraints = at.constraints(&file, &mut c)?;
+    c.rewriter_ids = at.rewriter_ids(&file)?;
+    let rewriters = at.rewriters(&file, lang, &util_ids, &c.rewriter_ids, &c.defined)?;
     let transforms = match &file.transform {
         Some(map) => c.transforms(map).map_err(|e| at.compile_err(e))?,
         None => Vec::new(),
@@ -240,7 +382,10 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
     let bound = c.defined.clone();
     let fix = at.fix(&file, &mut c, &bound)?;
     let holes = at.holes(&file, fix.as_ref(), &mut c, &bound)?;
+    let labels = at.labels(&file, &bound)?;
+    let literals = crate::matcher::prefilter::required(&matcher, &utils, lang);
     Ok(Rule {
+        literals,
         kinds: Some(kind_table(lang, kinds)),
         id: file.id.clone(),
         lang,
@@ -256,6 +401,8 @@ pub fn load_one(path: &Path, start: usize, doc: &str) -> Result<Rule, RuleError>
         holes,
         files: at.globs(&file.files, "files")?,
         ignores: at.globs(&file.ignores, "ignores")?,
+        labels,
+        rewriters,
     })
 }
 
@@ -304,8 +451,21 @@ impl Doc<'_> {
         self.err(line, e.message)
     }
 
+    /// The language named by `language:`.
+    fn lang(&self, name: &str) -> Result<Lang, RuleError> {
+        Lang::from_name(name).ok_or_else(|| {
+            self.err(
+                locate(self.doc, "language").unwrap_or(1),
+                format!(
+                    "unknown language `{name}` (supported: {})",
+                    Lang::ALL.map(|l| l.name()).join(", ")
+                ),
+            )
+        })
+    }
+
     /// The YAML shape, with nesting bounded before `serde_yaml` sees it.
-    fn parse(&self) -> Result<RuleFile, RuleError> {
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, RuleError> {
         let too_deep = || {
             format!("YAML nests more than {MAX_YAML_DEPTH} levels deep (the limit for rule files)")
         };
@@ -448,6 +608,125 @@ impl Doc<'_> {
             );
         }
         Ok(holes)
+    }
+
+    /// `labels:`: each names a metavariable the rule binds, with style
+    /// `primary` or `secondary` and an optional message.
+    fn labels(&self, file: &RuleFile, bound: &[String]) -> Result<Vec<Label>, RuleError> {
+        let Some(map) = &file.labels else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (k, v) in map {
+            let var = k.as_str().unwrap_or_default().to_string();
+            let line = locate_key(self.doc, &var).unwrap_or(1);
+            let decl: LabelDecl = serde_yaml::from_value(v.clone())
+                .map_err(|e| self.err(line, format!("label `{var}`: {e}")))?;
+            let style = match decl.style.as_str() {
+                "primary" => LabelStyle::Primary,
+                "secondary" => LabelStyle::Secondary,
+                s => {
+                    return Err(self.err(
+                        line,
+                        format!("label `{var}`: unknown style `{s}` (primary or secondary)"),
+                    ))
+                }
+            };
+            if !bound.contains(&var) {
+                return Err(self.err(
+                    line,
+                    format!("label on `${var}`, which the rule never binds"),
+                ));
+            }
+            out.push(Label {
+                var,
+                style,
+                message: decl.message,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Ids of `rewriters:`, each defined once.
+    fn rewriter_ids(&self, file: &RuleFile) -> Result<BTreeMap<String, usize>, RuleError> {
+        let mut ids = BTreeMap::new();
+        for (i, rw) in file.rewriters.iter().enumerate() {
+            if ids.insert(rw.id.clone(), i).is_some() {
+                return Err(self.err(
+                    locate(self.doc, &rw.id).unwrap_or(1),
+                    format!("rewriter id `{}` is defined twice", rw.id),
+                ));
+            }
+        }
+        Ok(ids)
+    }
+
+    /// `rewriters:`: each a rule (with the enclosing rule's utils and
+    /// metavariables in scope), constraints, transforms and a plain fix.
+    fn rewriters(
+        &self,
+        file: &RuleFile,
+        lang: Lang,
+        util_ids: &BTreeMap<String, usize>,
+        rewriter_ids: &BTreeMap<String, usize>,
+        bound: &[String],
+    ) -> Result<Vec<Rewriter>, RuleError> {
+        let mut out = Vec::new();
+        for rw in &file.rewriters {
+            let line = locate(self.doc, &rw.id).unwrap_or(1);
+            let unsupported = |what: &str| {
+                Err(self.err(
+                    line,
+                    format!(
+                        "rewriter `{}`: {what} is not supported in a rewriter",
+                        rw.id
+                    ),
+                ))
+            };
+            if rw.utils.is_some() {
+                return unsupported("`utils` (put them in the rule's `utils:`)");
+            }
+            let mut c = Compiler::new(lang, util_ids);
+            c.defined = bound.to_vec();
+            c.rewriter_ids = rewriter_ids.clone();
+            let matcher = c.rule(&rw.rule, false).map_err(|e| self.compile_err(e))?;
+            let mut constraints = Vec::new();
+            for (var, r) in &rw.constraints {
+                constraints.push((
+                    var.clone(),
+                    c.rule(r, false).map_err(|e| self.compile_err(e))?,
+                ));
+            }
+            let transforms = match &rw.transform {
+                Some(map) => c.transforms(map).map_err(|e| self.compile_err(e))?,
+                None => Vec::new(),
+            };
+            let (fix, expand_start, expand_end) =
+                c.fix(&rw.fix).map_err(|e| self.compile_err(e))?;
+            if expand_start.is_some() || expand_end.is_some() {
+                return unsupported("`expandStart`/`expandEnd` in `fix`");
+            }
+            if fix.holes().next().is_some() {
+                return unsupported("a `$?` hole in `fix`");
+            }
+            if let Some(v) = fix.vars().find(|v| !c.defined.iter().any(|d| d == v)) {
+                return Err(self.err(
+                    line,
+                    format!(
+                        "rewriter `{}`: undefined metavariable `${v}` used in `fix`",
+                        rw.id
+                    ),
+                ));
+            }
+            out.push(Rewriter {
+                id: rw.id.clone(),
+                matcher,
+                constraints,
+                transforms,
+                fix,
+            });
+        }
+        Ok(out)
     }
 
     /// `files:` / `ignores:` globs.

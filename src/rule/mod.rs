@@ -9,6 +9,7 @@ pub mod compile;
 pub mod config;
 pub mod fix;
 pub mod load;
+pub mod rewrite;
 pub mod transform;
 pub mod yaml_depth;
 
@@ -54,6 +55,39 @@ impl Severity {
     }
 }
 
+/// Whether a label marks the main location of a finding or a related one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelStyle {
+    Primary,
+    Secondary,
+}
+
+impl LabelStyle {
+    pub fn name(self) -> &'static str {
+        match self {
+            LabelStyle::Primary => "primary",
+            LabelStyle::Secondary => "secondary",
+        }
+    }
+}
+
+/// A `labels:` entry: the metavariable it points at, its style and message.
+#[derive(Debug, Clone)]
+pub struct Label {
+    pub var: String,
+    pub style: LabelStyle,
+    pub message: Option<String>,
+}
+
+/// A label placed on one match: which `labels:` entry, and the code it
+/// covers (the whole match, primary, when the rule declares no labels).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelSpan {
+    pub style: LabelStyle,
+    pub message: Option<String>,
+    pub range: std::ops::Range<usize>,
+}
+
 /// A hole declaration with its regex compiled.
 #[derive(Debug, Clone)]
 pub struct Hole {
@@ -91,6 +125,12 @@ pub struct Rule {
     pub holes: BTreeMap<String, Hole>,
     pub files: Option<GlobSet>,
     pub ignores: Option<GlobSet>,
+    /// `labels:` in declaration order.
+    pub labels: Vec<Label>,
+    /// `rewriters:`, referenced by index from `rewrite` transforms.
+    pub rewriters: Vec<rewrite::Rewriter>,
+    /// Text a file must contain for the rule to match in it.
+    pub literals: matcher::prefilter::Literals,
 }
 
 /// A match of a rule with everything the planner needs.
@@ -105,6 +145,8 @@ pub struct RuleMatch<'t> {
     /// Comments inside `range` that the replacement does not carry: the fix
     /// deletes them (ast-grep does the same; we say so in the report).
     pub dropped_comments: Vec<std::ops::Range<usize>>,
+    /// Where the report points (see [`LabelSpan`]).
+    pub labels: Vec<LabelSpan>,
 }
 
 impl Rule {
@@ -158,25 +200,30 @@ impl Rule {
         if !self.matcher.matches(node, ctx, &mut env) {
             return None;
         }
-        let m = Match { node, env };
-        if !self.constraints_ok(&m, ctx) {
+        let mut m = Match { node, env };
+        if !self.constraints_ok(&mut m, ctx) {
             return None;
         }
         Some(self.finish(m, src, ctx))
     }
 
-    fn constraints_ok<'t>(&self, m: &Match<'t>, ctx: Ctx<'_, 't>) -> bool {
-        self.constraints
+    /// Checks `constraints:` on the single metavariables the rule bound, as
+    /// ast-grep does: on the match's environment, so what a constraint binds
+    /// (and the labels it finds) stays with the match and a fix can use it.
+    fn constraints_ok<'t>(&self, m: &mut Match<'t>, ctx: Ctx<'_, 't>) -> bool {
+        // ast-grep applies constraints to single metavariables only, and
+        // only to those the rule itself bound.
+        let targets: Vec<(&Matcher, tree_sitter::Node<'t>)> = self
+            .constraints
             .iter()
-            .all(|(var, rule)| match m.env.get(var) {
-                Some(matcher::Binding::Single(n)) => {
-                    let mut env = m.env.clone();
-                    rule.matches(*n, ctx, &mut env)
-                }
-                // ast-grep applies constraints to single metavariables only.
-                Some(matcher::Binding::Multi(_)) => true,
-                None => true,
+            .filter_map(|(var, rule)| match m.env.get(var) {
+                Some(matcher::Binding::Single(n)) => Some((rule, *n)),
+                _ => None,
             })
+            .collect();
+        targets
+            .into_iter()
+            .all(|(rule, n)| rule.matches(n, ctx, &mut m.env))
     }
 
     fn finish<'t>(&self, m: Match<'t>, src: &str, ctx: Ctx<'_, 't>) -> RuleMatch<'t> {
@@ -206,7 +253,8 @@ impl Rule {
                 }
                 range.end = cur.end_byte();
             }
-            let transformed = transform::run(&self.transforms, &m.env, src);
+            let transformed =
+                transform::run(&self.transforms, &m.env, &m.env, ctx, &self.rewriters);
             replacement = Some(
                 fix.template
                     .render(&m.env, &transformed, src, m.node.start_byte()),
@@ -219,9 +267,10 @@ impl Rule {
             }
         }
         let dropped_comments = match &replacement {
-            Some(r) => dropped_comments(m.node, range.clone(), src, &r.text),
+            Some(r) => dropped_comments(ctx.file, range.clone(), src, &r.text),
             None => Vec::new(),
         };
+        let labels = self.label_spans(&m);
         RuleMatch {
             node: m.node,
             env: m.env,
@@ -229,7 +278,42 @@ impl Rule {
             replacement,
             ties,
             dropped_comments,
+            labels,
         }
+    }
+
+    /// The match's labels, as ast-grep gives them: one per declared label
+    /// whose metavariable is bound; without `labels:`, the whole match
+    /// (primary) and the nodes its relational rules found (secondary).
+    fn label_spans(&self, m: &Match) -> Vec<LabelSpan> {
+        if self.labels.is_empty() {
+            // The whole match, then every node a relational rule found.
+            let primary = LabelSpan {
+                style: LabelStyle::Primary,
+                message: None,
+                range: m.node.byte_range(),
+            };
+            let secondary = m.env.labels().iter().map(|n| LabelSpan {
+                style: LabelStyle::Secondary,
+                message: None,
+                range: n.byte_range(),
+            });
+            return std::iter::once(primary).chain(secondary).collect();
+        }
+        self.labels
+            .iter()
+            .filter_map(|l| {
+                let range = match m.env.get(&l.var)? {
+                    matcher::Binding::Single(n) => n.byte_range(),
+                    matcher::Binding::Multi(ns) => ns.first()?.start_byte()..ns.last()?.end_byte(),
+                };
+                Some(LabelSpan {
+                    style: l.style,
+                    message: l.message.clone(),
+                    range,
+                })
+            })
+            .collect()
     }
 }
 
@@ -237,35 +321,14 @@ impl Rule {
 /// Comments are extras, so smart matching looks through them; a fix built
 /// from metavariables that do not span a comment loses it.
 fn dropped_comments(
-    node: tree_sitter::Node,
+    file: &FileCtx,
     range: std::ops::Range<usize>,
     src: &str,
     replacement: &str,
 ) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::new();
-    // Widened ranges (expandStart/End) can reach past the node: look from
-    // the nearest ancestor that covers the whole range.
-    let mut top = node;
-    while top.start_byte() > range.start || top.end_byte() < range.end {
-        match top.parent() {
-            Some(p) => top = p,
-            None => break,
-        }
-    }
-    if top.child_count() == 0 {
-        return out;
-    }
-    matcher::preorder(top, |n| {
-        let r = n.byte_range();
-        if n.is_extra()
-            && n.is_named()
-            && n.kind().contains("comment")
-            && r.start >= range.start
-            && r.end <= range.end
-            && !replacement.contains(src[r.clone()].trim_end())
-        {
-            out.push(r);
-        }
-    });
-    out
+    file.comments_in(range)
+        .iter()
+        .filter(|c| !replacement.contains(src[(*c).clone()].trim_end()))
+        .cloned()
+        .collect()
 }

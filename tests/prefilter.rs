@@ -1,0 +1,121 @@
+//! The literal prefilter (a file that lacks a rule's tokens is not parsed
+//! for that rule) never changes results: every shipped rule, the rewriter
+//! and differential rules, on the fixtures of every language, give the same
+//! report with and without `--no-prefilter`; and files the prefilter rules
+//! out are really skipped.
+
+mod common;
+
+use common::*;
+use refactor::matcher::prefilter::Literals;
+use refactor::rule::load::load_one;
+use std::path::Path;
+
+fn json_report(dir: &Path, extra: &[&str], rules: &str, paths: &[&str]) -> String {
+    let mut args = vec![
+        "check",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+        "--rule",
+        rules,
+    ];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(paths);
+    let out = refactor(dir, &args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn shipped_rules_report_the_same_with_and_without_the_prefilter() {
+    let root = root();
+    let rule_sets = [
+        "rules/python",
+        "rules/rust",
+        "rules/javascript",
+        "rules/typescript",
+        "rules/go",
+        "rules/java",
+        "scripts/differential-rules",
+        "fixtures/langs/rules.yml",
+    ];
+    for rules in rule_sets {
+        let rules = root.join(rules).to_string_lossy().into_owned();
+        let paths = [
+            "fixtures/langs",
+            "fixtures/python-app",
+            "fixtures/rewriters",
+            "src",
+        ];
+        let with = json_report(&root, &[], &rules, &paths);
+        let without = json_report(&root, &["--no-prefilter"], &rules, &paths);
+        assert_eq!(with, without, "{rules}");
+    }
+}
+
+fn literals(yaml: &str) -> Literals {
+    let rule = load_one(Path::new("t.yml"), 1, yaml).expect("rule compiles");
+    rule.literals
+}
+
+fn has(s: &str) -> Literals {
+    Literals::Has(s.into())
+}
+
+#[test]
+fn literals_follow_the_rule_structure() {
+    let py = |rule: &str| literals(&format!("id: t\nlanguage: python\nrule:\n{rule}"));
+    assert_eq!(
+        py("  pattern: $A == None\n"),
+        Literals::All(vec![has("=="), has("None")])
+    );
+    // `any` needs one side; `not`, `kind` and `regex` need nothing.
+    assert_eq!(
+        py("  any:\n    - pattern: $A == None\n    - pattern: $A != None\n"),
+        Literals::OneOf(vec![
+            Literals::All(vec![has("=="), has("None")]),
+            Literals::All(vec![has("!="), has("None")]),
+        ])
+    );
+    assert_eq!(
+        py("  kind: call\n  not: {pattern: print($$$A)}\n  regex: foo\n"),
+        Literals::Any
+    );
+    // A relational rule's target must be in the file too.
+    assert_eq!(
+        py("  kind: integer\n  inside: {pattern: print($$$A), stopBy: end}\n"),
+        Literals::All(vec![has("print"), has("("), has(")")])
+    );
+    // Signature strictness ignores text.
+    assert_eq!(
+        py("  pattern:\n    context: foo($A)\n    selector: call\n    strictness: signature\n"),
+        Literals::Any
+    );
+    assert!(!py("  pattern: $A == None\n").holds(b"x = 1\nprint(x)\n"));
+}
+
+/// A file without the rule's tokens is not parsed: a file that does not
+/// parse at all (it would be reported as matching nothing either way) costs
+/// nothing, and the skip is visible in `--stats`.
+#[test]
+fn prefiltered_files_are_skipped_before_parsing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("a.py"), "x == None\n").expect("write");
+    std::fs::write(dir.path().join("b.py"), "y = 1\n").expect("write");
+    std::fs::write(
+        dir.path().join("r.yml"),
+        "id: t\nlanguage: python\nrule:\n  pattern: $A == None\nfix: $A is None\n",
+    )
+    .expect("write");
+    let out = refactor(dir.path(), &["apply", "--stats", "--rule", "r.yml", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("prefilter: 1 of 2 files skipped"), "{err}");
+    let out = refactor(
+        dir.path(),
+        &["apply", "--stats", "--no-prefilter", "--rule", "r.yml", "."],
+    );
+    assert!(stderr(&out).contains("prefilter: off"), "{}", stderr(&out));
+}
