@@ -4,13 +4,12 @@
 //! crashing input found by the fuzzer replays through exactly the same code.
 
 use refactor::lang::Lang;
-use refactor::matcher::{preorder, Binding, Env, Pattern, Strictness};
-use refactor::pipeline::{finalize, scan_file};
+use refactor::matcher::{preorder, Binding, Ctx, Env, FileCtx, Pattern, Strictness};
+use refactor::pipeline::{finalize, scan_file, ScanAt, StageClock};
 use refactor::rule::fix::{indent_at, Template};
 use refactor::rule::load::{load_one, split_documents};
 use refactor::rule::transform::{self, Case, Separator, Transform};
 use refactor::walk::SourceFile;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A fixed source per language: nesting, comments, multi-line calls at
@@ -53,8 +52,10 @@ fn line_count(text: &str) -> usize {
 }
 
 /// Runs a loaded rule over the fixed source of its language through the
-/// pipeline's own stages (match, plan, apply, reparse).
+/// pipeline's own stages (match, plan, apply, reparse), without the literal
+/// prefilter: a rule that matches must pass the prefilter too.
 fn run_rule(rule: refactor::rule::Rule) {
+    let may_match = rule.literals.holds(source(rule.lang).as_bytes());
     let file = SourceFile {
         path: PathBuf::from("fuzz-input"),
         lang: rule.lang,
@@ -62,7 +63,16 @@ fn run_rule(rule: refactor::rule::Rule) {
     };
     let rules = [rule];
     let ids = vec![rules[0].id.clone()];
-    let mut result = scan_file(&file, "fuzz-input", &rules, &ids);
+    let at = ScanAt {
+        rel: "fuzz-input",
+        glob_rel: "fuzz-input",
+    };
+    let mut result = scan_file(file, at, &rules, &ids, false, &StageClock::default());
+    assert!(
+        may_match || result.findings.is_empty(),
+        "the prefilter ({:?}) would skip a file the rule matches",
+        rules[0].literals
+    );
     for e in &result.edits {
         let mut last = 0;
         for h in &e.holes {
@@ -143,27 +153,33 @@ pub fn pattern(data: &[u8]) -> bool {
     preorder(tree.root_node(), |node| {
         let mut env = Env::new();
         if pat.matches(node, src, &mut env) {
-            // A name is bound at most once per match, so counting the
-            // pattern's own names that are bound accounts for every binding.
-            let mut own = 0;
+            // A name is bound at most once per match: rebuilding the
+            // environment from the pattern's own names must account for
+            // every binding.
+            let mut own = Env::new();
             for name in &defined {
-                let nodes = match env.get(name) {
-                    None => continue,
-                    Some(Binding::Single(n)) => vec![*n],
-                    Some(Binding::Multi(ns)) => ns.clone(),
+                let Some(b) = env.get(name) else { continue };
+                let nodes = match b {
+                    Binding::Single(n) => vec![*n],
+                    Binding::Multi(ns) => ns.clone(),
                 };
-                own += 1;
                 for n in nodes {
                     assert!(n.end_byte() <= src.len(), "binding outside the source");
                 }
+                own.insert(name, b.clone());
             }
-            assert_eq!(
-                env.snapshot(),
-                own,
+            for l in env.labels() {
+                own.add_label(*l);
+            }
+            assert!(
+                env.snapshot() == own.snapshot(),
                 "bound a metavariable the pattern does not define"
             );
         } else {
-            assert_eq!(env.snapshot(), 0, "a failed match left bindings");
+            assert!(
+                env.snapshot() == Env::new().snapshot(),
+                "a failed match left bindings"
+            );
         }
     });
     true
@@ -263,9 +279,15 @@ pub fn fix_render(data: &[u8]) -> usize {
     let src = source(lang);
     let tree = lang.parse(src);
     let mut renders = 0;
+    let file = FileCtx::new(tree.root_node());
+    let ctx = Ctx {
+        src,
+        utils: &rule.utils,
+        file: &file,
+    };
     for m in rule.find(tree.root_node(), src) {
         renders += 1;
-        let done: BTreeMap<String, String> = transform::run(&ts, &m.env, src);
+        let done = transform::run(&ts, &m.env, &m.env, ctx, &rule.rewriters);
         let site = m.node.start_byte();
         let out = template.render(&m.env, &done, src, site);
         let mut last = 0;

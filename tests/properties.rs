@@ -9,7 +9,7 @@ mod harness;
 
 use refactor::lang::Lang;
 use refactor::matcher::{Pattern, PatternError, Strictness};
-use refactor::pipeline::{finalize, scan_file};
+use refactor::pipeline::{finalize, scan_file, ScanAt, StageClock};
 use refactor::rule::load::{is_test_file, load_one, load_rules, split_documents};
 use refactor::walk::SourceFile;
 use std::path::{Path, PathBuf};
@@ -644,7 +644,12 @@ fn identity_rule_leaves_files_unchanged() {
                 lang,
                 text: text.clone(),
             };
-            let mut result = scan_file(&file, name, &rules, &ids);
+            let at = ScanAt {
+                rel: name,
+                glob_rel: name,
+            };
+            let clock = StageClock::default();
+            let mut result = scan_file(file, at, &rules, &ids, false, &clock);
             edits += result.edits.iter().filter(|e| e.is_live()).count();
             finalize(&mut result, &rules);
             let (applied, _) = refactor::plan::apply(&text, &result.edits, result.crlf);
