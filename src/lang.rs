@@ -102,6 +102,28 @@ impl Lang {
         }
     }
 
+    /// The id of the named node kind `name` (`kind:`, `selector:`), or
+    /// `None` when the grammar has no such kind. tree-sitter compares C
+    /// strings here: a name with a NUL byte read past the end of the
+    /// grammar's kind names, and every prefix of `ERROR` (even the empty
+    /// name) gave the error kind. Neither is a kind.
+    pub fn kind_id(self, name: &str) -> Option<u16> {
+        if name.contains('\0') || (name != "ERROR" && "ERROR".starts_with(name)) {
+            return None;
+        }
+        let id = self.grammar().id_for_node_kind(name, true);
+        (id != 0).then_some(id)
+    }
+
+    /// The id of the field `name` (`field:`), or `None`; a name with a NUL
+    /// byte is none (tree-sitter's lookup would read past the field names).
+    pub fn field_id(self, name: &str) -> Option<u16> {
+        if name.contains('\0') {
+            return None;
+        }
+        self.grammar().field_id_for_name(name).map(|id| id.get())
+    }
+
     /// Character that stands in for `$` in patterns, for grammars where `$`
     /// cannot start an identifier (ast-grep uses the same one, `µ`).
     pub fn expando(self) -> char {

@@ -21,7 +21,7 @@ pub struct Env<'t> {
 }
 
 /// Where an [`Env`] stood; see [`Env::rollback`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mark {
     vars: usize,
     labels: usize,

@@ -337,11 +337,9 @@ impl Pattern {
         let processed = preprocess(context, lang);
         let tree = lang.parse(&processed);
         check_depth(tree.root_node())?;
-        let grammar = lang.grammar();
-        let kind = grammar.id_for_node_kind(selector, true);
-        if kind == 0 {
-            return Err(PatternError::NoSelector(selector.to_string()));
-        }
+        let kind = lang
+            .kind_id(selector)
+            .ok_or_else(|| PatternError::NoSelector(selector.to_string()))?;
         let mut cursor = tree.walk();
         let found = loop {
             let n = cursor.node();

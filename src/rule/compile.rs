@@ -211,13 +211,13 @@ impl<'a> Compiler<'a> {
                 ))
             }
             Some(f) => {
-                let id = self.lang.grammar().field_id_for_name(f).ok_or_else(|| {
+                let id = self.lang.field_id(f).ok_or_else(|| {
                     CompileError::new(
                         format!("unknown field `{f}` for language {}", self.lang),
                         Some(f),
                     )
                 })?;
-                Some(id.get())
+                Some(id)
             }
         };
         let inner = SerRule {
@@ -267,14 +267,12 @@ impl<'a> Compiler<'a> {
     }
 
     pub fn kind(&self, k: &str) -> Result<u16> {
-        let id = self.lang.grammar().id_for_node_kind(k, true);
-        if id == 0 {
-            return Err(CompileError::new(
+        self.lang.kind_id(k).ok_or_else(|| {
+            CompileError::new(
                 format!("unknown node kind `{k}` for language {}", self.lang),
                 Some(k),
-            ));
-        }
-        Ok(id)
+            )
+        })
     }
 
     fn nth_child(&mut self, n: &SerNthChild) -> Result<NthChild> {

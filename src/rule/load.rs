@@ -99,6 +99,16 @@ pub fn split_documents(text: &str) -> Vec<(usize, String)> {
         .collect()
 }
 
+/// Line (1-based) of byte `index` in `doc`, counting `\n` only, as every
+/// other message does. libyaml's own line numbers also count a lone `\r`
+/// (and U+0085, U+2028, U+2029) as a line break, so they can point past the
+/// end of the file. An index at the very end points at the last line.
+fn line_at(doc: &str, index: usize) -> usize {
+    let before = &doc.as_bytes()[..index.min(doc.len())];
+    let line = memchr::memchr_iter(b'\n', before).count() + 1;
+    line.min(doc.split_inclusive('\n').count().max(1))
+}
+
 /// Line (1-based, within `doc`) of the first line mentioning `needle`,
 /// comment lines aside.
 fn locate(doc: &str, needle: &str) -> Option<usize> {
@@ -463,7 +473,7 @@ impl Doc<'_> {
             return Err(self.err(line, too_deep()));
         }
         serde_yaml::from_str(self.doc).map_err(|e| {
-            let line = e.location().map_or(1, |l| l.line());
+            let line = e.location().map_or(1, |l| line_at(self.doc, l.index()));
             let msg = e.to_string();
             // serde_yaml appends " at line X column Y"; we already say where.
             let msg = match msg.find(" at line ") {
