@@ -332,7 +332,8 @@ fn bad_rules_give_path_line_errors_exit_2_and_write_nothing() {
     assert_error(
         d,
         "id: a\nlanguage: python\nrule:\n  pattern: [unclosed\n",
-        "bad.yml:5: did not find expected ',' or ']'",
+        // The end of input is on the last line, the unclosed bracket's.
+        "bad.yml:4: did not find expected ',' or ']'",
     );
     assert_error(
         d,
