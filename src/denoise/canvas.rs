@@ -80,79 +80,16 @@ struct RowBuild {
 impl Canvas {
     /// Lays out all holes of all files. Slots are numbered file by file in hole order.
     pub fn build(files: &[FileHoles], ctx: &ContextIndex, model: &Model) -> Result<Canvas> {
-        let seq_len = model.seq_len();
         let w = model.window_budget();
         let mut canvas = Canvas {
-            seq_len,
+            seq_len: model.seq_len(),
             ..Default::default()
         };
         let mut snippet_cache: HashMap<String, Vec<u32>> = HashMap::new();
         let mut tie_groups: BTreeMap<(String, String), usize> = BTreeMap::new();
-
         for (fi, file) in files.iter().enumerate() {
-            let mut order: Vec<usize> = (0..file.holes.len()).collect();
-            order.sort_by_key(|&h| (file.holes[h].offset, h));
-            for h in &file.holes {
-                if h.offset > file.text.len() || !file.text.is_char_boundary(h.offset) {
-                    bail!(
-                        "hole `{}` in {}: offset {} is not a character boundary of the text",
-                        h.name,
-                        file.path.display(),
-                        h.offset
-                    );
-                }
-                if h.max_tokens == 0
-                    || h.max_tokens > super::MAX_SLOT_TOKENS
-                    || h.max_tokens + 8 > w
-                {
-                    bail!(
-                        "hole `{}` in {}: max_tokens {} must be between 1 and {} for this model",
-                        h.name,
-                        file.path.display(),
-                        h.max_tokens,
-                        super::MAX_SLOT_TOKENS.min(w.saturating_sub(8))
-                    );
-                }
-            }
-            // slot index per hole of this file, once assigned
-            let base = canvas.slots.len();
-            let mut assigned: Vec<Option<usize>> = vec![None; file.holes.len()];
-            for (rank, &h) in order.iter().enumerate() {
-                if assigned[h].is_some() {
-                    continue;
-                }
-                let rb = build_window(file, &order, rank, w, model)?;
-                let row_idx = canvas.rows.len();
-                for &(oh, start) in &rb.slots {
-                    let occ = Occurrence {
-                        row: row_idx,
-                        start,
-                    };
-                    match assigned[oh] {
-                        Some(s) => canvas.slots[s].mirrors.push(occ),
-                        None => {
-                            let s = canvas.slots.len();
-                            assigned[oh] = Some(s);
-                            canvas.slots.push(Slot {
-                                file: fi,
-                                hole: oh,
-                                len: file.holes[oh].max_tokens,
-                                owner: occ,
-                                mirrors: Vec::new(),
-                                group: usize::MAX,
-                            });
-                        }
-                    }
-                }
-                let row = finish_row(rb, file, ctx, model, &mut snippet_cache, fi)?;
-                canvas.rows.push(row);
-            }
-            let mut per_hole = Vec::with_capacity(file.holes.len());
-            for (h, a) in assigned.iter().enumerate() {
-                let s =
-                    a.with_context(|| format!("hole {h} of {} got no slot", file.path.display()))?;
-                per_hole.push(s);
-            }
+            check_holes(file, w)?;
+            let per_hole = canvas.add_windows(fi, file, ctx, model, &mut snippet_cache)?;
             // Slots were created in window order; the group numbering follows hole order.
             for (h, &s) in per_hole.iter().enumerate() {
                 let hole = &file.holes[h];
@@ -171,11 +108,89 @@ impl Canvas {
                 canvas.groups[g].push(s);
                 canvas.slots[s].group = g;
             }
-            debug_assert!(per_hole.iter().all(|&s| s >= base));
             canvas.slot_of.push(per_hole);
         }
         Ok(canvas)
     }
+
+    /// The rows (windows) of one file: each window is built around the
+    /// first hole not yet in a slot; a hole a window covers gets its slot
+    /// there (its owner) or, when it already has one, a mirror. Returns the
+    /// slot of every hole of the file, in hole order.
+    fn add_windows(
+        &mut self,
+        fi: usize,
+        file: &FileHoles,
+        ctx: &ContextIndex,
+        model: &Model,
+        snippet_cache: &mut HashMap<String, Vec<u32>>,
+    ) -> Result<Vec<usize>> {
+        let w = model.window_budget();
+        let mut order: Vec<usize> = (0..file.holes.len()).collect();
+        order.sort_by_key(|&h| (file.holes[h].offset, h));
+        let mut assigned: Vec<Option<usize>> = vec![None; file.holes.len()];
+        for (rank, &h) in order.iter().enumerate() {
+            if assigned[h].is_some() {
+                continue;
+            }
+            let rb = build_window(file, &order, rank, w, model)?;
+            let row_idx = self.rows.len();
+            for &(oh, start) in &rb.slots {
+                let occ = Occurrence {
+                    row: row_idx,
+                    start,
+                };
+                match assigned[oh] {
+                    Some(s) => self.slots[s].mirrors.push(occ),
+                    None => {
+                        assigned[oh] = Some(self.slots.len());
+                        self.slots.push(Slot {
+                            file: fi,
+                            hole: oh,
+                            len: file.holes[oh].max_tokens,
+                            owner: occ,
+                            mirrors: Vec::new(),
+                            group: usize::MAX,
+                        });
+                    }
+                }
+            }
+            let row = finish_row(rb, file, ctx, model, snippet_cache, fi)?;
+            self.rows.push(row);
+        }
+        assigned
+            .iter()
+            .enumerate()
+            .map(|(h, a)| {
+                a.with_context(|| format!("hole {h} of {} got no slot", file.path.display()))
+            })
+            .collect()
+    }
+}
+
+/// Every hole sits on a character boundary of its file and fits the
+/// model's window (`w` tokens) with room around it.
+fn check_holes(file: &FileHoles, w: usize) -> Result<()> {
+    for h in &file.holes {
+        if h.offset > file.text.len() || !file.text.is_char_boundary(h.offset) {
+            bail!(
+                "hole `{}` in {}: offset {} is not a character boundary of the text",
+                h.name,
+                file.path.display(),
+                h.offset
+            );
+        }
+        if h.max_tokens == 0 || h.max_tokens > super::MAX_SLOT_TOKENS || h.max_tokens + 8 > w {
+            bail!(
+                "hole `{}` in {}: max_tokens {} must be between 1 and {} for this model",
+                h.name,
+                file.path.display(),
+                h.max_tokens,
+                super::MAX_SLOT_TOKENS.min(w.saturating_sub(8))
+            );
+        }
+    }
+    Ok(())
 }
 
 fn encode(model: &Model, text: &str, out: &mut Vec<Item>) -> Result<()> {
