@@ -6,16 +6,16 @@
 
 pub mod cli;
 pub mod denoise;
-pub mod emit;
-pub mod eval;
-pub mod fill;
+pub(crate) mod emit;
+pub(crate) mod eval;
+pub(crate) mod fill;
 pub mod lang;
 pub mod matcher;
 pub mod pipeline;
 pub mod plan;
-pub mod project;
-pub mod repo;
-pub mod results;
+pub(crate) mod project;
+pub(crate) mod repo;
+pub(crate) mod results;
 pub mod rule;
-pub mod validate;
+pub(crate) mod validate;
 pub mod walk;
