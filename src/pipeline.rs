@@ -83,76 +83,15 @@ pub fn stable_hash(s: &str) -> u64 {
 /// Runs the whole engine.
 pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
     let started = Instant::now();
-    let mut langs: Vec<Lang> = rules.iter().map(|r| r.lang).collect();
-    langs.sort();
-    langs.dedup();
-    let found = walk::walk(&opts.paths, &langs, &opts.walk)?;
-    let rule_ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
-    let root = std::fs::canonicalize(&opts.root).unwrap_or_else(|_| opts.root.clone());
-
-    let rules_root = opts
-        .rules_root
-        .as_ref()
-        .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()));
-    let files: Vec<(walk::Candidate, String)> = found
-        .into_iter()
-        .map(|f| {
-            let rel = relative_to(&root, &f.path);
-            (f, rel)
-        })
-        .filter(|(_, rel)| {
-            opts.only
-                .as_ref()
-                .is_none_or(|only| only.iter().any(|o| o == rel))
-        })
-        .filter(|(_, rel)| opts.shard.is_none_or(|(i, n)| stable_hash(rel) % n == i))
-        .collect();
+    let files = select_files(rules, opts)?;
     let walked_dirs: BTreeSet<PathBuf> = files
         .iter()
         .filter_map(|(c, _)| c.path.parent().map(Path::to_path_buf))
         .collect();
     let walk_time = started.elapsed();
 
-    let bar = if opts.progress && files.len() >= 200 {
-        let pb = indicatif::ProgressBar::new(files.len() as u64);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Some(pb)
-    } else {
-        None
-    };
     let clock = StageClock::default();
-    // Read, prefilter, parse, match and plan each file in one worker; only
-    // files with findings keep their text past this point.
-    let scanned: Vec<Result<Option<FileResult>, Skipped>> = files
-        .par_iter()
-        .map(|(c, rel)| {
-            let t = Instant::now();
-            let loaded = walk::load(c, opts.walk.max_filesize);
-            clock.add(&clock.read, t);
-            let r = loaded.map(|f| {
-                let glob_rel = match &rules_root {
-                    Some(rr) => relative_to(rr, &f.path),
-                    None => rel.clone(),
-                };
-                let at = ScanAt {
-                    rel,
-                    glob_rel: &glob_rel,
-                };
-                let r = scan_file(f, at, rules, &rule_ids, opts.prefilter, &clock);
-                (!r.findings.is_empty()).then_some(r)
-            });
-            if let Some(b) = &bar {
-                b.inc(1);
-            }
-            r
-        })
-        .collect();
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    let scanned = scan_all(&files, rules, opts, &clock);
     let mut results = Vec::new();
     let mut skipped = Vec::new();
     let mut read_files = 0;
@@ -189,6 +128,84 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
         stats,
         walked_dirs,
     })
+}
+
+/// Stage 1: the files of the rules' languages under the run's paths, with
+/// their repository-relative paths, narrowed to `only` and the shard.
+fn select_files(
+    rules: &[Rule],
+    opts: &RunOptions,
+) -> anyhow::Result<Vec<(walk::Candidate, String)>> {
+    let mut langs: Vec<Lang> = rules.iter().map(|r| r.lang).collect();
+    langs.sort();
+    langs.dedup();
+    let found = walk::walk(&opts.paths, &langs, &opts.walk)?;
+    let root = std::fs::canonicalize(&opts.root).unwrap_or_else(|_| opts.root.clone());
+    Ok(found
+        .into_iter()
+        .map(|f| {
+            let rel = relative_to(&root, &f.path);
+            (f, rel)
+        })
+        .filter(|(_, rel)| {
+            opts.only
+                .as_ref()
+                .is_none_or(|only| only.iter().any(|o| o == rel))
+        })
+        .filter(|(_, rel)| opts.shard.is_none_or(|(i, n)| stable_hash(rel) % n == i))
+        .collect())
+}
+
+/// Stages 2 and 3 over every file, in parallel: read, prefilter, parse,
+/// match and plan each file in one worker; only files with findings keep
+/// their text past this point (`Ok(None)`: read, nothing found).
+fn scan_all(
+    files: &[(walk::Candidate, String)],
+    rules: &[Rule],
+    opts: &RunOptions,
+    clock: &StageClock,
+) -> Vec<Result<Option<FileResult>, Skipped>> {
+    let rule_ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
+    let rules_root = opts
+        .rules_root
+        .as_ref()
+        .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()));
+    let bar = (opts.progress && files.len() >= 200).then(|| {
+        let pb = indicatif::ProgressBar::new(files.len() as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        pb
+    });
+    let scanned = files
+        .par_iter()
+        .map(|(c, rel)| {
+            let t = Instant::now();
+            let loaded = walk::load(c, opts.walk.max_filesize);
+            clock.add(&clock.read, t);
+            let r = loaded.map(|f| {
+                let glob_rel = match &rules_root {
+                    Some(rr) => relative_to(rr, &f.path),
+                    None => rel.clone(),
+                };
+                let at = ScanAt {
+                    rel,
+                    glob_rel: &glob_rel,
+                };
+                let r = scan_file(f, at, rules, &rule_ids, opts.prefilter, clock);
+                (!r.findings.is_empty()).then_some(r)
+            });
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+            r
+        })
+        .collect();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    scanned
 }
 
 /// Where a run's time went (`--stats`). Read, parse and match are summed
