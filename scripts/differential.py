@@ -179,9 +179,37 @@ def main():
             row["first_differences"] = diffs[:5]
         results.append(row)
         print(json.dumps(row), flush=True)
+    # ast-grep projects (sgconfig.yml with global utils): both tools run the
+    # whole project on the corpus of its rules' language.
+    for proj in sorted((ROOT / "scripts" / "differential-projects").glob("*/sgconfig.yml")):
+        a = WORK / "run" / "sg"
+        b = WORK / "run" / "refactor"
+        corpus = corpora["python"]
+        for d in (a, b):
+            shutil.rmtree(d, ignore_errors=True)
+            shutil.copytree(corpus, d)
+        sh([sg, "scan", "-c", str(proj), "--update-all", "."], cwd=a,
+           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        r = subprocess.run([args.refactor, "apply", "-c", str(proj), "--write", "."],
+                           cwd=b, capture_output=True, text=True)
+        if r.returncode != 0:
+            print(r.stderr, file=sys.stderr)
+        diffs = compare(a, b)
+        row = {
+            "project": os.path.relpath(proj.parent, ROOT),
+            "corpus": corpus.name,
+            "changed_by_ast_grep": changed(corpus, a),
+            "changed_by_refactor": changed(corpus, b),
+            "differing_files": len(diffs),
+        }
+        if diffs:
+            ok = False
+            row["first_differences"] = diffs[:5]
+        results.append(row)
+        print(json.dumps(row), flush=True)
     same = sum(1 for r in results if r.get("differing_files") == 0)
     total = sum(1 for r in results if "differing_files" in r)
-    print(f"{same} of {total} rules give identical files to ast-grep {AST_GREP_VERSION}")
+    print(f"{same} of {total} rules and projects give identical files to ast-grep {AST_GREP_VERSION}")
     if not args.keep:
         shutil.rmtree(WORK / "run", ignore_errors=True)
     return 0 if ok else 1
