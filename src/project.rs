@@ -155,7 +155,9 @@ pub fn load(path: &Path) -> Result<Project, RuleError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| err(1, format!("cannot read project config: {e}")))?;
     let serde_err = |e: serde_yaml::Error| {
-        let line = e.location().map_or(1, |l| l.line());
+        let line = e
+            .location()
+            .map_or(1, |l| crate::rule::load::line_at(&text, l.index()));
         let msg = e.to_string();
         let msg = match msg.find(" at line ") {
             Some(i) => msg[..i].to_string(),

@@ -348,3 +348,30 @@ fn labelled_rule_snapshots_match_ast_grep() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(std::fs::read(&snap).expect("read"), written_by_ast_grep);
 }
+
+/// YAML errors in sgconfig.yml and in rule test files name a line of the
+/// file: lines count `\n` only (libyaml also breaks lines at a lone `\r`,
+/// which pointed past the end of the file).
+#[test]
+fn yaml_errors_in_project_files_name_lines_of_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("sgconfig.yml"), "ruleDirs: [rules\r\r\r\r").expect("write");
+    let out = refactor(dir.path(), &["test"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sgconfig.yml:1:"), "{}", stderr(&out));
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("rules")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("rules/r.yml"),
+        "id: r\nlanguage: python\nrule:\n  pattern: $A == None\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("rules/r.test.yml"),
+        "id: r\nvalid: [\r\r\r\r",
+    )
+    .expect("write");
+    let out = refactor(dir.path(), &["test", "rules"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("r.test.yml:2:"), "{}", stderr(&out));
+}

@@ -197,7 +197,10 @@ fn read_tests(path: &Path) -> anyhow::Result<Vec<(usize, TestFile)>> {
         .into_iter()
         .map(|(start, doc)| {
             let t: TestFile = serde_yaml::from_str(&doc).map_err(|e| {
-                let line = start + e.location().map_or(1, |l| l.line()) - 1;
+                let line = start
+                    + e.location()
+                        .map_or(1, |l| crate::rule::load::line_at(&doc, l.index()))
+                    - 1;
                 anyhow::anyhow!("{}:{}: invalid rule test: {}", path.display(), line, e)
             })?;
             Ok((start, t))

@@ -103,7 +103,7 @@ pub fn split_documents(text: &str) -> Vec<(usize, String)> {
 /// other message does. libyaml's own line numbers also count a lone `\r`
 /// (and U+0085, U+2028, U+2029) as a line break, so they can point past the
 /// end of the file. An index at the very end points at the last line.
-fn line_at(doc: &str, index: usize) -> usize {
+pub(crate) fn line_at(doc: &str, index: usize) -> usize {
     let before = &doc.as_bytes()[..index.min(doc.len())];
     let line = memchr::memchr_iter(b'\n', before).count() + 1;
     line.min(doc.split_inclusive('\n').count().max(1))
