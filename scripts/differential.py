@@ -114,6 +114,41 @@ def changed(orig, tree):
     return sum(1 for rel in files_of(tree) if not filecmp.cmp(orig / rel, tree / rel, shallow=False))
 
 
+def run_both(corpus, sg_cmd, rf_cmd):
+    """Runs ast-grep (`--update-all`) and refactor (`--write`) on two copies
+    of `corpus` and compares the trees. Intended differences: refactor never
+    writes a file whose rewrite no longer parses, and skips files over
+    --max-filesize (8 MiB); both are named on its stderr."""
+    a = WORK / "run" / "sg"
+    b = WORK / "run" / "refactor"
+    for d in (a, b):
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(corpus, d)
+    sh(sg_cmd + ["--update-all", "."], cwd=a, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    r = subprocess.run(rf_cmd + ["--write", "."], cwd=b, capture_output=True, text=True)
+    if r.returncode != 0:
+        print(r.stderr, file=sys.stderr)
+    intended = set()
+    for line in r.stderr.splitlines():
+        if line.startswith("warning: ") and "introduces parse errors" in line:
+            intended.add(line[len("warning: "):].split(": ")[0])
+        if line.startswith("note: skipped "):
+            intended.add(line[len("note: skipped "):].split(": ")[0].removeprefix("./"))
+    all_diffs = compare(a, b)
+    diffs = [d for d in all_diffs if d not in intended]
+    row = {
+        "corpus": corpus.name,
+        "files": len(files_of(corpus)),
+        "changed_by_ast_grep": changed(corpus, a),
+        "changed_by_refactor": changed(corpus, b),
+        "differing_files": len(diffs),
+        "intended_differences": sorted(set(all_diffs) & intended),
+    }
+    if diffs:
+        row["first_differences"] = diffs[:5]
+    return row
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--refactor", default=str(ROOT / "target" / "release" / "refactor"))
@@ -144,67 +179,23 @@ def main():
         if corpus is None:
             results.append({"rule": os.path.relpath(rule, ROOT), "skipped": f"no corpus for {lang}"})
             continue
-        a = WORK / "run" / "sg"
-        b = WORK / "run" / "refactor"
-        for d in (a, b):
-            shutil.rmtree(d, ignore_errors=True)
-            shutil.copytree(corpus, d)
-        sh([sg, "scan", "--rule", str(rule), "--update-all", "."], cwd=a,
-           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        r = subprocess.run([args.refactor, "apply", "--rule", str(rule), "--write", "."],
-                           cwd=b, capture_output=True, text=True)
-        if r.returncode != 0:
-            print(r.stderr, file=sys.stderr)
-        # Intended differences: refactor never writes a file whose rewrite no
-        # longer parses, and skips files over --max-filesize (8 MiB).
-        intended = set()
-        for line in r.stderr.splitlines():
-            if line.startswith("warning: ") and "introduces parse errors" in line:
-                intended.add(line[len("warning: "):].split(": ")[0])
-            if line.startswith("note: skipped "):
-                intended.add(line[len("note: skipped "):].split(": ")[0].removeprefix("./"))
-        all_diffs = compare(a, b)
-        diffs = [d for d in all_diffs if d not in intended]
-        row = {
-            "rule": os.path.relpath(rule, ROOT),
-            "corpus": corpus.name,
-            "files": len(files_of(corpus)),
-            "changed_by_ast_grep": changed(corpus, a),
-            "changed_by_refactor": changed(corpus, b),
-            "differing_files": len(diffs),
-            "intended_differences": sorted(set(all_diffs) & intended),
-        }
+        row = run_both(corpus, [sg, "scan", "--rule", str(rule)],
+                       [args.refactor, "apply", "--rule", str(rule)])
+        row = {"rule": os.path.relpath(rule, ROOT), **row}
+        diffs = row.get("first_differences")
         if diffs:
             ok = False
-            row["first_differences"] = diffs[:5]
         results.append(row)
         print(json.dumps(row), flush=True)
     # ast-grep projects (sgconfig.yml with global utils): both tools run the
     # whole project on the corpus of its rules' language.
     for proj in sorted((ROOT / "scripts" / "differential-projects").glob("*/sgconfig.yml")):
-        a = WORK / "run" / "sg"
-        b = WORK / "run" / "refactor"
-        corpus = corpora["python"]
-        for d in (a, b):
-            shutil.rmtree(d, ignore_errors=True)
-            shutil.copytree(corpus, d)
-        sh([sg, "scan", "-c", str(proj), "--update-all", "."], cwd=a,
-           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        r = subprocess.run([args.refactor, "apply", "-c", str(proj), "--write", "."],
-                           cwd=b, capture_output=True, text=True)
-        if r.returncode != 0:
-            print(r.stderr, file=sys.stderr)
-        diffs = compare(a, b)
-        row = {
-            "project": os.path.relpath(proj.parent, ROOT),
-            "corpus": corpus.name,
-            "changed_by_ast_grep": changed(corpus, a),
-            "changed_by_refactor": changed(corpus, b),
-            "differing_files": len(diffs),
-        }
+        row = run_both(corpora["python"], [sg, "scan", "-c", str(proj)],
+                       [args.refactor, "apply", "-c", str(proj)])
+        row = {"project": os.path.relpath(proj.parent, ROOT), **row}
+        diffs = row.get("first_differences")
         if diffs:
             ok = False
-            row["first_differences"] = diffs[:5]
         results.append(row)
         print(json.dumps(row), flush=True)
     same = sum(1 for r in results if r.get("differing_files") == 0)
