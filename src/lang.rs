@@ -18,10 +18,29 @@ pub enum Lang {
     Java,
     C,
     Cpp,
+    Bash,
+    CSharp,
+    Css,
+    Dart,
+    Elixir,
+    Haskell,
+    Hcl,
+    Html,
+    Json,
+    Kotlin,
+    Lua,
+    Markdown,
+    Nix,
+    Php,
+    Ruby,
+    Scala,
+    Solidity,
+    Swift,
+    Yaml,
 }
 
 impl Lang {
-    pub const ALL: [Lang; 9] = [
+    pub const ALL: [Lang; 28] = [
         Lang::Rust,
         Lang::Python,
         Lang::JavaScript,
@@ -31,6 +50,25 @@ impl Lang {
         Lang::Java,
         Lang::C,
         Lang::Cpp,
+        Lang::Bash,
+        Lang::CSharp,
+        Lang::Css,
+        Lang::Dart,
+        Lang::Elixir,
+        Lang::Haskell,
+        Lang::Hcl,
+        Lang::Html,
+        Lang::Json,
+        Lang::Kotlin,
+        Lang::Lua,
+        Lang::Markdown,
+        Lang::Nix,
+        Lang::Php,
+        Lang::Ruby,
+        Lang::Scala,
+        Lang::Solidity,
+        Lang::Swift,
+        Lang::Yaml,
     ];
 
     /// Parses a language name as ast-grep accepts it (case-insensitive, with
@@ -47,6 +85,25 @@ impl Lang {
             "java" => Lang::Java,
             "c" => Lang::C,
             "cpp" | "c++" | "cc" | "cxx" => Lang::Cpp,
+            "bash" => Lang::Bash,
+            "csharp" | "cs" => Lang::CSharp,
+            "css" => Lang::Css,
+            "dart" => Lang::Dart,
+            "elixir" | "ex" => Lang::Elixir,
+            "haskell" | "hs" => Lang::Haskell,
+            "hcl" => Lang::Hcl,
+            "html" => Lang::Html,
+            "json" => Lang::Json,
+            "kotlin" | "kt" => Lang::Kotlin,
+            "lua" => Lang::Lua,
+            "markdown" | "md" => Lang::Markdown,
+            "nix" => Lang::Nix,
+            "php" => Lang::Php,
+            "ruby" | "rb" => Lang::Ruby,
+            "scala" => Lang::Scala,
+            "solidity" | "sol" => Lang::Solidity,
+            "swift" => Lang::Swift,
+            "yaml" | "yml" => Lang::Yaml,
             _ => return None,
         })
     }
@@ -63,13 +120,32 @@ impl Lang {
             Lang::Java => "java",
             Lang::C => "c",
             Lang::Cpp => "cpp",
+            Lang::Bash => "bash",
+            Lang::CSharp => "csharp",
+            Lang::Css => "css",
+            Lang::Dart => "dart",
+            Lang::Elixir => "elixir",
+            Lang::Haskell => "haskell",
+            Lang::Hcl => "hcl",
+            Lang::Html => "html",
+            Lang::Json => "json",
+            Lang::Kotlin => "kotlin",
+            Lang::Lua => "lua",
+            Lang::Markdown => "markdown",
+            Lang::Nix => "nix",
+            Lang::Php => "php",
+            Lang::Ruby => "ruby",
+            Lang::Scala => "scala",
+            Lang::Solidity => "solidity",
+            Lang::Swift => "swift",
+            Lang::Yaml => "yaml",
         }
     }
 
     pub fn extensions(self) -> &'static [&'static str] {
         match self {
             Lang::Rust => &["rs"],
-            Lang::Python => &["py", "py3", "pyi", "bzl"],
+            Lang::Python => &["py", "py3", "pyi", "bzl", "bazel"],
             Lang::JavaScript => &["js", "mjs", "cjs", "jsx"],
             Lang::TypeScript => &["ts", "mts", "cts"],
             Lang::Tsx => &["tsx"],
@@ -77,6 +153,27 @@ impl Lang {
             Lang::Java => &["java"],
             Lang::C => &["c", "h"],
             Lang::Cpp => &["cc", "hpp", "cpp", "c++", "hh", "cxx", "cu", "ino"],
+            Lang::Bash => &[
+                "bash", "bats", "cgi", "command", "env", "fcgi", "ksh", "sh", "tmux", "tool", "zsh",
+            ],
+            Lang::CSharp => &["cs"],
+            Lang::Css => &["css", "scss"],
+            Lang::Dart => &["dart"],
+            Lang::Elixir => &["ex", "exs"],
+            Lang::Haskell => &["hs"],
+            Lang::Hcl => &["hcl", "nomad", "tf", "tfvars", "workflow"],
+            Lang::Html => &["html", "htm", "xhtml"],
+            Lang::Json => &["json"],
+            Lang::Kotlin => &["kt", "ktm", "kts"],
+            Lang::Lua => &["lua"],
+            Lang::Markdown => &["markdown", "md"],
+            Lang::Nix => &["nix"],
+            Lang::Php => &["php"],
+            Lang::Ruby => &["rb", "rbw", "gemspec"],
+            Lang::Scala => &["scala", "sc", "sbt"],
+            Lang::Solidity => &["sol"],
+            Lang::Swift => &["swift"],
+            Lang::Yaml => &["yaml", "yml"],
         }
     }
 
@@ -99,6 +196,25 @@ impl Lang {
             Lang::Java => tree_sitter_java::LANGUAGE.into(),
             Lang::C => tree_sitter_c::LANGUAGE.into(),
             Lang::Cpp => tree_sitter_cpp::LANGUAGE.into(),
+            Lang::Bash => tree_sitter_bash::LANGUAGE.into(),
+            Lang::CSharp => tree_sitter_c_sharp::LANGUAGE.into(),
+            Lang::Css => tree_sitter_css::LANGUAGE.into(),
+            Lang::Dart => tree_sitter_dart::LANGUAGE.into(),
+            Lang::Elixir => tree_sitter_elixir::LANGUAGE.into(),
+            Lang::Haskell => tree_sitter_haskell::LANGUAGE.into(),
+            Lang::Hcl => tree_sitter_hcl::LANGUAGE.into(),
+            Lang::Html => tree_sitter_html::LANGUAGE.into(),
+            Lang::Json => tree_sitter_json::LANGUAGE.into(),
+            Lang::Kotlin => tree_sitter_kotlin_sg::LANGUAGE.into(),
+            Lang::Lua => tree_sitter_lua::LANGUAGE.into(),
+            Lang::Markdown => tree_sitter_md::LANGUAGE.into(),
+            Lang::Nix => tree_sitter_nix::LANGUAGE.into(),
+            Lang::Php => tree_sitter_php::LANGUAGE_PHP_ONLY.into(),
+            Lang::Ruby => tree_sitter_ruby::LANGUAGE.into(),
+            Lang::Scala => tree_sitter_scala::LANGUAGE.into(),
+            Lang::Solidity => tree_sitter_solidity::LANGUAGE.into(),
+            Lang::Swift => tree_sitter_swift::LANGUAGE.into(),
+            Lang::Yaml => tree_sitter_yaml::LANGUAGE.into(),
         }
     }
 
@@ -125,11 +241,38 @@ impl Lang {
     }
 
     /// Character that stands in for `$` in patterns, for grammars where `$`
-    /// cannot start an identifier (ast-grep uses the same one, `µ`).
+    /// cannot start an identifier. These are ast-grep's choices, so a
+    /// pattern parses into the same tree under both tools: `µ` where the
+    /// grammar takes any Unicode letter, `𐀀` (U+10000) for C and C++, `_`
+    /// for CSS and Nix (`$` starts interpolation in Nix), `z` for HTML.
     pub fn expando(self) -> char {
         match self {
-            Lang::JavaScript | Lang::TypeScript | Lang::Tsx | Lang::Java => '$',
-            Lang::Rust | Lang::Python | Lang::Go | Lang::C | Lang::Cpp => 'µ',
+            Lang::JavaScript
+            | Lang::TypeScript
+            | Lang::Tsx
+            | Lang::Java
+            | Lang::Bash
+            | Lang::Dart
+            | Lang::Json
+            | Lang::Lua
+            | Lang::Markdown
+            | Lang::Scala
+            | Lang::Solidity
+            | Lang::Yaml => '$',
+            Lang::Rust
+            | Lang::Python
+            | Lang::Go
+            | Lang::CSharp
+            | Lang::Elixir
+            | Lang::Haskell
+            | Lang::Hcl
+            | Lang::Kotlin
+            | Lang::Php
+            | Lang::Ruby
+            | Lang::Swift => 'µ',
+            Lang::C | Lang::Cpp => '\u{10000}',
+            Lang::Css | Lang::Nix => '_',
+            Lang::Html => 'z',
         }
     }
 
@@ -186,6 +329,34 @@ pub fn count_errors(tree: &tree_sitter::Tree) -> usize {
             if !cursor.goto_parent() {
                 return count;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_extensions_are_unambiguous() {
+        let mut seen = std::collections::HashMap::new();
+        for lang in Lang::ALL {
+            assert_eq!(Lang::from_name(lang.name()), Some(lang));
+            for ext in lang.extensions() {
+                assert_eq!(seen.insert(*ext, lang), None, "`.{ext}` claimed twice");
+                let file = format!("f.{ext}");
+                assert_eq!(Lang::from_path(Path::new(&file)), Some(lang));
+            }
+        }
+    }
+
+    #[test]
+    fn every_grammar_loads_and_parses() {
+        for lang in Lang::ALL {
+            // set_language fails (and parse panics) when a grammar's ABI is
+            // newer than the tree-sitter library's.
+            let tree = lang.parse("x");
+            assert_eq!(tree.root_node().end_byte(), 1, "{lang}");
         }
     }
 }
