@@ -43,6 +43,25 @@ pub fn source(lang: Lang) -> &'static str {
         Lang::Cpp => {
             "#include <cstddef>\n\nnamespace n {\ntemplate <typename T>\nbool is_null(const T *p) {\n    // comment\n    return p == NULL || call(a, b,\n                             c + 1);\n}\n}  // namespace n\n"
         }
+        Lang::Bash => "#!/bin/sh\n# comment\nif which git >/dev/null; then\n  echo \"found $1\" | call a b \\\n    c\nfi\nf() { local x=$(which git); echo \"${x:-µ}\"; }\n",
+        Lang::CSharp => "namespace App {\n    // comment\n    public class Store {\n        public bool Missing(object item) {\n            if (item == null) { return Call(a, b,\n                c + 1); }\n            return item.Length == 0;\n        }\n    }\n}\n",
+        Lang::Css => "/* comment */\n.card {\n  margin: 0px auto;\n  color: #fff;\n  padding: calc(1px +\n    2px);\n}\n@media (max-width: 10px) { a { b: c(1, 2); } }\n",
+        Lang::Dart => "// comment\nbool noItems(List<int> items) {\n  if (items.length == 0) {\n    return call(a, b,\n        c + 1);\n  }\n  return false;\n}\nclass K { int x = 0; }\n",
+        Lang::Elixir => "defmodule Shop do\n  # comment\n  def empty?(cart) do\n    Enum.count(cart.items) == 0 || call(a, b,\n      c + 1)\n  end\n  def f(x), do: x |> g() |> h(\"µ\")\nend\n",
+        Lang::Haskell => "module Main where\n\n-- comment\nmain :: IO ()\nmain = do\n  let xs = [1, 2, 3] :: [Int]\n  mapM_ print xs\n  print $ call a b\n    (c + 1)\n\nf :: Int -> Int\nf x = if x == 0 then 1 else x\n",
+        Lang::Hcl => "# comment\nresource \"aws_instance\" \"web\" {\n  ami = var.ami\n  tags = {\n    Name = \"web-${var.env}\"\n  }\n  lifecycle {\n    ignore_changes = [\"*\"]\n  }\n  count = call(a, b,\n    c + 1)\n}\n",
+        Lang::Html => "<!DOCTYPE html>\n<html>\n  <!-- comment -->\n  <body>\n    <p class=\"a\">Read the <b>manual</b> first.</p>\n    <a href=\"x\">µ</a>\n  </body>\n</html>\n",
+        Lang::Json => "{\n  \"compilerOptions\": {\n    \"target\": \"es2022\",\n    \"strict\": false,\n    \"paths\": [1, 2.5, null, true]\n  },\n  \"name\": \"µ\"\n}\n",
+        Lang::Kotlin => "package app\n\n// comment\nfun noItems(items: List<Int>): Boolean {\n    if (items.size == 0) {\n        return call(a, b,\n            c + 1)\n    }\n    return items.let { it.isEmpty() }\n}\n",
+        Lang::Lua => "-- comment\nlocal M = require(\"m\")\nlocal function last(items)\n  return items[table.getn(items)] or call(a, b,\n    c + 1)\nend\nreturn last\n",
+        Lang::Markdown => "# Install\n\nSome *text* with `code`.\n\n```shell\ncargo install refactor\n```\n\n- item µ\n- item 2\n",
+        Lang::Nix => "{ stdenv, lib }:\n# comment\nstdenv.mkDerivation {\n  pname = \"hello\";\n  meta = with stdenv.lib; {\n    license = licenses.mit;\n  };\n  x = call a b\n    (c + 1);\n}\n",
+        Lang::Php => "<?php\n// comment\nfunction defaults($a) {\n    if (isset($a)) { return call($a, $b,\n        $c + 1); }\n    return array('debug' => false, 'level' => 3);\n}\n",
+        Lang::Ruby => "# comment\nclass Cart\n  def empty?\n    @items.length == 0 || call(a, b,\n      c + 1)\n  end\n  def f(x) = x.nil? ? \"µ\" : x\nend\n",
+        Lang::Scala => "// comment\nobject Cart {\n  def noItems(items: List[Int]): Boolean = items.size == 0\n  def f(x: Int) = call(a, b,\n    c + 1).map(y => y)\n}\n",
+        Lang::Solidity => "pragma solidity ^0.6.0;\n\n// comment\ncontract Timer {\n    uint public started;\n    function start() public {\n        require(msg.sender != address(0), \"µ\");\n        started = now + call(a, b,\n            c + 1);\n    }\n}\n",
+        Lang::Swift => "// comment\nfunc noItems(_ items: [Int]) -> Bool {\n    guard let x = items.first else { return true }\n    if items.count == 0 {\n        return call(a, b,\n            c + 1)\n    }\n    return x == 0\n}\n",
+        Lang::Yaml => "# comment\nname: ci\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-18.04\n    steps:\n      - uses: actions/checkout@v4\n      - run: |\n          echo µ\n",
     }
 }
 
