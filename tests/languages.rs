@@ -180,3 +180,43 @@ fn ast_grep_language_names_and_aliases_load() {
         "x = items.empty?\n"
     );
 }
+
+/// A pattern the grammar parses only with error recovery (an ERROR node
+/// inside it can stand for any text) is loaded with a warning that names
+/// the file and line, as ast-grep warns; a clean pattern is not.
+#[test]
+fn patterns_with_syntax_errors_warn_with_file_and_line() {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("a.py"),
+        "x = [y for]
+",
+    )
+    .unwrap();
+    std::fs::write(
+        work.path().join("r.yml"),
+        "id: r\nlanguage: python\nrule:\n  pattern: x = [$A for]\nfix: x = []\n",
+    )
+    .unwrap();
+    let out = refactor(work.path(), &["apply", "--rule", "r.yml", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "warning: r.yml:4: pattern `x = [$A for]` parses only with a syntax error near `for`"
+        ),
+        "{err}"
+    );
+    for lang in Lang::ALL {
+        let rule = languages_dir().join(lang.name()).join("rules/rule.yml");
+        let out = refactor(
+            work.path(),
+            &["apply", "--rule", rule.to_str().unwrap(), "."],
+        );
+        assert!(
+            !stderr(&out).contains("warning:"),
+            "{lang}: {}",
+            stderr(&out)
+        );
+    }
+}

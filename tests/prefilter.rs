@@ -40,11 +40,13 @@ fn shipped_rules_report_the_same_with_and_without_the_prefilter() {
         "rules/java",
         "scripts/differential-rules",
         "fixtures/langs/rules.yml",
+        "fixtures/languages",
     ];
     for rules in rule_sets {
         let rules = root.join(rules).to_string_lossy().into_owned();
         let paths = [
             "fixtures/langs",
+            "fixtures/languages",
             "fixtures/python-app",
             "fixtures/rewriters",
             "src",

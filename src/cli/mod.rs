@@ -93,10 +93,13 @@ pub fn active_rules(c: &CommonArgs) -> anyhow::Result<(Vec<Rule>, Option<Project
              sgconfig.yml, or one above it), or name its config with --config"
         ),
     };
-    let rules = rules
+    let rules: Vec<Rule> = rules
         .into_iter()
         .filter(|r| r.severity != Some(Severity::Off))
         .collect();
+    for w in rules.iter().flat_map(|r| &r.warnings) {
+        eprintln!("warning: {w}");
+    }
     Ok((rules, project))
 }
 

@@ -134,6 +134,11 @@ pub struct Pattern {
     /// For contextual patterns (`selector`), the required kind of the root.
     pub root_kind: Option<u16>,
     pub strictness: Strictness,
+    /// Text near the first syntax error inside the pattern's node, when the
+    /// grammar could only parse it with error recovery. Such a pattern may
+    /// match more or less than it says (an ERROR node can stand for any
+    /// text), so loading it warns, as ast-grep does.
+    pub syntax_error: Option<String>,
 }
 
 /// Why a pattern could not be compiled.
@@ -225,6 +230,13 @@ fn first_error(node: Node) -> Option<Node> {
     let mut cursor = node.walk();
     let children: Vec<_> = node.children(&mut cursor).collect();
     children.into_iter().find_map(first_error)
+}
+
+/// The text of the first ERROR node under `node` (as the user wrote it).
+fn error_snippet(node: Node, processed: &str, lang: Lang) -> Option<String> {
+    let err = first_error(node)?;
+    let snippet: String = processed[err.byte_range()].chars().take(40).collect();
+    Some(snippet.replace(lang.expando(), "$"))
 }
 
 fn syntax_error(processed: &str, err: Node, lang: Lang) -> PatternError {
@@ -323,6 +335,7 @@ impl Pattern {
             root,
             root_kind: None,
             strictness,
+            syntax_error: error_snippet(node, &processed, lang),
         })
     }
 
@@ -370,6 +383,7 @@ impl Pattern {
             root,
             root_kind: Some(kind),
             strictness,
+            syntax_error: error_snippet(node, &processed, lang),
         })
     }
 

@@ -65,6 +65,9 @@ pub struct Compiler<'a> {
     pub depth: usize,
     /// Ids of the rule's `rewriters:`, for `rewrite` transforms.
     pub rewriter_ids: BTreeMap<String, usize>,
+    /// Patterns that parsed only with error recovery: (message, needle to
+    /// locate the line).
+    pub warnings: Vec<(String, String)>,
 }
 
 impl<'a> Compiler<'a> {
@@ -75,6 +78,7 @@ impl<'a> Compiler<'a> {
             defined: Vec::new(),
             depth: 0,
             rewriter_ids: BTreeMap::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -263,6 +267,20 @@ impl<'a> Compiler<'a> {
         };
         self.defined
             .extend(pat.defined_vars().into_iter().map(str::to_string));
+        if let Some(near) = &pat.syntax_error {
+            let (text, needle) = match p {
+                SerPattern::Str(s) => (s.as_str(), s.as_str()),
+                SerPattern::Obj(o) => (o.context.as_str(), o.context.as_str()),
+            };
+            self.warnings.push((
+                format!(
+                    "pattern `{}` parses only with a syntax error near `{near}`; it may match \
+                     more or less than it says (give it a `context` and `selector`)",
+                    shorten(text)
+                ),
+                needle.to_string(),
+            ));
+        }
         Ok(pat)
     }
 

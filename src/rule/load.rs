@@ -384,8 +384,17 @@ pub fn load_one_with(
     let holes = at.holes(&file, fix.as_ref(), &mut c, &bound)?;
     let labels = at.labels(&file, &bound)?;
     let literals = crate::matcher::prefilter::required(&matcher, &utils, lang);
+    let warnings = c
+        .warnings
+        .iter()
+        .map(|(message, needle)| {
+            at.err(locate(doc, needle).unwrap_or(1), message.clone())
+                .to_string()
+        })
+        .collect();
     Ok(Rule {
         literals,
+        warnings,
         kinds: Some(kind_table(lang, kinds)),
         id: file.id.clone(),
         lang,

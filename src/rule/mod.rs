@@ -131,6 +131,9 @@ pub struct Rule {
     pub rewriters: Vec<rewrite::Rewriter>,
     /// Text a file must contain for the rule to match in it.
     pub literals: matcher::prefilter::Literals,
+    /// `path:line: message` of patterns that parse only with error
+    /// recovery; printed as warnings by the commands that run rules.
+    pub warnings: Vec<String>,
 }
 
 /// A match of a rule with everything the planner needs.
