@@ -566,6 +566,26 @@ mod tests {
     }
 
     #[test]
+    fn interactive_combines_with_commit_only() {
+        use clap::Parser;
+        let ok = |args: &[&str]| {
+            let mut all = vec!["refactor", "apply", "--rule", "r.yml"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all)
+        };
+        for args in [&["-i"][..], &["--interactive", "--commit", "--allow-dirty"]] {
+            match ok(args).expect("parses").command {
+                Command::Apply(a) => assert!(a.interactive),
+                other => panic!("{other:?}"),
+            }
+        }
+        for bad in ["--write", "--json"] {
+            let e = ok(&["--interactive", bad]).expect_err(bad);
+            assert!(e.to_string().contains(bad), "{e}");
+        }
+    }
+
+    #[test]
     fn flag_errors_name_the_flag() {
         use clap::Parser;
         let e = Cli::try_parse_from(["refactor", "apply", "--rule", "r.yml", "--tau", "2"])

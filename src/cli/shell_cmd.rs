@@ -63,3 +63,29 @@ pub fn man_page() -> anyhow::Result<Vec<u8>> {
     }
     Ok(buf)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_a_man_section() {
+        let page = String::from_utf8(man_page().expect("render")).expect("utf-8");
+        for name in [
+            "APPLY",
+            "CHECK",
+            "TEST",
+            "EVAL",
+            "MODEL",
+            "MODEL EXPORT-TRITON",
+        ] {
+            assert!(page.contains(&format!(".SH \"REFACTOR {name}\"")), "{name}");
+        }
+        assert!(!page.contains("REFACTOR HELP"), "no section for `help`");
+    }
+}
