@@ -557,6 +557,97 @@ impl Terminal for Tty {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rule::fix::Rendered;
+
+    /// Keys from a list; the editor is not used.
+    struct Script(Vec<Key>);
+
+    impl Terminal for Script {
+        fn key(&mut self) -> anyhow::Result<Key> {
+            anyhow::ensure!(!self.0.is_empty(), "no more keys");
+            Ok(self.0.remove(0))
+        }
+        fn edit(&mut self, _: &str, _: &str) -> anyhow::Result<String> {
+            anyhow::bail!("no editor here")
+        }
+    }
+
+    fn file(text: &str, edits: &[(std::ops::Range<usize>, &str)]) -> FileResult {
+        FileResult {
+            path: "t.py".into(),
+            rel: "t.py".into(),
+            lang: crate::lang::Lang::from_name("python").expect("python"),
+            original: text.into(),
+            new_text: None,
+            edits: edits
+                .iter()
+                .map(|(r, rep)| {
+                    Edit::new(
+                        0,
+                        r.clone(),
+                        Rendered {
+                            text: rep.to_string(),
+                            holes: vec![],
+                        },
+                        &[],
+                    )
+                })
+                .collect(),
+            findings: vec![],
+            rejected: None,
+            crlf: false,
+        }
+    }
+
+    fn rules() -> Vec<Rule> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("r.yml");
+        std::fs::write(
+            &path,
+            "id: int\nlanguage: python\nmessage: An integer.\nrule:\n  kind: integer\nfix: '0'\n",
+        )
+        .expect("rule");
+        crate::rule::load::load_rules(&[path]).expect("load")
+    }
+
+    #[test]
+    fn an_edit_that_breaks_the_file_is_refused_and_asked_again() {
+        let rules = rules();
+        let mut files = vec![file(
+            "a = 1\nb = 2\nc = 3\n",
+            &[(4..5, "("), (10..11, "20"), (16..17, "30")],
+        )];
+        let mut term = Script(vec![Key::Yes, Key::No, Key::No, Key::Yes]);
+        let mut out = Vec::new();
+        let o = review(&mut files, &rules, &mut term, &mut out, false).expect("review");
+        let out = String::from_utf8(out).expect("utf-8");
+        assert!(
+            out.contains("Not accepted: the rewritten file no longer parses"),
+            "{out}"
+        );
+        assert_eq!((o.end, o.offered, o.accepted), (End::Done, 3, 1));
+        assert_eq!(files[0].new_text.as_deref(), Some("a = 1\nb = 2\nc = 30\n"));
+        let statuses: Vec<_> = files[0].edits.iter().map(|e| e.status.clone()).collect();
+        assert_eq!(
+            statuses,
+            [
+                EditStatus::Declined,
+                EditStatus::Declined,
+                EditStatus::Applied
+            ]
+        );
+    }
+
+    #[test]
+    fn an_aborted_review_changes_nothing() {
+        let rules = rules();
+        let mut files = vec![file("a = 1\nb = 2\n", &[(4..5, "10"), (10..11, "20")])];
+        let mut term = Script(vec![Key::Yes, Key::Abort]);
+        let o = review(&mut files, &rules, &mut term, &mut Vec::new(), false).expect("review");
+        assert_eq!(o.end, End::Aborted);
+        assert!(files[0].new_text.is_none());
+        assert!(files[0].edits.iter().all(Edit::is_live));
+    }
 
     #[test]
     fn editors_final_newline_is_dropped_only_when_added() {
