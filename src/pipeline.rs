@@ -454,3 +454,33 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
         f.new_text = Some(text);
     }
 }
+
+/// The text of `f` with exactly the live edits of `edits` (the file's edits,
+/// with statuses, fills and replacements as a caller chose them), checked as
+/// [`finalize`] checks a run's: no more tree-sitter error nodes than
+/// `errors_before` (the original's, [`count_errors`]), and every filled hole
+/// with a `kind` parsing as that kind in place. Interactive review builds
+/// each file from the edits the user accepted with it, so a file that would
+/// no longer parse is never written.
+pub fn rebuild(
+    f: &FileResult,
+    edits: &[Edit],
+    rules: &[Rule],
+    errors_before: usize,
+) -> Result<String, RejectReason> {
+    let (text, placed) = plan::apply(&f.original, edits, f.crlf);
+    let tree = f.lang.parse(&text);
+    if count_errors(&tree) > errors_before {
+        return Err(RejectReason::FileBroken);
+    }
+    for p in &placed {
+        let e = &edits[p.edit];
+        let h = &e.holes[p.hole];
+        if let Some(kind) = rules[e.rule].holes.get(&h.name).and_then(|x| x.kind_id) {
+            if !crate::validate::has_node_of_kind(&tree, p.range.clone(), kind) {
+                return Err(RejectReason::FillKind);
+            }
+        }
+    }
+    Ok(text)
+}

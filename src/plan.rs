@@ -91,6 +91,8 @@ pub enum EditStatus {
     Unresolved,
     /// The file would no longer parse (or a hole's fill broke it).
     Rejected(RejectReason),
+    /// Turned down by the user in interactive review (`apply --interactive`).
+    Declined,
 }
 
 impl std::fmt::Display for EditStatus {
@@ -102,6 +104,7 @@ impl std::fmt::Display for EditStatus {
             }
             EditStatus::Unresolved => write!(f, "unresolved"),
             EditStatus::Rejected(why) => write!(f, "rejected: {why}"),
+            EditStatus::Declined => write!(f, "skipped in review"),
         }
     }
 }

@@ -1,28 +1,38 @@
-//! `refactor apply`: dry-run diff (default), `--write`, or `--commit`.
+//! `refactor apply`: dry-run diff (default), `--write`, or `--commit`; with
+//! `--interactive`, the edits accepted in a review are written or committed.
 
 use super::flags::ApplyArgs;
 use super::{active_rules, run_options, use_color, EXIT_OK};
 use crate::emit::report::Report;
+use crate::emit::review::{self, End};
 use crate::emit::write::{self, resolve_targets, Target};
 use crate::emit::{commit, diff, interrupt, json, lock, summary};
 use crate::pipeline;
+use crate::plan::EditStatus;
 use crate::repo::{find_root_for, open_repo};
 use crate::results::FileResult;
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
+    if args.interactive {
+        require_terminal()?;
+    }
     let (rules, project) = active_rules(&args.common)?;
     let root = find_root_for(&args.common.paths);
+    let writing = args.write || args.commit || args.interactive;
     // Held from before the files are read until after they are written, so
     // two writing runs on one tree never lose each other's edits.
-    let _lock = match args.write || args.commit {
+    let _lock = match writing {
         true => Some(lock::acquire(&root, !args.no_wait, args.common.quiet)?),
         false => None,
     };
     let opts = run_options(&args.common, root.clone(), project.as_ref())?;
-    let result = pipeline::run(&rules, &opts)?;
+    let mut result = pipeline::run(&rules, &opts)?;
+    if args.interactive {
+        interactive_review(&args, &mut result, &rules, &root)?;
+    }
     let output_started = std::time::Instant::now();
     let changed: Vec<&FileResult> = result.changed().collect();
     let mut stdout = std::io::stdout().lock();
@@ -31,7 +41,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
     if args.json {
         json::print(&report, &mut stdout)?;
     }
-    if args.write || args.commit {
+    if writing {
         let targets = resolve_targets(&changed, &root)?;
         let repo = match args.commit && !targets.is_empty() {
             true => {
@@ -80,6 +90,85 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
     stdout.flush()?;
     summary::print(&result, args.common.quiet);
     Ok(EXIT_OK)
+}
+
+/// `--interactive` talks to the user: stdin and stdout must be a terminal.
+fn require_terminal() -> anyhow::Result<()> {
+    let stdin = std::io::stdin().is_terminal();
+    let stdout = std::io::stdout().is_terminal();
+    let which = match (stdin, stdout) {
+        (true, true) => return Ok(()),
+        (false, false) => "neither stdin nor stdout is a terminal",
+        (false, true) => "stdin is not a terminal",
+        (true, false) => "stdout is not a terminal",
+    };
+    anyhow::bail!(
+        "--interactive needs a terminal, but {which}; nothing was written \
+         (without --interactive, apply prints the diff; --write applies every edit)"
+    )
+}
+
+/// Asks about every edit of `result` and leaves in it only what was
+/// accepted (see `emit::review`); the caller then writes (or commits) the
+/// changed files as `--write` (`--commit`) does. Ctrl-C during the review
+/// stops the run with nothing written.
+fn interactive_review(
+    args: &ApplyArgs,
+    result: &mut pipeline::RunResult,
+    rules: &[crate::rule::Rule],
+    root: &Path,
+) -> anyhow::Result<()> {
+    if args.commit {
+        // Refuse dirty files (or a repository mid-merge) before the user
+        // spends time on their edits, not after.
+        let offered: Vec<&FileResult> = result
+            .files
+            .iter()
+            .filter(|f| {
+                f.edits
+                    .iter()
+                    .any(|e| matches!(e.status, EditStatus::Applied | EditStatus::Unresolved))
+            })
+            .collect();
+        let targets = resolve_targets(&offered, root)?;
+        if !targets.is_empty() {
+            commit::preflight(&open_repo(root)?, &targets, args.allow_dirty)?;
+        }
+    }
+    let mut stdout = std::io::stdout();
+    let color = use_color(args.common.color);
+    let mut tty = review::Tty::new();
+    let outcome = review::review(&mut result.files, rules, &mut tty, &mut stdout, color)?;
+    if outcome.end == End::Aborted {
+        return Err(interrupt::Interrupted {
+            signal: 2,
+            note: String::new(),
+        }
+        .into());
+    }
+    if !args.common.quiet {
+        let mut line = format!(
+            "refactor: review: {} of {} edit(s) accepted",
+            outcome.accepted, outcome.offered
+        );
+        if outcome.suggestions > 0 {
+            line.push_str(&format!(
+                " ({} low-confidence suggestion(s))",
+                outcome.suggestions
+            ));
+        }
+        if outcome.unseen_suggestions > 0 {
+            line.push_str(&format!(
+                "; {} suggestion(s) left out by a/A",
+                outcome.unseen_suggestions
+            ));
+        }
+        if outcome.end == End::Quit {
+            line.push_str("; stopped with q");
+        }
+        eprintln!("{line}");
+    }
+    Ok(())
 }
 
 /// Ids of the rules whose edits landed in these files.

@@ -31,6 +31,19 @@ pub enum Command {
     Eval(EvalArgs),
     /// Work with the denoiser model (export it for an inference server).
     Model(ModelCmdArgs),
+    /// Print a shell completion script to stdout, e.g.
+    /// `refactor completions bash > ~/.local/share/bash-completion/completions/refactor`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff, every command and flag) to stdout, e.g.
+    /// `refactor man > refactor.1; man -l refactor.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -263,9 +276,24 @@ pub struct ApplyArgs {
     #[arg(long, conflicts_with = "commit")]
     pub write: bool,
 
-    /// Write the changes and commit exactly those files with git.
+    /// Write the changes and commit exactly those files with git. With
+    /// --interactive, only the edits accepted in the review are written and
+    /// committed.
     #[arg(long)]
     pub commit: bool,
+
+    /// Review every edit in the terminal before anything is written. Each edit
+    /// is shown as a hunk with its rule and message; keys: y accept, n skip,
+    /// a accept it and the rest of this file, A accept it and all the rest, q
+    /// write what was accepted and stop, e edit the replacement in $EDITOR, ?
+    /// help, Ctrl-C stop without writing. A hole whose fill is below the
+    /// confidence threshold is offered as a suggestion, written only when you
+    /// accept it with y or e (a and A leave suggestions they have not shown
+    /// out). The accepted edits are written as --write writes them (atomic,
+    /// never a file that no longer parses), or committed with --commit. Needs
+    /// a terminal on stdin and stdout (exit code 2 otherwise).
+    #[arg(long, short = 'i', conflicts_with_all = ["write", "json"])]
+    pub interactive: bool,
 
     /// With --commit: also rewrite files that have uncommitted changes. The
     /// whole file is committed, so your own unrelated edits in those files
@@ -278,7 +306,7 @@ pub struct ApplyArgs {
     #[arg(long, requires = "commit")]
     pub no_verify: bool,
 
-    /// With --write or --commit: when another refactor run is writing in the
+    /// With --write, --commit or --interactive: when another refactor run is writing in the
     /// same repository (or folder), fail at once with exit code 2 instead of
     /// waiting for it to finish.
     #[arg(long)]
@@ -535,6 +563,26 @@ mod tests {
         ])
         .expect_err("not a URL");
         assert!(e.to_string().contains("--model-server"), "{e}");
+    }
+
+    #[test]
+    fn interactive_combines_with_commit_only() {
+        use clap::Parser;
+        let ok = |args: &[&str]| {
+            let mut all = vec!["refactor", "apply", "--rule", "r.yml"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all)
+        };
+        for args in [&["-i"][..], &["--interactive", "--commit", "--allow-dirty"]] {
+            match ok(args).expect("parses").command {
+                Command::Apply(a) => assert!(a.interactive),
+                other => panic!("{other:?}"),
+            }
+        }
+        for bad in ["--write", "--json"] {
+            let e = ok(&["--interactive", bad]).expect_err(bad);
+            assert!(e.to_string().contains(bad), "{e}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod check;
 pub mod eval_cmd;
 pub mod flags;
 pub mod model_cmd;
+pub mod shell_cmd;
 pub mod test_cmd;
 
 use crate::denoise::{DecodeMode, DecodeOptions, Device, ModelSource, ServerOptions};
@@ -41,6 +42,8 @@ pub fn main() -> i32 {
         Command::Test(t) => test_cmd::run(t),
         Command::Eval(e) => eval_cmd::run(e),
         Command::Model(m) => model_cmd::run(m),
+        Command::Completions(c) => shell_cmd::completions(c),
+        Command::Man => shell_cmd::man(),
     };
     match result {
         Ok(code) => code,
