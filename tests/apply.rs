@@ -512,7 +512,8 @@ fn rule_tests_pass_for_shipped_rules_and_fail_when_broken() {
         .and_then(|l| l.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap();
-    assert!(passed >= 20, "{summary}");
+    // The shipped catalog (docs/rules.md) has 300+ cases; a floor keeps it from shrinking silently.
+    assert!(passed >= 300, "{summary}");
 
     let dir = tempfile::tempdir().unwrap();
     write(

@@ -38,6 +38,8 @@ fn shipped_rules_report_the_same_with_and_without_the_prefilter() {
         "rules/typescript",
         "rules/go",
         "rules/java",
+        "rules/c",
+        "rules/cpp",
         "scripts/differential-rules",
         "fixtures/langs/rules.yml",
     ];
