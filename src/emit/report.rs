@@ -190,3 +190,22 @@ pub fn records<'a>(run: &'a RunResult, rules: &'a [Rule]) -> Vec<Record<'a>> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_suggestion_is_one_line_with_its_confidence_to_two_decimals() {
+        let s = Suggestion {
+            hole: "MSG",
+            text: "\"a\\b\"\nc",
+            confidence: 0.5949,
+            threshold: 0.8,
+        };
+        assert_eq!(
+            s.to_string(),
+            "hole MSG suggested (0.59): -> \"a\\b\"\\nc (below the threshold 0.80; not applied)"
+        );
+    }
+}
