@@ -6,7 +6,7 @@ use super::{active_rules, run_options, use_color, EXIT_OK};
 use crate::emit::report::Report;
 use crate::emit::review::{self, End};
 use crate::emit::write::{self, resolve_targets, Target};
-use crate::emit::{commit, diff, interrupt, json, lock, summary};
+use crate::emit::{commit, diff, interrupt, json, lock, summary, text};
 use crate::pipeline;
 use crate::plan::EditStatus;
 use crate::repo::{find_root_for, open_repo};
@@ -88,6 +88,11 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
         summary::print_stats(&result.stats, output);
     }
     stdout.flush()?;
+    if !args.common.quiet {
+        // Low-confidence fills, never written: on stderr, so the diff on
+        // stdout stays a patch and the JSON stays JSON lines.
+        text::print_suggestions(&report, &mut std::io::stderr().lock())?;
+    }
     summary::print(&result, args.common.quiet);
     Ok(EXIT_OK)
 }

@@ -1,7 +1,9 @@
 //! The GitHub workflow-command printer (`check --format github`): one
-//! `::error …::message` line per finding, so Actions annotates the diff.
+//! `::error …::message` line per finding, so Actions annotates the diff,
+//! and a `::notice …::hole NAME suggested (0.46): -> FILL …` line per
+//! low-confidence suggestion (never applied; a notice fails no job).
 
-use super::report::{Record, Report};
+use super::report::{Record, Report, Suggestion};
 use super::sarif::node_span;
 use crate::rule::Severity;
 use std::io::Write;
@@ -10,6 +12,9 @@ use std::io::Write;
 pub fn print(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     for r in &report.records {
         writeln!(out, "{}", github_command(r))?;
+        for s in r.suggestions() {
+            writeln!(out, "{}", suggestion_command(r, &s))?;
+        }
     }
     Ok(())
 }
@@ -41,5 +46,20 @@ pub fn github_command(r: &Record) -> String {
         end.1 + 1,
         escape_property(&r.rule.id),
         escape_data(&r.message())
+    )
+}
+
+/// `::notice file=…,line=…,col=…,endLine=…,endColumn=…,title=RULE suggestion::hole …`
+pub fn suggestion_command(r: &Record, s: &Suggestion) -> String {
+    let (start, end) = node_span(r);
+    format!(
+        "::notice file={},line={},col={},endLine={},endColumn={},title={}::{}",
+        escape_property(&r.file.rel),
+        start.0,
+        start.1 + 1,
+        end.0,
+        end.1 + 1,
+        escape_property(&format!("{} suggestion", r.rule.id)),
+        escape_data(&s.to_string())
     )
 }

@@ -4,7 +4,7 @@
 //! facts.
 
 use crate::pipeline::RunResult;
-use crate::plan::{Edit, EditStatus};
+use crate::plan::{Edit, EditStatus, HoleProblem, PlannedHole};
 use crate::results::{FileResult, Finding};
 use crate::rule::{Rule, Severity};
 
@@ -40,6 +40,98 @@ impl Record<'_> {
             Some(e) => e.status.to_string(),
         }
     }
+
+    /// The suggestions of this finding's edit: its holes whose guess is a
+    /// [`Suggestion`], when the edit was left out as unresolved.
+    pub fn suggestions(&self) -> Vec<Suggestion<'_>> {
+        match self.edit {
+            Some(e) if e.status == EditStatus::Unresolved => e
+                .holes
+                .iter()
+                .filter_map(|h| suggestion(h, self.rule))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A hole's best guess that only its confidence kept out: below the hole's
+/// `min_confidence` (or the run's `--threshold`), but non-empty and matching
+/// the hole's `regex`. It is shown to a person (every text format, GitHub
+/// notices, SARIF messages, JSON) and never written, except when accepted
+/// with `y`/`e` in interactive review. The `kind` and reparse checks run only
+/// when a fill is written, so a suggestion has not passed them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Suggestion<'a> {
+    pub hole: &'a str,
+    pub text: &'a str,
+    pub confidence: f32,
+    pub threshold: f32,
+}
+
+/// The one definition of a suggestion (the reports and the interactive
+/// review share it).
+pub fn suggestion<'a>(h: &'a PlannedHole, rule: &Rule) -> Option<Suggestion<'a>> {
+    if h.fill.is_some() {
+        return None;
+    }
+    let Some(HoleProblem::LowConfidence {
+        confidence,
+        threshold,
+    }) = h.problem
+    else {
+        return None;
+    };
+    let text = h.guess.as_deref().filter(|g| !g.trim().is_empty())?;
+    let regex = rule.holes.get(&h.name).and_then(|d| d.regex.as_ref());
+    if regex.is_some_and(|re| !re.is_match(text)) {
+        return None;
+    }
+    Some(Suggestion {
+        hole: &h.name,
+        text,
+        confidence,
+        threshold,
+    })
+}
+
+impl std::fmt::Display for Suggestion<'_> {
+    /// `hole RET suggested (0.46): -> AB (below the threshold 0.80; not
+    /// applied)`; control characters in the fill are escaped so it stays
+    /// one line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text: String = self
+            .text
+            .chars()
+            .flat_map(|c| match c.is_control() {
+                true => c.escape_default().collect::<Vec<_>>(),
+                false => vec![c],
+            })
+            .collect();
+        write!(
+            f,
+            "hole {} suggested ({:.2}): -> {} (below the threshold {:.2}; not applied)",
+            self.hole, self.confidence, text, self.threshold
+        )
+    }
+}
+
+/// One line per suggestion: `path:line:col: suggestion[rule]: hole RET
+/// suggested (0.46): -> AB (…)`, shaped like `check`'s finding lines.
+pub fn suggestion_lines(records: &[Record]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in records {
+        for s in r.suggestions() {
+            out.push(format!(
+                "{}:{}:{}: suggestion[{}]: {s}",
+                r.file.rel,
+                r.start.0,
+                r.start.1 + 1,
+                r.rule.id
+            ));
+        }
+    }
+    out
 }
 
 /// The replacement text with each hole shown as its fill, or `$?NAME` when
@@ -97,4 +189,23 @@ pub fn records<'a>(run: &'a RunResult, rules: &'a [Rule]) -> Vec<Record<'a>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_suggestion_is_one_line_with_its_confidence_to_two_decimals() {
+        let s = Suggestion {
+            hole: "MSG",
+            text: "\"a\\b\"\nc",
+            confidence: 0.5949,
+            threshold: 0.8,
+        };
+        assert_eq!(
+            s.to_string(),
+            "hole MSG suggested (0.59): -> \"a\\b\"\\nc (below the threshold 0.80; not applied)"
+        );
+    }
 }

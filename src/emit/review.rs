@@ -105,15 +105,8 @@ fn offer(e: &Edit, rule: &Rule) -> Option<Offer> {
                 if h.fill.is_some() {
                     continue;
                 }
-                let guess = h.guess.as_ref().filter(|g| !g.trim().is_empty())?;
-                if !matches!(h.problem, Some(HoleProblem::LowConfidence { .. })) {
-                    return None;
-                }
-                let regex = rule.holes.get(&h.name).and_then(|d| d.regex.as_ref());
-                if regex.is_some_and(|re| !re.is_match(guess)) {
-                    return None;
-                }
-                h.fill = Some(guess.clone());
+                let guess = super::report::suggestion(h, rule)?.text.to_string();
+                h.fill = Some(guess);
             }
             edit.status = EditStatus::Applied;
             Some(Offer {

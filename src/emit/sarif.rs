@@ -1,5 +1,8 @@
 //! The SARIF 2.1.0 printer (`check --format sarif`), built from report
-//! records so it carries the same facts as the JSON report.
+//! records so it carries the same facts as the JSON report. A finding whose
+//! edit was left out for a low-confidence hole has no `fixes`; its
+//! suggestions are added to its message (`hole NAME suggested (0.46): ->
+//! FILL …`) and listed under `properties.suggestions`, never as a fix.
 
 use super::report::{render_replacement, Record, Report};
 use crate::plan::EditStatus;
@@ -77,11 +80,16 @@ pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
         .iter()
         .map(|r| {
             let node = node_span(r);
+            let suggestions = r.suggestions();
+            let mut message = r.message();
+            for s in &suggestions {
+                message.push_str(&format!("\nSuggestion: {s}"));
+            }
             let mut v = json!({
                 "ruleId": r.rule.id,
                 "ruleIndex": rule_index[r.rule.id.as_str()],
                 "level": level(r.severity()),
-                "message": {"text": r.message()},
+                "message": {"text": message},
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": {"uri": uri(&r.file.rel)},
@@ -111,6 +119,20 @@ pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
                 .collect();
             if !related.is_empty() {
                 v["relatedLocations"] = Value::Array(related);
+            }
+            if !suggestions.is_empty() {
+                let list: Vec<Value> = suggestions
+                    .iter()
+                    .map(|s| {
+                        json!({
+                            "hole": s.hole,
+                            "text": s.text,
+                            "confidence": s.confidence,
+                            "threshold": s.threshold,
+                        })
+                    })
+                    .collect();
+                v["properties"] = json!({"suggestions": list});
             }
             // Only an edit that `apply` would make is offered as a fix: an
             // overlapped, unresolved or rejected one would insert broken text.

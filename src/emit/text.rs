@@ -1,8 +1,11 @@
 //! The text printer (`check`'s default): one `file:line:col: severity[rule]:
-//! message` line per finding, followed by the hunk its edit alone would make.
+//! message` line per finding, followed by the hunk its edit alone would make
+//! and a `file:line:col: suggestion[rule]: hole NAME suggested (0.46): -> FILL`
+//! line per low-confidence suggestion (never applied). `apply` prints the
+//! same suggestion lines on stderr ([`print_suggestions`]).
 
 use super::diff;
-use super::report::{render_replacement, Report};
+use super::report::{render_replacement, suggestion_lines, Report};
 use crate::plan;
 use crate::results::FileResult;
 use std::io::Write;
@@ -27,6 +30,18 @@ pub fn print(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Resu
                 writeln!(out, "    {line}")?;
             }
         }
+        for line in suggestion_lines(std::slice::from_ref(r)) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The suggestion lines alone (`apply` prints them on stderr, so the diff on
+/// stdout stays a patch).
+pub fn print_suggestions(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    for line in suggestion_lines(&report.records) {
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }
