@@ -554,3 +554,35 @@ fn severity_off_switches_a_rule_off() {
         "x = a == None\ny = b is not None\n"
     );
 }
+
+/// A rule file or a test file given by itself runs its own tests: the test
+/// file beside the rule, or the rule beside the test file; a rule without
+/// tests is an error, not "0 passed".
+#[test]
+fn rule_tests_for_one_rule_file_or_one_test_file() {
+    for arg in [
+        "rules/python/is-none.yml",
+        "rules/python/is-none.test.yml",
+    ] {
+        let out = refactor(&root(), &["test", arg]);
+        assert_eq!(out.status.code(), Some(0), "{arg}: {}", stderr(&out));
+        let last = stdout(&out).lines().last().unwrap_or("").to_string();
+        let passed: usize = last.split(' ').next().unwrap().parse().unwrap();
+        assert!(
+            passed >= 5 && last.contains(" passed, 0 failed"),
+            "{arg}: {last}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("r.yml"),
+        "id: eq\nlanguage: python\nrule:\n  pattern: $X == None\nfix: $X is None\n",
+    );
+    let out = refactor(dir.path(), &["test", "r.yml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("r.yml: no test file beside this rule (expected r.test.yml"),
+        "{}",
+        stderr(&out)
+    );
+}

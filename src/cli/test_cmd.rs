@@ -58,11 +58,75 @@ impl InvalidCase {
     }
 }
 
-fn test_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+/// `NAME` of `NAME.yml`, `NAME.test.yml`, `NAME-test.yaml`, ...
+fn rule_stem(path: &Path) -> Option<&str> {
+    let name = path.file_name()?.to_str()?;
+    let stem = name
+        .strip_suffix(".yml")
+        .or_else(|| name.strip_suffix(".yaml"))?;
+    Some(
+        stem.strip_suffix(".test")
+            .or_else(|| stem.strip_suffix("-test"))
+            .unwrap_or(stem),
+    )
+}
+
+/// Existing siblings of `path` named `STEM{suffix}` for each suffix.
+fn siblings(path: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
+    let Some(stem) = rule_stem(path) else {
+        return Vec::new();
+    };
+    suffixes
+        .iter()
+        .map(|s| path.with_file_name(format!("{stem}{s}")))
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+const TEST_SUFFIXES: [&str; 4] = [".test.yml", "-test.yml", ".test.yaml", "-test.yaml"];
+
+/// The rules to load for `paths`: a test file given by itself stands for
+/// the rule file beside it (`NAME.yml` or `NAME.yaml`).
+fn rule_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_file() && is_test_file(p) {
+            let rules = siblings(p, &[".yml", ".yaml"]);
+            if rules.is_empty() {
+                anyhow::bail!(
+                    "{}: no rule file beside this test file (expected {}.yml)",
+                    p.display(),
+                    rule_stem(p).unwrap_or("NAME")
+                );
+            }
+            out.extend(rules);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Test files for `paths`: test files given by themselves, the test files
+/// beside a rule file given by itself, and every test file under a folder.
+fn test_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_file() && is_test_file(p) {
             out.push(p.clone());
+            continue;
+        }
+        if p.is_file() {
+            let tests = siblings(p, &TEST_SUFFIXES);
+            if tests.is_empty() {
+                anyhow::bail!(
+                    "{}: no test file beside this rule (expected {}.test.yml or {}-test.yml)",
+                    p.display(),
+                    rule_stem(p).unwrap_or("NAME"),
+                    rule_stem(p).unwrap_or("NAME")
+                );
+            }
+            out.extend(tests);
             continue;
         }
         for e in walkdir::WalkDir::new(p)
@@ -76,7 +140,8 @@ fn test_files(paths: &[PathBuf]) -> Vec<PathBuf> {
         }
     }
     out.sort();
-    out
+    out.dedup();
+    Ok(out)
 }
 
 /// A case run through the rule as a file of its own.
@@ -133,8 +198,8 @@ fn run_files(paths: &[PathBuf], args: &TestArgs) -> anyhow::Result<i32> {
              test files given as PATHs keep their expected output in `fixed:`"
         );
     }
-    let rules = load_rules(paths)?;
-    let files = test_files(paths);
+    let rules = load_rules(&rule_paths(paths)?)?;
+    let files = test_files(paths)?;
     let mut passed = 0;
     let mut failed = 0;
     for tf in &files {
