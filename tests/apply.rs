@@ -560,10 +560,7 @@ fn severity_off_switches_a_rule_off() {
 /// tests is an error, not "0 passed".
 #[test]
 fn rule_tests_for_one_rule_file_or_one_test_file() {
-    for arg in [
-        "rules/python/is-none.yml",
-        "rules/python/is-none.test.yml",
-    ] {
+    for arg in ["rules/python/is-none.yml", "rules/python/is-none.test.yml"] {
         let out = refactor(&root(), &["test", arg]);
         assert_eq!(out.status.code(), Some(0), "{arg}: {}", stderr(&out));
         let last = stdout(&out).lines().last().unwrap_or("").to_string();
