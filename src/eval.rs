@@ -135,6 +135,15 @@ impl Report {
                 ((st.tokens_committed as f64 / (st.slots as f64 * st.steps as f64)) * 1000.0).round() / 1000.0 },
             "rows": st.rows,
             "seconds": (st.seconds * 1000.0).round() / 1000.0,
+            "ms_per_site": if n == 0 { 0.0 } else { (st.seconds * 1e6 / n as f64).round() / 1000.0 },
+            "engine_seconds": (st.engine_seconds * 1000.0).round() / 1000.0,
+            "row_passes": st.row_passes,
+            "row_passes_per_slot": if st.slots == 0 { 0.0 } else {
+                ((st.row_passes as f64 / st.slots as f64) * 1000.0).round() / 1000.0 },
+            "padding_share": if st.tokens_run == 0 { 0.0 } else {
+                ((1.0 - st.tokens_content as f64 / st.tokens_run as f64) * 1000.0).round() / 1000.0 },
+            "padding_share_full_rows": if st.row_passes == 0 || st.tokens_content == 0 { 0.0 } else {
+                ((1.0 - st.tokens_content as f64 / (st.row_passes * st.seq_len) as f64) * 1000.0).round() / 1000.0 },
             "wall_seconds": (self.wall_seconds * 1000.0).round() / 1000.0,
             "device": st.engine,
             "files": self.files,

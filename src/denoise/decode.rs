@@ -154,6 +154,7 @@ pub fn decode(
     let mut stats = DecodeStats {
         rows: canvas.rows.len(),
         slots: canvas.slots.len(),
+        seq_len: canvas.seq_len,
         ..Default::default()
     };
     let mut step = 0;
@@ -279,9 +280,18 @@ fn forward(
             }
         }
     }
-    let batch_rows: Vec<usize> = (0..rows.len())
+    // Rows with queries, longest content first (ties by index): chunks then hold rows
+    // of similar length, and each call is cut to its longest row (padding is masked
+    // out of attention and the copy head) unless the engine needs full rows.
+    let content = |r: usize| canvas.rows[r].mask.iter().filter(|&&m| m != 0).count();
+    let mut batch_rows: Vec<(usize, usize)> = (0..rows.len())
         .filter(|&r| !row_queries[r].is_empty())
+        .map(|r| (r, content(r)))
         .collect();
+    let fixed = engine.fixed_seq_len();
+    if !fixed {
+        batch_rows.sort_by_key(|&(r, len)| (std::cmp::Reverse(len), r));
+    }
     let chunk = match (opts.max_batch, engine.max_batch()) {
         (0, 0) => DEFAULT_MAX_BATCH,
         (0, m) | (m, 0) => m,
@@ -293,23 +303,33 @@ fn forward(
     for part in batch_rows.chunks(chunk.max(1)) {
         let k = part
             .iter()
-            .map(|&r| row_queries[r].len())
+            .map(|&(r, _)| row_queries[r].len())
             .max()
             .unwrap_or(1);
         let b = part.len();
-        let mut ids = Vec::with_capacity(b * seq);
-        let mut mask = Vec::with_capacity(b * seq);
+        let run_seq = if fixed {
+            seq
+        } else {
+            part.iter().map(|&(_, len)| len).max().unwrap_or(1).max(1)
+        };
+        let mut ids = Vec::with_capacity(b * run_seq);
+        let mut mask = Vec::with_capacity(b * run_seq);
         let mut q = Vec::with_capacity(b * k);
-        for (bi, &r) in part.iter().enumerate() {
-            ids.extend_from_slice(&rows[r]);
-            mask.extend_from_slice(&canvas.rows[r].mask);
+        for (bi, &(r, len)) in part.iter().enumerate() {
+            ids.extend_from_slice(&rows[r][..run_seq]);
+            mask.extend_from_slice(&canvas.rows[r].mask[..run_seq]);
             let rq = &row_queries[r];
             q.extend_from_slice(rq);
             q.extend(std::iter::repeat_n(rq[0], k - rq.len()));
             row_logits.insert(r, (chunks.len(), bi * k));
+            stats.tokens_content += len;
         }
-        let out = engine.run(&ids, &mask, b, seq, &q, k)?;
+        let t0 = std::time::Instant::now();
+        let out = engine.run(&ids, &mask, b, run_seq, &q, k)?;
+        stats.engine_seconds += t0.elapsed().as_secs_f64();
         stats.forward_passes += 1;
+        stats.row_passes += b;
+        stats.tokens_run += b * run_seq;
         if out.len() != b * k * vocab {
             bail!(
                 "the engine returned {} logits, expected {}",

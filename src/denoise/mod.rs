@@ -122,6 +122,17 @@ pub struct DecodeStats {
     pub slots: usize,
     pub seconds: f64,
     pub engine: String,
+    /// Rows run, summed over every engine call (a row counts once per pass it is in).
+    pub row_passes: usize,
+    /// Token positions sent to the engine (`rows × sequence length` per call, padding
+    /// included).
+    pub tokens_run: usize,
+    /// Of [`Self::tokens_run`], the positions holding row content (`attention_mask` 1).
+    pub tokens_content: usize,
+    /// Seconds spent inside [`engine::Engine::run`].
+    pub engine_seconds: f64,
+    /// The model's full row length (`max_seq_len`).
+    pub seq_len: usize,
 }
 
 /// Where the model comes from.

@@ -39,6 +39,15 @@ pub trait Engine: Send + Sync {
     fn max_batch(&self) -> usize {
         0
     }
+
+    /// Whether every call must carry rows of the model's full `max_seq_len`. When
+    /// false (the default), the decoder cuts each call's rows to the longest row
+    /// content in it: padding is masked out of attention and the copy head, so the
+    /// logits are the same up to float rounding, at a fraction of the work.
+    /// TensorRT's prebuilt profile and remote servers keep full rows.
+    fn fixed_seq_len(&self) -> bool {
+        false
+    }
 }
 
 /// Which engine `REFACTOR_ENGINE` asks for.

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};
+use rayon::prelude::*;
 use tract_onnx::prelude::*;
 
 use super::{gather_queries, Engine};
@@ -21,6 +22,8 @@ pub struct TractEngine {
     inputs: Vec<Input>,
     vocab: usize,
     has_q: bool,
+    /// Parts a call is split into (one per core).
+    threads: usize,
 }
 
 impl TractEngine {
@@ -49,6 +52,7 @@ impl TractEngine {
             inputs,
             vocab: model.vocab_size(),
             has_q: model.has_query_positions,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         })
     }
 }
@@ -58,7 +62,49 @@ impl Engine for TractEngine {
         "tract"
     }
 
+    /// tract runs a call on one thread, so the batch is split into one part per
+    /// core (contiguous rows, as evenly as possible) run side by side; the parts'
+    /// logits are concatenated in row order. Each row's logits do not depend on the
+    /// other rows of its call.
     fn run(
+        &self,
+        ids: &[i64],
+        mask: &[i64],
+        batch: usize,
+        seq: usize,
+        q: &[i64],
+        k: usize,
+    ) -> Result<Vec<f32>> {
+        let parts = self.threads.min(batch).max(1);
+        if parts == 1 {
+            return self.run_part(ids, mask, batch, seq, q, k);
+        }
+        let bounds: Vec<(usize, usize)> = (0..parts)
+            .map(|p| (batch * p / parts, batch * (p + 1) / parts))
+            .collect();
+        let outs: Vec<Result<Vec<f32>>> = bounds
+            .par_iter()
+            .map(|&(a, b)| {
+                self.run_part(
+                    &ids[a * seq..b * seq],
+                    &mask[a * seq..b * seq],
+                    b - a,
+                    seq,
+                    &q[a * k..b * k],
+                    k,
+                )
+            })
+            .collect();
+        let mut data = Vec::with_capacity(batch * k * self.vocab);
+        for o in outs {
+            data.extend(o?);
+        }
+        Ok(data)
+    }
+}
+
+impl TractEngine {
+    fn run_part(
         &self,
         ids: &[i64],
         mask: &[i64],
