@@ -294,6 +294,7 @@ fn stripped(
             edits,
             findings: Vec::new(),
             rejected: None,
+            original_errors: None,
         });
     }
     results

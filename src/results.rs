@@ -36,6 +36,18 @@ pub struct FileResult {
     /// Set when the whole file was left unchanged because the rewrite broke it.
     pub rejected: Option<String>,
     pub crlf: bool,
+    /// Error and MISSING nodes in the original's tree, counted when the scan
+    /// parsed it, so validation does not parse the original a second time.
+    pub original_errors: Option<usize>,
+}
+
+impl FileResult {
+    /// Error and MISSING nodes in the original text's tree: the bar a
+    /// rewrite's tree must not exceed.
+    pub fn errors_before(&self) -> usize {
+        self.original_errors
+            .unwrap_or_else(|| crate::lang::count_errors(&self.lang.parse(&self.original)))
+    }
 }
 
 impl FileResult {

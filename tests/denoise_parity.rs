@@ -190,3 +190,83 @@ fn shipped_default_model_runs_on_tract_and_agrees_with_onnxruntime() {
     let max = max_abs_diff(&a, &b);
     assert!(max < 1e-3, "default model: max |tract - ort| = {max}");
 }
+
+/// An engine that asks for full-length rows, wrapping a real one: what TensorRT
+/// and remote servers get.
+struct FullRows(Box<dyn engine::Engine>);
+
+impl engine::Engine for FullRows {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn fixed_seq_len(&self) -> bool {
+        true
+    }
+    fn run(
+        &self,
+        ids: &[i64],
+        mask: &[i64],
+        batch: usize,
+        seq: usize,
+        q: &[i64],
+        k: usize,
+    ) -> anyhow::Result<Vec<f32>> {
+        self.0.run(ids, mask, batch, seq, q, k)
+    }
+}
+
+/// The decoder cuts each engine call to its longest row; padding is masked out
+/// of attention, so fills, steps and confidences equal those of full rows, with
+/// fewer token positions sent.
+#[test]
+fn rows_cut_to_their_content_give_the_same_fills_as_full_rows() {
+    for name in ["tiny_transformer", "lookup"] {
+        let model = load(name);
+        let cut = Denoiser::from_parts(
+            load(name),
+            engine::create_with(&model, Device::Cpu, EngineChoice::Tract).unwrap(),
+        );
+        let full = Denoiser::from_parts(
+            load(name),
+            Box::new(FullRows(
+                engine::create_with(&model, Device::Cpu, EngineChoice::Tract).unwrap(),
+            )),
+        );
+        for mode in [
+            DecodeMode::Parallel,
+            DecodeMode::Sequential,
+            DecodeMode::Prefix,
+        ] {
+            let o = DecodeOptions {
+                mode,
+                threshold: 0.9,
+                ..Default::default()
+            };
+            let ctx = ContextIndex::build(files().into_iter().map(|f| (f.path, f.text)));
+            let (fc, sc) = cut.fill(&files(), &ctx, &o).unwrap();
+            let (ff, sf) = full.fill(&files(), &ctx, &o).unwrap();
+            assert_eq!(sc.forward_passes, sf.forward_passes, "{name} {mode:?}");
+            assert!(
+                sc.tokens_run < sf.tokens_run,
+                "{name} {mode:?}: cut rows sent {} positions, full rows {}",
+                sc.tokens_run,
+                sf.tokens_run
+            );
+            assert_eq!(sc.tokens_content, sf.tokens_content, "{name} {mode:?}");
+            let (fc, ff): (Vec<_>, Vec<_>) =
+                (fc.iter().flatten().collect(), ff.iter().flatten().collect());
+            assert_eq!(fc.len(), ff.len());
+            assert!(!fc.is_empty());
+            for (x, y) in fc.iter().zip(&ff) {
+                assert_eq!(x.text, y.text, "{name} {mode:?}");
+                assert_eq!(x.steps, y.steps, "{name} {mode:?}");
+                assert!(
+                    (x.confidence - y.confidence).abs() < 1e-3,
+                    "{name} {mode:?}: {} vs {}",
+                    x.confidence,
+                    y.confidence
+                );
+            }
+        }
+    }
+}

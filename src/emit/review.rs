@@ -207,7 +207,7 @@ pub fn review(
             reviewed.push(None);
             continue;
         }
-        let errors_before = crate::lang::count_errors(&f.lang.parse(&f.original));
+        let errors_before = f.errors_before();
         // The file's edits as decided so far: accepted ones live, the rest not.
         let mut edits: Vec<Edit> = f
             .edits
@@ -571,6 +571,7 @@ mod tests {
             rel: "t.py".into(),
             lang: crate::lang::Lang::from_name("python").expect("python"),
             original: text.into(),
+            original_errors: None,
             new_text: None,
             edits: edits
                 .iter()
