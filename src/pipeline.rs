@@ -430,9 +430,10 @@ pub fn scan_file(
     }
 }
 
-/// Stage 5: build the new text and make sure it still parses. A hole edit
-/// that breaks the file is dropped first; if the file still breaks, the
-/// whole file is left unchanged and reported.
+/// Stage 5: build the new text and make sure it still parses. Filled hole
+/// edits that break the file are dropped first (those inside a syntax error,
+/// else all of them); if the file still breaks, the whole file is left
+/// unchanged and reported.
 pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
     if !f.edits.iter().any(|e| e.is_live()) {
         return;
@@ -461,12 +462,31 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
         }
     }
     if !ok && f.edits.iter().any(|e| e.is_live() && !e.holes.is_empty()) {
-        for e in f
+        // Drop the fills that sit in a syntax error first, so that one bad
+        // fill does not cost the file its good ones; when that cannot be
+        // told, every filled edit goes. The retry checks the file again.
+        let errors = crate::validate::error_ranges(&tree);
+        let mut implicated: Vec<usize> = placed
+            .iter()
+            .filter(|p| {
+                errors
+                    .iter()
+                    .any(|r| r.start <= p.range.end && p.range.start <= r.end)
+            })
+            .map(|p| p.edit)
+            .collect();
+        implicated.sort_unstable();
+        implicated.dedup();
+        let filled = f
             .edits
-            .iter_mut()
+            .iter()
             .filter(|e| e.is_live() && !e.holes.is_empty())
-        {
-            e.status = EditStatus::Rejected(RejectReason::FilledFileBroken);
+            .count();
+        let all = implicated.is_empty() || implicated.len() == filled;
+        for (i, e) in f.edits.iter_mut().enumerate() {
+            if e.is_live() && !e.holes.is_empty() && (all || implicated.binary_search(&i).is_ok()) {
+                e.status = EditStatus::Rejected(RejectReason::FilledFileBroken);
+            }
         }
         return finalize(f, rules);
     }

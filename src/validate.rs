@@ -33,3 +33,27 @@ pub fn has_node_of_kind(tree: &tree_sitter::Tree, range: Range<usize>, kind: u16
         .any(|c| c.byte_range() == range && c.kind_id() == kind);
     found
 }
+
+/// Byte ranges of the ERROR and MISSING nodes of `tree` (a MISSING node is
+/// empty: the place where the parser expected a token).
+pub fn error_ranges(tree: &tree_sitter::Tree) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut cursor = tree.walk();
+    loop {
+        let node = cursor.node();
+        if node.is_error() || node.is_missing() {
+            out.push(node.byte_range());
+        }
+        if node.has_error() && !node.is_error() && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return out;
+            }
+        }
+    }
+}

@@ -321,3 +321,42 @@ fn quiet_reaches_the_engine_line() {
     assert_eq!(quiet.status.code(), Some(0));
     assert_eq!(stderr(&quiet), "");
 }
+
+/// One fill that breaks the file costs only itself: the fill that sits in the
+/// syntax error is rejected and the file's other fills are still written.
+#[test]
+fn a_fill_that_breaks_the_file_does_not_cost_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(&d.join("a.py"), "foo()\nbar = 2\nfoo()\n");
+    // `foo($?A)` fills to `foo(AB)`, which parses; `bar = 2$?B` fills to
+    // `bar = 2AB`, which does not.
+    write(
+        &d.join("r.yml"),
+        "id: arg\nlanguage: python\nrule:\n  pattern: foo()\nfix: foo($?A)\n\
+         holes:\n  A: {max_tokens: 4}\n---\n\
+         id: suffix\nlanguage: python\nrule:\n  pattern: bar = 2\nfix: bar = 2$?B\n\
+         holes:\n  B: {max_tokens: 4}\n",
+    );
+    let out = apply(d, &["-r", "r.yml", "--threshold", "0.4", "--json", "a.py"]);
+    let recs = records(&out);
+    let status = |rule: &str| -> Vec<String> {
+        recs.iter()
+            .filter(|r| r["rule"] == rule)
+            .map(|r| {
+                r["holes"][0]["status"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(status("arg"), ["applied", "applied"], "{recs:?}");
+    assert_eq!(
+        status("suffix"),
+        ["rejected: the filled file no longer parses"],
+        "{recs:?}"
+    );
+    apply(d, &["-r", "r.yml", "--threshold", "0.4", "--write", "a.py"]);
+    assert_eq!(read(d, "a.py"), "foo(AB)\nbar = 2\nfoo(AB)\n");
+}
