@@ -325,13 +325,21 @@ mod tests {
             confidence: 0.41,
             threshold: 0.8,
         };
-        e.holes[0].problem = Some(unsure);
+        e.holes[0].problem = Some(unsure.clone());
         assert_eq!(e.holes[0].status(&e), HoleStatus::Unresolved);
         assert_eq!(unsure.to_string(), "confidence 0.41 below threshold 0.80");
         e.holes[0].problem = Some(HoleProblem::Regex);
         assert_eq!(
             e.holes[0].status(&e).to_string(),
             "rejected: fill does not match the hole's regex"
+        );
+        e.holes[0].problem = Some(HoleProblem::TypeCheck {
+            checker: "mypy",
+            message: "line 3: Name \"AB\" is not defined [name-defined]".into(),
+        });
+        assert_eq!(
+            e.holes[0].status(&e).to_string(),
+            "rejected: type check: mypy: line 3: Name \"AB\" is not defined [name-defined]"
         );
         e.holes[0].problem = None;
         e.holes[0].fill = Some("int".into());

@@ -640,8 +640,9 @@ mod tests {
         );
         let e = parse(&["--verify", "pyright"]).expect_err("unknown checker");
         assert!(e.contains("--verify") && e.contains("mypy"), "{e}");
-        let eval = Cli::try_parse_from(["refactor", "eval", "--task", "all", "--verify", "mypy", "."])
-            .expect("eval takes --verify");
+        let eval =
+            Cli::try_parse_from(["refactor", "eval", "--task", "all", "--verify", "mypy", "."])
+                .expect("eval takes --verify");
         match eval.command {
             Command::Eval(e) => assert_eq!(e.verify.verify, vec![VerifyArg::Mypy]),
             other => panic!("{other:?}"),

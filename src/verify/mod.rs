@@ -242,14 +242,14 @@ pub fn gate(
             continue;
         }
         let paths: Vec<PathBuf> = idx.iter().map(|&i| results[i].path.clone()).collect();
-        let (mut session, unchecked): (Box<dyn Session>, Vec<(usize, String)>) =
-            match tool.checker {
-                Checker::Mypy => (Box::new(mypy::MypySession::new(tool, &paths)?), Vec::new()),
-                Checker::Cargo => {
-                    let (s, u) = cargo::CargoSession::new(tool, &paths)?;
-                    (Box::new(s), u)
-                }
-            };
+        let (mut session, unchecked): (Box<dyn Session>, Vec<(usize, String)>) = match tool.checker
+        {
+            Checker::Mypy => (Box::new(mypy::MypySession::new(tool, &paths)?), Vec::new()),
+            Checker::Cargo => {
+                let (s, u) = cargo::CargoSession::new(tool, &paths)?;
+                (Box::new(s), u)
+            }
+        };
         let skip: BTreeSet<usize> = unchecked.iter().map(|(k, _)| *k).collect();
         for (k, why) in unchecked {
             summary.unchecked.push((results[idx[k]].rel.clone(), why));
@@ -480,7 +480,10 @@ fn innermost(
             continue;
         }
         let r = n.byte_range();
-        if kinds.contains(&n.kind()) && holds_fill(&r) && best.as_ref().is_none_or(|b| r.len() < b.len()) {
+        if kinds.contains(&n.kind())
+            && holds_fill(&r)
+            && best.as_ref().is_none_or(|b| r.len() < b.len())
+        {
             best = Some(r);
         }
         let mut c = n.walk();
