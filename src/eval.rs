@@ -129,7 +129,7 @@ impl Report {
             "applied_exact": share(applied_ok, n),
             "rejected": share(rejected, n),
             "verify": self.verify.as_ref().map(|v| v.checkers.join(",")),
-            "rejected_type_check": share(rejected_type_check, n),
+            "rejected_type_check": self.verify.as_ref().map(|_| share(rejected_type_check, n)),
             "verify_seconds": self.verify.as_ref().map(|v| (v.seconds * 1000.0).round() / 1000.0),
             "baseline_most_frequent": share(mf_hits, n),
             "most_frequent_answer": mf,

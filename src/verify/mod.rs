@@ -9,8 +9,11 @@
 //! once on the new text. An error of the new run that the baseline lacks
 //! (same file, message and code, on the same line once lines are mapped
 //! through the edits) is *new*. A new error on a line holding a fill drops
-//! that fill; one elsewhere drops the fills of the innermost function or item
-//! around it that holds fills, else every fill of the file. The file is rebuilt
+//! that fill; one on a line that calls a function of the file whose
+//! definition holds a fill drops that function's fills (a wrong return type
+//! shows where the result is used); one elsewhere drops the fills of the
+//! innermost function or item around it that holds fills, else every fill of
+//! the file. The file is rebuilt
 //! and checked once more; if it still has new errors, all its fills are
 //! dropped. A dropped fill's edit becomes [`EditStatus::Unresolved`] with
 //! [`HoleProblem::TypeCheck`] on its holes; the file's other edits stay.
@@ -436,8 +439,16 @@ fn attribute<'e>(f: &FileResult, errors: &'e [TypeError]) -> BTreeMap<usize, &'e
             })
             .map(|(e, _)| *e)
             .collect();
+        // A return-value error is about the enclosing function's own
+        // annotation, whatever the returned expression calls.
+        let called = match err.code.as_str() {
+            "return-value" => Vec::new(),
+            _ => called_defs_with_fills(&tree, text, f.lang, err.line, &fills),
+        };
         let blamed = if !on_line.is_empty() {
             on_line
+        } else if !called.is_empty() {
+            called
         } else {
             match innermost(&tree, kinds, err.line, &fills) {
                 Some(range) => fills
@@ -453,6 +464,89 @@ fn attribute<'e>(f: &FileResult, errors: &'e [TypeError]) -> BTreeMap<usize, &'e
         };
         for e in blamed {
             out.entry(e).or_insert(err);
+        }
+    }
+    out
+}
+
+/// Function definitions, call expressions and the field naming the callee,
+/// per language.
+fn call_shapes(lang: Lang) -> (&'static [&'static str], &'static str) {
+    match lang {
+        Lang::Python => (&["function_definition"], "call"),
+        Lang::Rust => (
+            &["function_item", "function_signature_item"],
+            "call_expression",
+        ),
+        _ => (&[], ""),
+    }
+}
+
+/// The name a call calls: `f` in `f(x)`, `obj.f(x)`, `a::f(x)`, `f::<T>(x)`.
+fn callee_name<'t>(call: tree_sitter::Node, text: &'t str) -> Option<&'t str> {
+    let mut f = call.child_by_field_name("function")?;
+    loop {
+        let next = match f.kind() {
+            "attribute" => f.child_by_field_name("attribute"),
+            "field_expression" => f.child_by_field_name("field"),
+            "scoped_identifier" => f.child_by_field_name("name"),
+            "generic_function" => f.child_by_field_name("function"),
+            "identifier" | "field_identifier" => return text.get(f.byte_range()),
+            _ => None,
+        };
+        f = next?;
+    }
+}
+
+/// The fills of the functions this file defines that are called on 1-based
+/// `line`: a wrong return type shows where its result is used (`await
+/// self.decode(…)` when `decode` got `-> None`), so the error there is the
+/// callee's fill's, not its caller's. A fill belongs to the innermost
+/// function around it.
+fn called_defs_with_fills(
+    tree: &tree_sitter::Tree,
+    text: &str,
+    lang: Lang,
+    line: usize,
+    fills: &[(usize, Vec<std::ops::Range<usize>>)],
+) -> Vec<usize> {
+    let (def_kinds, call_kind) = call_shapes(lang);
+    let Some(row) = line.checked_sub(1) else {
+        return Vec::new();
+    };
+    let mut called: BTreeSet<&str> = BTreeSet::new();
+    let mut defs: Vec<(std::ops::Range<usize>, &str)> = Vec::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(n) = stack.pop() {
+        let spans_row = n.start_position().row <= row && row <= n.end_position().row;
+        if spans_row && n.kind() == call_kind {
+            if let Some(name) = callee_name(n, text) {
+                called.insert(name);
+            }
+        }
+        if def_kinds.contains(&n.kind()) {
+            if let Some(name) = n
+                .child_by_field_name("name")
+                .and_then(|c| text.get(c.byte_range()))
+            {
+                defs.push((n.byte_range(), name));
+            }
+        }
+        let mut c = n.walk();
+        stack.extend(n.children(&mut c));
+    }
+    if called.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (edit, ranges) in fills {
+        let owner = ranges.iter().find_map(|r| {
+            defs.iter()
+                .filter(|(d, _)| d.start <= r.start && r.end <= d.end)
+                .min_by_key(|(d, _)| d.len())
+        });
+        if owner.is_some_and(|(_, name)| called.contains(name)) {
+            out.push(*edit);
         }
     }
     out
@@ -558,6 +652,35 @@ mod tests {
         let fresh = new_only(base, base, &[err(1, "m")], &[err(1, "m"), err(1, "m")]);
         assert_eq!(fresh.len(), 1);
         assert_eq!(line_map(base, new), vec![1, 2, 2, 2, 3]);
+    }
+
+    #[test]
+    fn an_error_where_a_filled_function_is_called_blames_its_fill() {
+        let text = "class W:\n    def decode(self) -> None:\n        pass\n\n    def run(self) -> None:\n        data = self.decode()\n";
+        let tree = Lang::Python.parse(text);
+        let at = |s: &str| {
+            let i = text.find(s).expect("in text");
+            i..i + s.len()
+        };
+        // Edit 0 filled `None` into decode, edit 1 into run.
+        let fills = vec![
+            (0, vec![at("None:\n        pass")]),
+            (1, vec![at("None:\n        data")]),
+        ]
+        .into_iter()
+        .map(|(e, rs): (usize, Vec<std::ops::Range<usize>>)| {
+            (e, rs.into_iter().map(|r| r.start..r.start + 4).collect())
+        })
+        .collect::<Vec<_>>();
+        assert_eq!(
+            called_defs_with_fills(&tree, text, Lang::Python, 6, &fills),
+            vec![0]
+        );
+        assert!(called_defs_with_fills(&tree, text, Lang::Python, 3, &fills).is_empty());
+        // Without the call heuristic, line 6 is inside `run`.
+        let kinds = enclosing_kinds(Lang::Python);
+        let r = innermost(&tree, kinds, 6, &fills).expect("run holds a fill");
+        assert_eq!(&text[r][..12], "def run(self");
     }
 
     #[test]
