@@ -4,7 +4,8 @@
 //! `.git`), and each check writes the texts into the copy and runs `cargo
 //! check --message-format=json --offline --all-targets` there (without
 //! `--all-targets` when the baseline cannot build the tests and examples,
-//! e.g. for a dev-dependency that is not downloaded). Only errors whose
+//! and without the dev-dependencies when cargo cannot resolve them offline:
+//! see [`Mode`]). Only errors whose
 //! primary span is in one of the checked files count. The build folder is
 //! kept between runs under the system's temporary folder, one per crate, so
 //! dependencies are checked once, not on every run.
@@ -20,8 +21,38 @@ struct CrateCopy {
     /// Its copy, canonical.
     copy: PathBuf,
     target: PathBuf,
-    /// `Some(false)` once `--all-targets` failed on this crate.
-    all_targets: Option<bool>,
+    /// How the crate builds, found by its first check (`None` until then).
+    mode: Option<Mode>,
+}
+
+/// How a crate's copy is checked: with every target if it can, else the
+/// library and binaries, else those with the copy's dev-dependencies and
+/// `Cargo.lock` removed (cargo resolves dev-dependencies for any build, and
+/// offline it can neither resolve crates never downloaded nor fetch the
+/// versions a lock file pins; without them it picks downloaded versions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    AllTargets,
+    Default,
+    NoDevDependencies,
+}
+
+/// `manifest` without its dev-dependency tables (`[dev-dependencies]`,
+/// `[dev-dependencies.x]`, `[target.'…'.dev-dependencies]`).
+fn without_dev_dependencies(manifest: &str) -> String {
+    let mut out = String::with_capacity(manifest.len());
+    let mut skipping = false;
+    for line in manifest.split_inclusive('\n') {
+        let t = line.trim();
+        if t.starts_with('[') {
+            let name = t.trim_start_matches('[').split(']').next().unwrap_or("");
+            skipping = name.contains("dev-dependencies") || name.contains("dev_dependencies");
+        }
+        if !skipping {
+            out.push_str(line);
+        }
+    }
+    out
 }
 
 pub struct CargoSession {
@@ -106,7 +137,7 @@ impl CargoSession {
                         root: root.clone(),
                         copy,
                         target,
-                        all_targets: None,
+                        mode: None,
                     });
                     crates.len() - 1
                 }
@@ -129,12 +160,19 @@ impl CargoSession {
     fn cargo_check(
         &self,
         ci: usize,
-        all_targets: bool,
+        mode: Mode,
     ) -> anyhow::Result<Result<Vec<(PathBuf, TypeError)>, String>> {
         let c = &self.crates[ci];
+        if mode == Mode::NoDevDependencies {
+            let manifest = c.copy.join("Cargo.toml");
+            let text = std::fs::read_to_string(&manifest)?;
+            std::fs::write(&manifest, without_dev_dependencies(&text))?;
+            // Resolved again, offline, against the crates already downloaded.
+            let _ = std::fs::remove_file(c.copy.join("Cargo.lock"));
+        }
         let mut cmd = self.tool.command();
         cmd.args(["check", "--message-format=json", "--offline", "--quiet"]);
-        if all_targets {
+        if mode == Mode::AllTargets {
             cmd.arg("--all-targets");
         }
         cmd.arg("--manifest-path")
@@ -201,28 +239,30 @@ impl Session for CargoSession {
         }
         let mut out = vec![Vec::new(); texts.len()];
         for ci in 0..self.crates.len() {
+            let modes = match self.crates[ci].mode {
+                Some(m) => vec![m],
+                None => vec![Mode::AllTargets, Mode::Default, Mode::NoDevDependencies],
+            };
             let mut found = None;
-            for all_targets in [true, false] {
-                if self.crates[ci].all_targets == Some(!all_targets) {
-                    continue;
-                }
-                match self.cargo_check(ci, all_targets)? {
+            let mut why = String::new();
+            for mode in modes {
+                match self.cargo_check(ci, mode)? {
                     Ok(errors) => {
-                        self.crates[ci].all_targets = Some(all_targets);
+                        self.crates[ci].mode = Some(mode);
                         found = Some(errors);
                         break;
                     }
-                    Err(why) if !all_targets || self.crates[ci].all_targets.is_some() => {
-                        anyhow::bail!(
-                            "--verify cargo: `cargo check` cannot build the crate at {} \
-                             (checked in a temporary copy, offline); nothing was written:\n{why}",
-                            self.crates[ci].root.display()
-                        )
-                    }
-                    Err(_) => {}
+                    Err(w) => why = w,
                 }
             }
-            for (path, e) in found.unwrap_or_default() {
+            let Some(found) = found else {
+                anyhow::bail!(
+                    "--verify cargo: `cargo check` cannot build the crate at {} (checked in a \
+                     temporary copy, offline); nothing was written:\n{why}",
+                    self.crates[ci].root.display()
+                )
+            };
+            for (path, e) in found {
                 for (k, a) in self.at.iter().enumerate() {
                     if matches!(a, Some((c, rel)) if *c == ci && *rel == path) {
                         out[k].push(e.clone());
@@ -231,5 +271,19 @@ impl Session for CargoSession {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_dependency_tables_are_removed_and_the_rest_kept() {
+        let m = "[package]\nname = \"x\"\n\n[dependencies]\nserde = \"1\"\n\n[dev-dependencies]\nindoc = \"2\"\n\n[dev-dependencies.trybuild]\nversion = \"1\"\n\n[target.'cfg(unix)'.dev-dependencies]\nlibc = \"0.2\"\n\n[features]\nstd = []\n";
+        assert_eq!(
+            without_dev_dependencies(m),
+            "[package]\nname = \"x\"\n\n[dependencies]\nserde = \"1\"\n\n[features]\nstd = []\n"
+        );
     }
 }
