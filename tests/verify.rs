@@ -207,6 +207,35 @@ fn mypy_rejections_are_in_json_and_in_checks_reports() {
         2,
         "{gh}"
     );
+    let out = run(
+        dir.path(),
+        "check",
+        &[
+            "--rule",
+            &py_rule(),
+            "--verify",
+            "mypy",
+            "--format",
+            "sarif",
+            ".",
+        ],
+    );
+    let sarif: Value = serde_json::from_str(&stdout(&out)).expect("sarif");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    let rejected: Vec<&Value> = results
+        .iter()
+        .filter_map(|r| r["properties"]["typeCheckRejections"].as_array())
+        .flatten()
+        .collect();
+    assert_eq!(rejected.len(), 2, "{sarif}");
+    assert!(rejected
+        .iter()
+        .all(|t| t["checker"] == "mypy" && t["text"] == "AB"));
+    // A dropped fill is never offered as a SARIF fix; the kept one is.
+    assert_eq!(
+        results.iter().filter(|r| r.get("fixes").is_some()).count(),
+        1
+    );
     // The diff holds the one fill that passed.
     let out = run(
         dir.path(),

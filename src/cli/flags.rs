@@ -216,7 +216,8 @@ pub struct VerifyArgs {
     /// `rejected: type check` with the checker's message; the file's other
     /// edits are still written. Costs a checker run per side: about a second
     /// for mypy on a small package, a `cargo check` of the crate for cargo.
-    /// A checker that is not installed is an error (exit code 2).
+    /// A checker that is not installed is an error (exit code 2). (Not to be
+    /// confused with --no-verify, which skips git hooks for --commit.)
     #[arg(long, value_enum, value_delimiter = ',', value_name = "CHECKER")]
     pub verify: Vec<VerifyArg>,
 }

@@ -80,11 +80,7 @@ pub fn print(run: &RunResult, quiet: bool) {
         }
         line.push_str(&format!(
             "; type check ({}): {} fill(s) in {} file(s) checked, {} dropped, {:.2}s",
-            if v.checkers.is_empty() {
-                "nothing to check".to_string()
-            } else {
-                v.checkers.join(", ")
-            },
+            v.checkers.join(", "),
             v.fills,
             v.files,
             v.dropped,

@@ -13,9 +13,11 @@
 //! definition holds a fill drops that function's fills (a wrong return type
 //! shows where the result is used); one elsewhere drops the fills of the
 //! innermost function or item around it that holds fills, else every fill of
-//! the file. The file is rebuilt
-//! and checked once more; if it still has new errors, all its fills are
-//! dropped. A dropped fill's edit becomes [`EditStatus::Unresolved`] with
+//! the file. Blame that is not pointed (the class or item around the error,
+//! the whole file) waits for one re-check, since a fill in another file may
+//! be the cause and is dropped by then. Files are rebuilt and checked again
+//! (at most twice); a file that still has new errors loses all its fills.
+//! A dropped fill's edit becomes [`EditStatus::Unresolved`] with
 //! [`HoleProblem::TypeCheck`] on its holes; the file's other edits stay.
 //!
 //! Invariant: a fill the checker reports a new error for is never in a
@@ -203,7 +205,7 @@ trait Session {
 /// What the gate did (the summary line and `--stats`).
 #[derive(Debug, Clone, Default)]
 pub struct VerifySummary {
-    /// The checkers that ran.
+    /// The checkers asked for.
     pub checkers: Vec<&'static str>,
     /// Files checked, and the fills they held.
     pub files: usize,
@@ -228,6 +230,7 @@ pub fn gate(
     let started = Instant::now();
     let mut summary = VerifySummary::default();
     for tool in &opts.tools {
+        summary.checkers.push(tool.checker.name());
         let mut idx: Vec<usize> = Vec::new();
         for (i, f) in results.iter().enumerate() {
             if f.lang != tool.checker.lang() || f.new_text.is_none() || fills(f).is_empty() {
@@ -257,7 +260,6 @@ pub fn gate(
         for (k, why) in unchecked {
             summary.unchecked.push((results[idx[k]].rel.clone(), why));
         }
-        summary.checkers.push(tool.checker.name());
         let bases: Vec<String> = idx.iter().map(|&i| base_text(&results[i])).collect();
         let news: Vec<String> = idx.iter().map(|&i| current_text(&results[i])).collect();
         for (k, &i) in idx.iter().enumerate() {
@@ -267,45 +269,49 @@ pub fn gate(
             }
         }
         let base_errors = session.check(&refs(&bases))?;
-        let new_errors = session.check(&refs(&news))?;
+        let mut texts = news;
+        let mut errors = session.check(&refs(&texts))?;
         summary.runs += 2;
-        let mut again = Vec::new();
-        for (k, &i) in idx.iter().enumerate() {
-            if skip.contains(&k) {
-                continue;
+        // Round 0 drops only the fills an error points at (its line, a
+        // function it calls, the function around it) and leaves the rest for
+        // a re-check, since a fill in another file may be the cause (a wrong
+        // return type shows where the function is used). Round 1 also blames
+        // the class or item around an error, else the whole file; round 2
+        // drops every fill of a file that still has new errors.
+        let mut pending: Vec<usize> = (0..idx.len()).filter(|k| !skip.contains(k)).collect();
+        for round in 0..3 {
+            let mut recheck = Vec::new();
+            let mut dropped_any = false;
+            for &k in &pending {
+                let fresh = new_only(&bases[k], &texts[k], &base_errors[k], &errors[k]);
+                if fresh.is_empty() {
+                    continue;
+                }
+                let f = &mut results[idx[k]];
+                let chosen = match round {
+                    0 => attribute(f, &fresh, false),
+                    1 => attribute(f, &fresh, true),
+                    _ => fills(f).into_iter().map(|(e, _)| (e, &fresh[0])).collect(),
+                };
+                if !chosen.is_empty() {
+                    summary.dropped += drop_fills(f, &chosen, tool.checker);
+                    f.new_text = None;
+                    rebuild(f);
+                    dropped_any = true;
+                }
+                if !fills(f).is_empty() {
+                    recheck.push(k);
+                }
             }
-            let fresh = new_only(&bases[k], &news[k], &base_errors[k], &new_errors[k]);
-            if fresh.is_empty() {
-                continue;
+            if recheck.is_empty() {
+                break;
             }
-            let f = &mut results[i];
-            let chosen = attribute(f, &fresh);
-            summary.dropped += drop_fills(f, &chosen, tool.checker);
-            f.new_text = None;
-            rebuild(f);
-            if !fills(f).is_empty() {
-                again.push(k);
+            if dropped_any {
+                texts = idx.iter().map(|&i| current_text(&results[i])).collect();
+                errors = session.check(&refs(&texts))?;
+                summary.runs += 1;
             }
-        }
-        if again.is_empty() {
-            continue;
-        }
-        // Once more, with the dropped fills out: a file that still has new
-        // errors loses all its fills.
-        let texts: Vec<String> = idx.iter().map(|&i| current_text(&results[i])).collect();
-        let errors = session.check(&refs(&texts))?;
-        summary.runs += 1;
-        for k in again {
-            let fresh = new_only(&bases[k], &texts[k], &base_errors[k], &errors[k]);
-            let Some(first) = fresh.first() else {
-                continue;
-            };
-            let f = &mut results[idx[k]];
-            let all: BTreeMap<usize, &TypeError> =
-                fills(f).into_iter().map(|(e, _)| (e, first)).collect();
-            summary.dropped += drop_fills(f, &all, tool.checker);
-            f.new_text = None;
-            rebuild(f);
+            pending = recheck;
         }
     }
     summary.seconds = started.elapsed().as_secs_f64();
@@ -420,13 +426,22 @@ fn enclosing_kinds(lang: Lang) -> &'static [&'static str] {
 }
 
 /// Which fills each new error is blamed on: edit → the first error blamed
-/// on it.
-fn attribute<'e>(f: &FileResult, errors: &'e [TypeError]) -> BTreeMap<usize, &'e TypeError> {
+/// on it. Without `broad`, only the fills on the error's line, of the
+/// functions it calls, or of the function around it; with `broad`, also
+/// those of the class or item around it, else all the file's fills.
+fn attribute<'e>(
+    f: &FileResult,
+    errors: &'e [TypeError],
+    broad: bool,
+) -> BTreeMap<usize, &'e TypeError> {
     let text = f.new_text.as_deref().unwrap_or(&f.original);
     let fills = fills(f);
     let lines = |r: &std::ops::Range<usize>| (line_col(text, r.start).0, line_col(text, r.end).0);
     let tree = f.lang.parse(text);
-    let kinds = enclosing_kinds(f.lang);
+    let kinds = match broad {
+        true => enclosing_kinds(f.lang),
+        false => call_shapes(f.lang).0,
+    };
     let mut out: BTreeMap<usize, &TypeError> = BTreeMap::new();
     for err in errors {
         let on_line: Vec<usize> = fills
@@ -459,7 +474,8 @@ fn attribute<'e>(f: &FileResult, errors: &'e [TypeError]) -> BTreeMap<usize, &'e
                     })
                     .map(|(e, _)| *e)
                     .collect(),
-                None => fills.iter().map(|(e, _)| *e).collect(),
+                None if broad => fills.iter().map(|(e, _)| *e).collect(),
+                None => Vec::new(),
             }
         };
         for e in blamed {
