@@ -132,6 +132,38 @@ fn mypy_keeps_a_fill_that_checks_and_drops_the_ones_that_add_errors() {
 }
 
 #[test]
+fn an_error_caused_from_another_file_waits_for_the_recheck() {
+    if !have_mypy() {
+        return;
+    }
+    // maker.py's `build() -> AB` returns an int (an error inside `build`);
+    // user.py uses `build() + 1` in a class body, where nothing points at a
+    // fill of user.py. Once build's fill is dropped that error is gone, so
+    // user.py keeps its right fill.
+    let dir = copy_fixture("verify/py-cross");
+    let out = run(
+        dir.path(),
+        "apply",
+        &["--rule", &py_rule(), "--verify", "mypy", "--write", "."],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(read(dir.path(), "app/user.py").contains("    def make(self) -> AB:\n"));
+    assert_eq!(
+        read(dir.path(), "app/maker.py"),
+        read(&fixture("verify/py-cross"), "app/maker.py")
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("app/maker.py:5:10: rejected[py-return-type]: hole RET fill -> AB rejected: type check: mypy: line 6: Incompatible return value type"),
+        "{err}"
+    );
+    assert!(
+        err.contains("type check (mypy): 2 fill(s) in 2 file(s) checked, 1 dropped"),
+        "{err}"
+    );
+}
+
+#[test]
 fn mypy_rejections_are_in_json_and_in_checks_reports() {
     if !have_mypy() {
         return;
