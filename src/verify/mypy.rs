@@ -1,5 +1,6 @@
 //! The mypy checker. Each check writes the texts to a temporary folder and
-//! runs mypy once over all the files with `--shadow-file SOURCE SHADOW`, so
+//! runs mypy once over all the files (once per group when two files would
+//! have the same module name) with `--shadow-file SOURCE SHADOW`, so
 //! mypy reads the new text in place of the file (imports, the package and
 //! the user's mypy configuration stay those of the real file) and nothing
 //! is written beside the user's files. The cache goes to the temporary
@@ -57,30 +58,75 @@ impl MypySession {
     }
 }
 
+/// The name mypy may give the module of `file`: its stem, or its folder's
+/// name for `__init__.py`. Two files with the same name in one run are
+/// "Duplicate module named …" to mypy (a blocking error), so the files are
+/// split into groups without a repeated name, one mypy run each.
+fn module_key(file: &Path) -> String {
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    if stem == "__init__" {
+        let dir = file.parent().and_then(|d| d.file_name());
+        return dir.and_then(|d| d.to_str()).unwrap_or("").to_string();
+    }
+    stem.to_string()
+}
+
+/// Groups of file indices in which no module name repeats (usually one).
+fn groups(files: &[PathBuf]) -> Vec<Vec<usize>> {
+    let mut out: Vec<(std::collections::HashSet<String>, Vec<usize>)> = Vec::new();
+    for (k, f) in files.iter().enumerate() {
+        let key = module_key(f);
+        match out.iter_mut().find(|(keys, _)| !keys.contains(&key)) {
+            Some((keys, members)) => {
+                keys.insert(key);
+                members.push(k);
+            }
+            None => out.push(([key].into_iter().collect(), vec![k])),
+        }
+    }
+    out.into_iter().map(|(_, m)| m).collect()
+}
+
 impl Session for MypySession {
     fn check(&mut self, texts: &[&str]) -> anyhow::Result<Vec<Vec<TypeError>>> {
+        let mut errors = vec![Vec::new(); self.files.len()];
+        for group in groups(&self.files) {
+            self.check_group(&group, texts, &mut errors)?;
+        }
+        Ok(errors)
+    }
+}
+
+impl MypySession {
+    /// One mypy run over the files of `group`, each read from its text.
+    fn check_group(
+        &mut self,
+        group: &[usize],
+        texts: &[&str],
+        errors: &mut [Vec<TypeError>],
+    ) -> anyhow::Result<()> {
         self.runs += 1;
         let run = self.tmp.path().join(format!("run{}", self.runs));
         let mut cmd = self.tool.command();
         cmd.args(FLAGS)
             .arg("--cache-dir")
             .arg(self.tmp.path().join("cache"));
-        for (k, (file, text)) in self.files.iter().zip(texts).enumerate() {
+        for &k in group {
+            let file = &self.files[k];
             let dir = run.join(k.to_string());
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             let shadow = dir.join(file.file_name().unwrap_or_default());
-            std::fs::write(&shadow, text)
+            std::fs::write(&shadow, texts[k])
                 .with_context(|| format!("cannot write {}", shadow.display()))?;
             cmd.arg("--shadow-file").arg(file).arg(&shadow);
         }
-        cmd.args(&self.files);
+        cmd.args(group.iter().map(|&k| &self.files[k]));
         cmd.stdin(std::process::Stdio::null());
         let out = cmd
             .output()
             .with_context(|| format!("cannot run `{}`", self.tool.shown()))?;
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let mut errors = vec![Vec::new(); self.files.len()];
         let mut parsed = 0;
         for line in stdout.lines() {
             let Some((path, e)) = parse_line(line) else {
@@ -88,7 +134,7 @@ impl Session for MypySession {
             };
             parsed += 1;
             let path = canonical(Path::new(path));
-            if let Some(k) = self.files.iter().position(|f| *f == path) {
+            if let Some(&k) = group.iter().find(|&&k| self.files[k] == path) {
                 errors[k].push(e);
             }
         }
@@ -104,7 +150,7 @@ impl Session for MypySession {
                 tail(&out.stderr)
             );
         }
-        Ok(errors)
+        Ok(())
     }
 }
 
@@ -134,6 +180,16 @@ fn parse_line(line: &str) -> Option<(&str, TypeError)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_with_the_same_module_name_go_to_different_runs() {
+        let files: Vec<PathBuf> = ["a/util.py", "b/util.py", "a/main.py", "util/__init__.py"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(groups(&files), vec![vec![0, 2], vec![1], vec![3]]);
+        assert_eq!(groups(&files[2..3]), vec![vec![0]]);
+    }
 
     #[test]
     fn error_lines_are_parsed_and_notes_are_not() {
