@@ -22,6 +22,7 @@ use crate::plan::{self, Edit};
 use crate::results::{line_col, FileResult};
 use crate::rule::fix::Rendered;
 use crate::rule::{load::load_one, Rule};
+use crate::verify::{VerifyOptions, VerifySummary};
 use crate::walk::{self, WalkOptions};
 use rayon::prelude::*;
 use serde_json::{json, Value};
@@ -75,6 +76,8 @@ pub struct Report {
     pub mode: DecodeMode,
     pub tau: f32,
     pub threshold: f32,
+    /// What `--verify` did (`None`: off).
+    pub verify: Option<VerifySummary>,
     pub wall_seconds: f64,
 }
 
@@ -102,6 +105,11 @@ impl Report {
             .iter()
             .filter(|s| s.status.starts_with("rejected"))
             .count();
+        let rejected_type_check = self
+            .sites
+            .iter()
+            .filter(|s| s.status.starts_with("rejected: type check"))
+            .count();
         let mf = baseline::most_common(self.sites.iter().map(|s| s.answer.clone()));
         let mf_hits = mf
             .as_ref()
@@ -120,6 +128,9 @@ impl Report {
             "applied_precision": share(applied_ok, applied),
             "applied_exact": share(applied_ok, n),
             "rejected": share(rejected, n),
+            "verify": self.verify.as_ref().map(|v| v.checkers.join(",")),
+            "rejected_type_check": self.verify.as_ref().map(|_| share(rejected_type_check, n)),
+            "verify_seconds": self.verify.as_ref().map(|v| (v.seconds * 1000.0).round() / 1000.0),
             "baseline_most_frequent": share(mf_hits, n),
             "most_frequent_answer": mf,
             "baseline_copy": share(copy_hits, n),
@@ -163,6 +174,7 @@ pub fn evaluate(
     paths: &[PathBuf],
     limit: usize,
     opts: &FillOptions,
+    verify: &VerifyOptions,
     root: &Path,
 ) -> anyhow::Result<Report> {
     let start = Instant::now();
@@ -177,7 +189,7 @@ pub fn evaluate(
     let copies = copy_guesses(&results, &rules, &model)?;
     drop(model);
     // The same fill and validate stages as `apply`.
-    let summary = pipeline::fill_and_finalize(&mut results, &rules, opts)?;
+    let (summary, verified) = pipeline::fill_and_finalize(&mut results, &rules, opts, verify)?;
     let sites = score(&files, &results, &chosen, copies);
     Ok(Report {
         task,
@@ -188,6 +200,7 @@ pub fn evaluate(
         mode: opts.decode.mode,
         tau: opts.decode.threshold,
         threshold: opts.threshold,
+        verify: verified,
         wall_seconds: start.elapsed().as_secs_f64(),
     })
 }

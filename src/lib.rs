@@ -2,7 +2,7 @@
 //!
 //! Pipeline: [`walk`] → [`pipeline`] (parse and match with [`rule`] and
 //! [`matcher`]) → [`plan`] (edits) → [`fill`] (holes, via [`denoise`]) →
-//! [`validate`] (reparse) → [`emit`] (diffs, writes, commits, reports).
+//! [`validate`] (reparse) → [`verify`] (type checkers, `--verify`) → [`emit`] (diffs, writes, commits, reports).
 
 pub mod cli;
 pub mod denoise;
@@ -18,4 +18,5 @@ pub(crate) mod repo;
 pub(crate) mod results;
 pub mod rule;
 pub(crate) mod validate;
+pub(crate) mod verify;
 pub mod walk;

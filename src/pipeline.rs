@@ -1,5 +1,5 @@
 //! The engine shared by `apply`, `check` and `eval`: walk → parse and match
-//! → plan → fill holes → validate. Emitting (diffs, writes, commits, reports)
+//! → plan → fill holes → validate → (with `--verify`) type-check fills. Emitting (diffs, writes, commits, reports)
 //! is the caller's job, so every command sees the same results.
 //!
 //! Invariant: a file's `new_text` is either `None` (unchanged) or text that
@@ -10,6 +10,7 @@ use crate::lang::{count_errors, Lang};
 use crate::plan::{self, Edit, EditStatus, RejectReason};
 use crate::results::{line_col, slash_path, FileResult, Finding};
 use crate::rule::Rule;
+use crate::verify::{self, VerifyOptions, VerifySummary};
 use crate::walk::{self, Skipped, SourceFile, WalkOptions};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
@@ -23,6 +24,8 @@ pub struct RunResult {
     pub skipped: Vec<Skipped>,
     pub scanned: usize,
     pub fill: Option<FillSummary>,
+    /// What the type-check gate did (`--verify`; `None` when off).
+    pub verify: Option<VerifySummary>,
     pub stats: Stats,
     /// The folders of every walked file (a writing run cleans them of stale
     /// temporaries); `files` holds only the files with findings.
@@ -39,6 +42,8 @@ pub struct RunOptions {
     pub paths: Vec<PathBuf>,
     pub walk: WalkOptions,
     pub fill: FillOptions,
+    /// `--verify`: the type checkers that gate hole fills (off by default).
+    pub verify: VerifyOptions,
     /// Repository root (diff paths are relative to it).
     pub root: PathBuf,
     /// The folder rules' `files` / `ignores` globs are relative to: an
@@ -112,10 +117,14 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
     let t = Instant::now();
     results.par_iter_mut().for_each(|f| finalize(f, rules));
     let validate_time = t.elapsed();
+    let t = Instant::now();
+    let verify_summary = verify_fills(&mut results, rules, &opts.verify)?;
+    let verify_time = t.elapsed();
     let stats = clock.finish(StageTimes {
         walk: walk_time,
         fill: fill_time,
         validate: validate_time,
+        verify: verify_time,
         total: started.elapsed(),
         files: read_files,
         prefilter: opts.prefilter,
@@ -125,6 +134,7 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
         skipped,
         scanned: read_files,
         fill: fill_summary,
+        verify: verify_summary,
         stats,
         walked_dirs,
     })
@@ -242,6 +252,8 @@ pub struct Stats {
     pub matching: Duration,
     pub fill: Duration,
     pub validate: Duration,
+    /// The type-check gate (`--verify`), wall time.
+    pub verify: Duration,
     pub files: usize,
     pub bytes: u64,
     /// Whether the literal prefilter ran, and what it spared.
@@ -255,6 +267,7 @@ struct StageTimes {
     walk: Duration,
     fill: Duration,
     validate: Duration,
+    verify: Duration,
     total: Duration,
     files: usize,
     prefilter: bool,
@@ -286,6 +299,7 @@ impl StageClock {
             matching: ns(self.matching),
             fill: t.fill,
             validate: t.validate,
+            verify: t.verify,
             files: t.files,
             bytes: self.bytes.into_inner(),
             prefilter: t.prefilter,
@@ -295,17 +309,34 @@ impl StageClock {
     }
 }
 
-/// Stages 4 and 5 for planned files: every live hole of every file goes
-/// through one canvas, then each file is rebuilt and reparsed. `apply` and
-/// `check` (through [`run`]) and `eval` all finish a run this way.
+/// Stages 4 and 5 (and 5b, with `--verify`) for planned files: every live
+/// hole of every file goes through one canvas, then each file is rebuilt and
+/// reparsed, then the type checkers gate the fills. `apply` and `check`
+/// (through [`run`]) and `eval` all finish a run this way.
 pub fn fill_and_finalize(
     results: &mut [FileResult],
     rules: &[Rule],
     opts: &FillOptions,
-) -> anyhow::Result<Option<FillSummary>> {
+    verify_opts: &VerifyOptions,
+) -> anyhow::Result<(Option<FillSummary>, Option<VerifySummary>)> {
     let summary = fill_holes_if_any(results, rules, opts)?;
     results.par_iter_mut().for_each(|f| finalize(f, rules));
-    Ok(summary)
+    let verified = verify_fills(results, rules, verify_opts)?;
+    Ok((summary, verified))
+}
+
+/// Stage 5b, only with `--verify`: the files with accepted fills go through
+/// the type checkers; a dropped fill's file is rebuilt by [`finalize`].
+fn verify_fills(
+    results: &mut [FileResult],
+    rules: &[Rule],
+    opts: &VerifyOptions,
+) -> anyhow::Result<Option<VerifySummary>> {
+    if !opts.is_on() {
+        return Ok(None);
+    }
+    let rebuild = |f: &mut FileResult| finalize(f, rules);
+    verify::gate(results, opts, &rebuild).map(Some)
 }
 
 /// Stage 4, only when some live edit has holes (so rules without holes

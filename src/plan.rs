@@ -25,8 +25,9 @@ pub struct PlannedHole {
     pub problem: Option<HoleProblem>,
 }
 
-/// Why a hole's best guess was not accepted by the fill stage.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Why a hole's best guess was not accepted by the fill stage (or, for
+/// [`HoleProblem::TypeCheck`], dropped by the type-check gate after it).
+#[derive(Debug, Clone, PartialEq)]
 pub enum HoleProblem {
     /// The model ended the hole at once.
     Empty,
@@ -34,12 +35,19 @@ pub enum HoleProblem {
     LowConfidence { confidence: f32, threshold: f32 },
     /// The fill does not match the hole's `regex`.
     Regex,
+    /// `--verify`: with the fill written, the type checker (`checker`, such as
+    /// `mypy`) reports an error the file did not have; `message` is its
+    /// first such error, as `line N: text [code]`.
+    TypeCheck {
+        checker: &'static str,
+        message: String,
+    },
 }
 
 impl HoleProblem {
     /// The model was not sure (as opposed to sure of something that breaks a
     /// constraint): reported as `unresolved`, not `rejected`.
-    pub fn is_unsure(self) -> bool {
+    pub fn is_unsure(&self) -> bool {
         matches!(self, HoleProblem::Empty | HoleProblem::LowConfidence { .. })
     }
 }
@@ -56,6 +64,9 @@ impl std::fmt::Display for HoleProblem {
                 "confidence {confidence:.2} below threshold {threshold:.2}"
             ),
             HoleProblem::Regex => write!(f, "fill does not match the hole's regex"),
+            HoleProblem::TypeCheck { checker, message } => {
+                write!(f, "type check: {checker}: {message}")
+            }
         }
     }
 }
@@ -314,13 +325,21 @@ mod tests {
             confidence: 0.41,
             threshold: 0.8,
         };
-        e.holes[0].problem = Some(unsure);
+        e.holes[0].problem = Some(unsure.clone());
         assert_eq!(e.holes[0].status(&e), HoleStatus::Unresolved);
         assert_eq!(unsure.to_string(), "confidence 0.41 below threshold 0.80");
         e.holes[0].problem = Some(HoleProblem::Regex);
         assert_eq!(
             e.holes[0].status(&e).to_string(),
             "rejected: fill does not match the hole's regex"
+        );
+        e.holes[0].problem = Some(HoleProblem::TypeCheck {
+            checker: "mypy",
+            message: "line 3: Name \"AB\" is not defined [name-defined]".into(),
+        });
+        assert_eq!(
+            e.holes[0].status(&e).to_string(),
+            "rejected: type check: mypy: line 3: Name \"AB\" is not defined [name-defined]"
         );
         e.holes[0].problem = None;
         e.holes[0].fill = Some("int".into());

@@ -3,7 +3,7 @@
 //! a line per task on stderr.
 
 use super::flags::EvalArgs;
-use super::{fill_options, EXIT_OK};
+use super::{fill_options, verify_options, EXIT_OK};
 use crate::eval;
 use crate::repo::find_root;
 use anyhow::Context;
@@ -13,6 +13,7 @@ use std::path::Path;
 pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
     let tasks = args.task.0;
     let opts = fill_options(&args.model, false)?;
+    let verify = verify_options(&args.verify)?;
     let root = find_root();
     let mut dump = match std::env::var_os(eval::SITES_ENV) {
         Some(p) if !p.is_empty() => Some(
@@ -22,7 +23,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
         _ => None,
     };
     for task in tasks {
-        let report = eval::evaluate(task, &args.paths, args.limit, &opts, &root)?;
+        let report = eval::evaluate(task, &args.paths, args.limit, &opts, &verify, &root)?;
         if let Some(f) = dump.as_mut() {
             for s in &report.sites {
                 writeln!(f, "{}", s.to_json())?;

@@ -191,6 +191,35 @@ pub struct CommonArgs {
 
     #[command(flatten)]
     pub model: ModelArgs,
+
+    #[command(flatten)]
+    pub verify: VerifyArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyArg {
+    /// mypy on Python files (`python3 -m mypy`, `mypy` on PATH, or REFACTOR_MYPY).
+    Mypy,
+    /// `cargo check` on the crate of Rust files (cargo on PATH, or REFACTOR_CARGO).
+    Cargo,
+}
+
+/// The type-check gate for hole fills.
+#[derive(Debug, Args, Clone)]
+pub struct VerifyArgs {
+    /// Type-check hole fills before anything is written (off by default;
+    /// repeatable, or comma-separated: `--verify mypy,cargo`). After the
+    /// reparse, each checker runs twice on the files that received fills: on
+    /// the original text and on the new one (mypy through --shadow-file,
+    /// cargo on a temporary copy of the crate, offline; your files are not
+    /// touched). A fill that adds a type error is dropped and reported as
+    /// `rejected: type check` with the checker's message; the file's other
+    /// edits are still written. Costs a checker run per side: about a second
+    /// for mypy on a small package, a `cargo check` of the crate for cargo.
+    /// A checker that is not installed is an error (exit code 2). (Not to be
+    /// confused with --no-verify, which skips git hooks for --commit.)
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "CHECKER")]
+    pub verify: Vec<VerifyArg>,
 }
 
 /// Model options; only used when a rule has holes.
@@ -409,6 +438,9 @@ pub struct EvalArgs {
 
     #[command(flatten)]
     pub model: ModelArgs,
+
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 /// `--filter REGEX`.
@@ -582,6 +614,39 @@ mod tests {
         for bad in ["--write", "--json"] {
             let e = ok(&["--interactive", bad]).expect_err(bad);
             assert!(e.to_string().contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn verify_is_off_by_default_repeatable_and_comma_separated() {
+        use clap::Parser;
+        let parse = |args: &[&str]| {
+            let mut all = vec!["refactor", "check", "--rule", "r.yml"];
+            all.extend_from_slice(args);
+            match Cli::try_parse_from(all).map(|c| c.command) {
+                Ok(Command::Check(c)) => Ok(c.common.verify.verify),
+                Ok(other) => panic!("{other:?}"),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        assert_eq!(parse(&[]), Ok(vec![]));
+        assert_eq!(parse(&["--verify", "mypy"]), Ok(vec![VerifyArg::Mypy]));
+        assert_eq!(
+            parse(&["--verify", "mypy,cargo"]),
+            Ok(vec![VerifyArg::Mypy, VerifyArg::Cargo])
+        );
+        assert_eq!(
+            parse(&["--verify", "cargo", "--verify", "mypy"]),
+            Ok(vec![VerifyArg::Cargo, VerifyArg::Mypy])
+        );
+        let e = parse(&["--verify", "pyright"]).expect_err("unknown checker");
+        assert!(e.contains("--verify") && e.contains("mypy"), "{e}");
+        let eval =
+            Cli::try_parse_from(["refactor", "eval", "--task", "all", "--verify", "mypy", "."])
+                .expect("eval takes --verify");
+        match eval.command {
+            Command::Eval(e) => assert_eq!(e.verify.verify, vec![VerifyArg::Mypy]),
+            other => panic!("{other:?}"),
         }
     }
 

@@ -18,7 +18,9 @@ use crate::project::Project;
 use crate::rule::{Rule, Severity};
 use crate::walk::WalkOptions;
 use clap::Parser;
-use flags::{Cli, ColorChoice, Command, CommonArgs, DecodeArg, DeviceArg, ModelArgs};
+use flags::{
+    Cli, ColorChoice, Command, CommonArgs, DecodeArg, DeviceArg, ModelArgs, VerifyArg, VerifyArgs,
+};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -147,6 +149,20 @@ pub fn fill_options(m: &ModelArgs, quiet: bool) -> anyhow::Result<FillOptions> {
     })
 }
 
+/// `--verify`: the checkers' commands, found now, so a missing one is an
+/// error (exit code 2) before any file is walked.
+pub fn verify_options(v: &VerifyArgs) -> anyhow::Result<crate::verify::VerifyOptions> {
+    let checkers: Vec<crate::verify::Checker> = v
+        .verify
+        .iter()
+        .map(|c| match c {
+            VerifyArg::Mypy => crate::verify::Checker::Mypy,
+            VerifyArg::Cargo => crate::verify::Checker::Cargo,
+        })
+        .collect();
+    crate::verify::find_tools(&checkers)
+}
+
 /// Stack size of the command's thread and of the matching threads.
 pub const STACK_SIZE: usize = 256 << 20;
 
@@ -170,6 +186,7 @@ pub fn run_options(
     project: Option<&Project>,
 ) -> anyhow::Result<RunOptions> {
     let fill = fill_options(&c.model, c.quiet)?;
+    let verify = verify_options(&c.verify)?;
     let threads = worker_threads(c.threads, c.quiet);
     // Matching recurses along the rule (bounded when rules load) and, for
     // utils that reach themselves through `has`/`inside`, along the source
@@ -197,6 +214,7 @@ pub fn run_options(
             lang_globs: project.map(|p| p.lang_globs.clone()).unwrap_or_default(),
         },
         fill,
+        verify,
         root,
         rules_root: project.map(Project::root),
         only: None,

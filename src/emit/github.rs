@@ -1,7 +1,8 @@
 //! The GitHub workflow-command printer (`check --format github`): one
 //! `::error …::message` line per finding, so Actions annotates the diff,
 //! and a `::notice …::hole NAME suggested (0.46): -> FILL …` line per
-//! low-confidence suggestion (never applied; a notice fails no job).
+//! low-confidence suggestion (never applied; a notice fails no job), and
+//! one per fill the type checker (`--verify`) turned down.
 
 use super::report::{Record, Report, Suggestion};
 use super::sarif::node_span;
@@ -14,6 +15,20 @@ pub fn print(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "{}", github_command(r))?;
         for s in r.suggestions() {
             writeln!(out, "{}", suggestion_command(r, &s))?;
+        }
+        for t in r.type_rejections() {
+            let (start, end) = node_span(r);
+            writeln!(
+                out,
+                "::notice file={},line={},col={},endLine={},endColumn={},title={}::{}",
+                escape_property(&r.file.rel),
+                start.0,
+                start.1 + 1,
+                end.0,
+                end.1 + 1,
+                escape_property(&format!("{} type check", r.rule.id)),
+                escape_data(&t.to_string())
+            )?;
         }
     }
     Ok(())

@@ -55,6 +55,67 @@ impl Record<'_> {
     }
 }
 
+/// A fill the type-check gate (`--verify`) dropped: the hole, the fill and
+/// the checker's error.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TypeRejection<'a> {
+    pub hole: &'a str,
+    pub text: &'a str,
+    pub checker: &'a str,
+    pub message: &'a str,
+}
+
+impl std::fmt::Display for TypeRejection<'_> {
+    /// `hole RET fill -> AB rejected: type check: mypy: line 11: … [code]`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text: String = self.text.escape_debug().collect();
+        write!(
+            f,
+            "hole {} fill -> {} rejected: type check: {}: {} (not applied)",
+            self.hole, text, self.checker, self.message
+        )
+    }
+}
+
+impl Record<'_> {
+    /// The fills of this finding's edit that the type checker turned down.
+    pub fn type_rejections(&self) -> Vec<TypeRejection<'_>> {
+        let Some(e) = self.edit else {
+            return Vec::new();
+        };
+        e.holes
+            .iter()
+            .filter_map(|h| match &h.problem {
+                Some(HoleProblem::TypeCheck { checker, message }) => Some(TypeRejection {
+                    hole: &h.name,
+                    text: h.guess.as_deref().unwrap_or(""),
+                    checker,
+                    message,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// One line per fill the type checker turned down: `path:line:col:
+/// rejected[rule]: hole RET fill -> AB rejected: type check: mypy: …`.
+pub fn type_rejection_lines(records: &[Record]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in records {
+        for t in r.type_rejections() {
+            out.push(format!(
+                "{}:{}:{}: rejected[{}]: {t}",
+                r.file.rel,
+                r.start.0,
+                r.start.1 + 1,
+                r.rule.id
+            ));
+        }
+    }
+    out
+}
+
 /// A hole's best guess that only its confidence kept out: below the hole's
 /// `min_confidence` (or the run's `--threshold`), but non-empty and matching
 /// the hole's `regex`. It is shown to a person (every text format, GitHub

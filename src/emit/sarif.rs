@@ -85,6 +85,10 @@ pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
             for s in &suggestions {
                 message.push_str(&format!("\nSuggestion: {s}"));
             }
+            let rejections = r.type_rejections();
+            for t in &rejections {
+                message.push_str(&format!("\nType check: {t}"));
+            }
             let mut v = json!({
                 "ruleId": r.rule.id,
                 "ruleIndex": rule_index[r.rule.id.as_str()],
@@ -133,6 +137,20 @@ pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
                     })
                     .collect();
                 v["properties"] = json!({"suggestions": list});
+            }
+            if !rejections.is_empty() {
+                let list: Vec<Value> = rejections
+                    .iter()
+                    .map(|t| {
+                        json!({
+                            "hole": t.hole,
+                            "text": t.text,
+                            "checker": t.checker,
+                            "message": t.message,
+                        })
+                    })
+                    .collect();
+                v["properties"]["typeCheckRejections"] = Value::Array(list);
             }
             // Only an edit that `apply` would make is offered as a fix: an
             // overlapped, unresolved or rejected one would insert broken text.

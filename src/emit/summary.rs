@@ -74,6 +74,19 @@ pub fn print(run: &RunResult, quiet: bool) {
             fs.stats.seconds
         ));
     }
+    if let Some(v) = &run.verify {
+        for (file, why) in &v.unchecked {
+            eprintln!("note: --verify: {file} not type-checked: {why}");
+        }
+        line.push_str(&format!(
+            "; type check ({}): {} fill(s) in {} file(s) checked, {} dropped, {:.2}s",
+            v.checkers.join(", "),
+            v.fills,
+            v.files,
+            v.dropped,
+            v.seconds
+        ));
+    }
     eprintln!("{line}");
 }
 
@@ -84,7 +97,7 @@ pub fn print_stats(stats: &Stats, output: Duration) {
     let mb = |b: u64| b as f64 / 1e6;
     eprintln!(
         "stats: {:.0} ms in all; walk {:.0} ms; read {:.0} ms, parse {:.0} ms, match {:.0} ms \
-         (CPU, summed over threads); fill {:.0} ms; validate {:.0} ms; output {:.0} ms",
+         (CPU, summed over threads); fill {:.0} ms; validate {:.0} ms; verify {:.0} ms; output {:.0} ms",
         ms(stats.total + output),
         ms(stats.walk),
         ms(stats.read),
@@ -92,6 +105,7 @@ pub fn print_stats(stats: &Stats, output: Duration) {
         ms(stats.matching),
         ms(stats.fill),
         ms(stats.validate),
+        ms(stats.verify),
         ms(output),
     );
     if stats.prefilter {
@@ -123,6 +137,7 @@ pub fn stats_json(stats: &Stats, output: Duration) -> serde_json::Value {
         "match_ms": ms(stats.matching),
         "fill_ms": ms(stats.fill),
         "validate_ms": ms(stats.validate),
+        "verify_ms": ms(stats.verify),
         "output_ms": ms(output),
         "files": stats.files,
         "bytes": stats.bytes,

@@ -1,11 +1,13 @@
 //! The text printer (`check`'s default): one `file:line:col: severity[rule]:
 //! message` line per finding, followed by the hunk its edit alone would make
 //! and a `file:line:col: suggestion[rule]: hole NAME suggested (0.46): -> FILL`
-//! line per low-confidence suggestion (never applied). `apply` prints the
-//! same suggestion lines on stderr ([`print_suggestions`]).
+//! line per low-confidence suggestion (never applied), and a
+//! `file:line:col: rejected[rule]: hole NAME fill -> FILL rejected: type
+//! check: …` line per fill `--verify` dropped. `apply` prints the same
+//! suggestion and rejection lines on stderr ([`print_suggestions`]).
 
 use super::diff;
-use super::report::{render_replacement, suggestion_lines, Report};
+use super::report::{render_replacement, suggestion_lines, type_rejection_lines, Report};
 use crate::plan;
 use crate::results::FileResult;
 use std::io::Write;
@@ -33,14 +35,20 @@ pub fn print(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Resu
         for line in suggestion_lines(std::slice::from_ref(r)) {
             writeln!(out, "{line}")?;
         }
+        for line in type_rejection_lines(std::slice::from_ref(r)) {
+            writeln!(out, "{line}")?;
+        }
     }
     Ok(())
 }
 
-/// The suggestion lines alone (`apply` prints them on stderr, so the diff on
-/// stdout stays a patch).
+/// The suggestion and type-check rejection lines alone (`apply` prints them
+/// on stderr, so the diff on stdout stays a patch).
 pub fn print_suggestions(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     for line in suggestion_lines(&report.records) {
+        writeln!(out, "{line}")?;
+    }
+    for line in type_rejection_lines(&report.records) {
         writeln!(out, "{line}")?;
     }
     Ok(())
