@@ -45,12 +45,35 @@ arrow==1.4.0 pendulum==3.1.0 polyfactory==3.2.0 litestar==2.19.0 trio-typing==0.
 griffe==1.15.0 mkdocstrings==1.0.0 ruamel.yaml==0.19.1 tomli==2.4.0 pathspec==1.0.3
 """
 
-# crates via `cargo vendor` of a scratch project (transitive deps come along)
+# Typed stubs (annotation sources: return and parameter types only, see data.py).  Typeshed
+# stub packages from PyPI, name==version; none of them may stub a reserved package
+# (test_corpus.py checks; types-regex and types-attrs exist and must stay out).  The typeshed
+# copy inside the mypy wheel (mypy/typeshed/) is a package of its own, "typeshed" (STUB_TYPESHED).
+STUBS = """
+types-requests==2.33.0.20261030 types-setuptools==84.2.0.20261104 types-six==1.17.0.20261008
+types-python-dateutil==2.9.0.20261104 types-protobuf==7.35.1.20260906 types-docutils==0.23.0.20261107
+types-psutil==7.2.2.20261111 types-toml==0.10.8.20260518 types-simplejson==4.2.0.20261104
+types-paramiko==5.1.0.20261030 types-cachetools==7.0.0.20260713 types-tqdm==4.70.0.20261106
+types-jsonschema==4.26.0.20261006 types-mock==5.2.0.20260518 types-pytz==2026.6.0.20261031
+types-colorama==0.4.15.20260508 types-tabulate==0.10.0.20261006 types-html5lib==1.1.11.20260518
+types-openpyxl==3.1.5.20261017 types-networkx==3.6.1.20261114 types-shapely==2.1.0.20261030
+types-pexpect==4.9.0.20260518 types-boltons==26.1.0.20261021 types-greenlet==3.5.0.20260518
+types-pyserial==3.5.0.20260712 types-croniter==6.2.4.20261006 types-pycurl==7.49.0.20261030
+types-oauthlib==4.0.0.20261018 types-ldap3==2.9.13.20260827 types-aws-xray-sdk==2.15.0.20260518
+"""
+STUB_TYPESHED = ("mypy", "mypy/typeshed/")  # (PyPI package whose wheel holds it, member prefix)
+
+# crates via `cargo vendor` of a scratch project (transitive deps come along).  name=req is a
+# semver requirement, name==x.y.z exact (the validation crates, so the held-out sites stay the
+# ones the shipped model was evaluated on); model/corpus.cargo.lock, the scratch project's
+# Cargo.lock saved on the first vendor, pins every crate from then on.  The last line adds
+# typed Rust (signatures, generics, trait-heavy APIs) for model E.
 CRATES = """
-anyhow=1 thiserror=2 serde=1 syn=2 rayon=1 itertools=0.14 ignore=0.4 walkdir=2 similar=2
-indicatif=0.18 git2=0.20 tokenizers=0.21 tract-onnx=0.23 ndarray=0.16 hashbrown=0.16
+anyhow=1 thiserror=2 serde=1 syn=2 rayon=1 itertools=0.14 ignore==0.4.35 walkdir==2.5.1 similar==2.7.0
+indicatif==0.18.6 git2=0.20 tokenizers=0.21 tract-onnx=0.23 ndarray=0.16 hashbrown=0.16
 indexmap=2 bytes=1 log=0.4 tree-sitter=0.25 serde_yaml=0.9 smallvec=1 memchr=2 globset=0.4
 tempfile=3
+chrono=0.4 url=2 petgraph=0.8 toml=0.9 nom=8 uuid=1 semver=1 bitflags=2
 """
 
 NPM = """
@@ -66,6 +89,7 @@ EXTS = {".py": "python", ".pyi": "python", ".rs": "rust", ".js": "javascript",
         ".mjs": "javascript", ".ts": "typescript", ".tsx": "typescript", ".mts": "typescript"}
 MAX_FILE = 200_000
 CAP = {"pypi": 2_000_000, "crates": 1_000_000, "npm": 1_000_000}  # bytes per package
+STUB_CAP = {"typeshed": 4_000_000}  # bytes; other stub packages get CAP["pypi"]
 
 
 def run(cmd, **kw):
@@ -73,14 +97,39 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
 
-def download():
+def reserved(name):
+    """True if a package name is, or stubs, a package reserved for evaluation
+    (types-regex, regex-stubs, serde_json, regex-syntax, tokio-util, ...)."""
+    n = canon(name)
+    if n.startswith("types-"):
+        n = n[len("types-"):]
+    for suf in ("-stubs", "-types"):
+        if n.endswith(suf):
+            n = n[: -len(suf)]
+    return n in RESERVED or n.startswith(tuple(r + "-" for r in ("clap", "tokio", "regex", "serde-json")))
+
+
+def crate_dep(c):
+    name, req = c.split("=", 1)
+    return f'{name} = "{"=" + req[1:] if req.startswith("=") else req}"'
+
+
+def download(only_pypi=False):
     (RAW / "pypi").mkdir(parents=True, exist_ok=True)
-    specs = PYPI.split()
+    specs = PYPI.split() + STUBS.split()
     for s in specs:
+        assert not reserved(s.split("==")[0]), s
+    def have(name):
+        return any(canon(p.name).startswith(canon(name) + "-") for p in (RAW / "pypi").iterdir())
+    todo = [s for s in specs if not have(s.split("==")[0])]
+    if todo:  # one pip call for all (fast); the loop below retries what it did not fetch
+        try:
+            run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(RAW / "pypi")] + todo)
+        except subprocess.CalledProcessError:
+            print("WARN: batch download failed, one by one", flush=True)
+    for s in todo:
         name = s.split("==")[0]
-        assert canon(name) not in EXCLUDED
-        norm = canon(name)
-        if any(canon(p.name).startswith(norm + "-") for p in (RAW / "pypi").iterdir()):
+        if have(name):
             continue
         for spec in (s, name):  # pinned first; the lock records what was fetched
             try:
@@ -88,15 +137,25 @@ def download():
                 break
             except subprocess.CalledProcessError:
                 print("WARN: failed", spec, flush=True)
+    if only_pypi:
+        return
     # crates
     scratch = RAW / "cargo"
     (scratch / "src").mkdir(parents=True, exist_ok=True)
     (scratch / "src" / "lib.rs").write_text("")
-    deps = "\n".join(f'{c.split("=")[0]} = "{c.split("=")[1]}"' for c in CRATES.split())
-    (scratch / "Cargo.toml").write_text(
-        f'[package]\nname = "corpus-scratch"\nversion = "0.0.0"\nedition = "2021"\n\n[dependencies]\n{deps}\n')
-    if not (scratch / "vendor").exists():
+    deps = "\n".join(crate_dep(c) for c in CRATES.split())
+    toml = f'[package]\nname = "corpus-scratch"\nversion = "0.0.0"\nedition = "2021"\n\n[dependencies]\n{deps}\n'
+    stale = not (scratch / "Cargo.toml").exists() or (scratch / "Cargo.toml").read_text() != toml
+    (scratch / "Cargo.toml").write_text(toml)
+    pinned = HERE / "corpus.cargo.lock"
+    if pinned.exists():
+        (scratch / "Cargo.lock").write_bytes(pinned.read_bytes())
+    if stale or not (scratch / "vendor").exists():
+        if (scratch / "vendor").exists():
+            import shutil
+            shutil.rmtree(scratch / "vendor")
         run(["cargo", "vendor", "--versioned-dirs", "vendor"], cwd=scratch, stdout=subprocess.DEVNULL)
+        pinned.write_bytes((scratch / "Cargo.lock").read_bytes())
     (RAW / "npm").mkdir(parents=True, exist_ok=True)
     for s in NPM.split():
         for spec in (s, s.rsplit("@", 1)[0]):
@@ -111,11 +170,14 @@ def canon(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+RESERVED = {canon(x) for x in EXCLUDED}
+
+
 def bad_path(path):
     parts = re.split(r"[/\\]", path)
     for p in parts:
         stem = p.split(".")[0].lower()
-        if stem in EXCLUDED or p in ("_vendor", "vendor", "vendored", "node_modules"):
+        if stem in EXCLUDED or stem.endswith("-stubs") and reserved(stem) or p in ("_vendor", "vendor", "vendored", "node_modules"):
             return True
     return False
 
@@ -143,24 +205,49 @@ def iter_archive(path):
                     yield m.name, t.extractfile(m).read()
 
 
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def packages():
-    """Yield (ecosystem, name, version, iterator of (path, bytes))."""
+    """Yield (ecosystem, name, version, iterator of (path, bytes), sha256 of what was fetched).
+
+    The typeshed copy inside the mypy wheel is yielded as a package of its own, "typeshed"
+    (same version and hash as mypy), and left out of mypy's."""
+    pkg, prefix = STUB_TYPESHED
     for p in sorted((RAW / "pypi").iterdir()):
         m = re.match(r"([A-Za-z0-9_.]+?)-(\d[^-]*?)(-|\.tar\.gz|\.zip)", p.name)
-        yield "pypi", canon(m.group(1)), m.group(2), iter_archive(p)
+        name, ver, sha = canon(m.group(1)), m.group(2), sha256(p)
+        if name == pkg:
+            yield "pypi", name, ver, (x for x in iter_archive(p) if prefix not in x[0]), sha
+            yield "pypi", "typeshed", ver, (x for x in iter_archive(p) if prefix in x[0]), sha
+        else:
+            yield "pypi", name, ver, iter_archive(p), sha
     vend = RAW / "cargo" / "vendor"
     for d in sorted(vend.iterdir()):
         m = re.match(r"(.+)-(\d+\.\d+\.\d+.*)$", d.name)
         name, ver = m.group(1), m.group(2)
+        try:
+            sha = json.loads((d / ".cargo-checksum.json").read_text())["package"]
+        except (OSError, KeyError, ValueError):
+            sha = "-"
 
         def files(d=d):
             for f in sorted(d.rglob("*")):
                 if f.is_file() and f.suffix in EXTS and f.stat().st_size <= MAX_FILE:
                     yield str(f.relative_to(d)), f.read_bytes()
-        yield "crates", name, ver, files()
+        yield "crates", name, ver, files(), sha
     for p in sorted((RAW / "npm").glob("*.tgz")):
         m = re.match(r"(.+)-(\d+\.\d+\.\d+.*)\.tgz$", p.name)
-        yield "npm", m.group(1), m.group(2), iter_archive(p)
+        yield "npm", m.group(1), m.group(2), iter_archive(p), sha256(p)
+
+
+def is_stub_package(eco, name):
+    return eco == "pypi" and (name == "typeshed" or name.startswith("types-") or name.endswith("-stubs"))
 
 
 def crate_excluded(name):
@@ -173,20 +260,23 @@ def extract():
     seen = set()
     out = {"train": open(DATA / "train.jsonl", "w"), "val": open(DATA / "val.jsonl", "w")}
     stats = []
-    for eco, name, ver, files in packages():
+    for eco, name, ver, files, sha in packages():
         short = name.split("-")[-1] if eco == "npm" else name
-        if name in EXCLUDED or short in EXCLUDED or (eco == "crates" and crate_excluded(name)):
+        if name in EXCLUDED or short in EXCLUDED or reserved(name) or (eco == "crates" and crate_excluded(name)):
             print("skip excluded", eco, name)
             continue
         split = "val" if name in VAL_PACKAGES else "train"
         n = nbytes = 0
-        cap = CAP[eco]
+        cap = STUB_CAP.get(name, CAP[eco])
+        stub = is_stub_package(eco, name)
         # deterministic pseudo-random file order, then take files up to the package cap
         files = sorted(files, key=lambda pd: hashlib.sha1(pd[0].encode()).hexdigest())
         for path, data in files:
             if nbytes + len(data) > cap:
                 continue
             if bad_path(path) or "/test" in path and eco == "npm":
+                continue
+            if stub and not path.endswith(".pyi"):  # stub packages: the stubs only
                 continue
             try:
                 text = data.decode("utf-8")
@@ -204,7 +294,7 @@ def extract():
             n += 1
             nbytes += len(data)
         stats.append({"ecosystem": eco, "name": name, "version": ver, "split": split,
-                      "files": n, "bytes": nbytes})
+                      "files": n, "bytes": nbytes, "sha256": sha})
         print(f"{eco:6} {name:28} {ver:12} {split:5} files={n:5} bytes={nbytes}", flush=True)
     for f in out.values():
         f.close()
@@ -233,12 +323,13 @@ def lock():
                     batch = []
             count(batch)
     lines = ["# corpus.lock: generated by `python model/corpus.py lock`",
-             "# ecosystem name version split files bytes tokens"]
+             "# ecosystem name version split files bytes tokens sha256 (of the wheel/sdist/tgz; crates: .crate)"]
     tt = {"train": 0, "val": 0}
     for s in stats:
         t = counts.get((f"{s['ecosystem']}:{s['name']}", s["version"]), 0)
         tt[s["split"]] += t
-        lines.append(f"{s['ecosystem']} {s['name']} {s['version']} {s['split']} {s['files']} {s['bytes']} {t}")
+        lines.append(f"{s['ecosystem']} {s['name']} {s['version']} {s['split']} {s['files']} {s['bytes']} {t} "
+                     f"{s.get('sha256', '-')}")
     lines.append(f"# total tokens: train={tt['train']} val={tt['val']}")
     lines.append("# excluded (reserved for evaluation): " + " ".join(sorted(EXCLUDED)))
     (HERE / "corpus.lock").write_text("\n".join(lines) + "\n")
@@ -247,8 +338,8 @@ def lock():
 
 if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else "all"
-    if cmd in ("download", "all"):
-        download()
+    if cmd in ("download", "all", "download-pypi"):
+        download(only_pypi=cmd == "download-pypi")
     if cmd in ("extract", "all"):
         extract()
     if cmd == "lock":

@@ -5,6 +5,10 @@ Span kinds:
   kwarg  keyword-argument name at a call     local  local variable name at its first definition
   let    Rust `let` type                      rtype  Rust parameter / return / field type
   ident  any identifier (Python / Rust / JS / TS)
+
+Stub files (`.pyi`: `def f(x: int) -> str: ...`) are annotation sources only: they give `ret`
+and `param` sites and nothing else (no bodies, so no `local`; calls and names in a stub are
+annotations, not code, so no `kwarg` or `ident`).
 """
 import ast
 import bisect
@@ -70,8 +74,23 @@ def _line_starts(b):
     return starts
 
 
-def python_spans(b):
-    """Spans (kind, start, end, extra) in byte offsets; extra = callee name for kwarg."""
+STUB_KINDS = ("ret", "param")
+
+
+def is_stub(path):
+    return str(path).endswith(".pyi")
+
+
+def python_spans(b, stub=False):
+    """Spans (kind, start, end, extra) in byte offsets; extra = callee name for kwarg.
+    stub: a `.pyi` file, which yields return and parameter annotations only (STUB_KINDS)."""
+    sp = _python_spans(b)
+    if sp is None or not stub:
+        return sp
+    return [x for x in sp if x[0] in STUB_KINDS]
+
+
+def _python_spans(b):
     try:
         tree = ast.parse(b)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -289,7 +308,7 @@ class Corpus:
             b = r["text"].encode()
             lang = r["lang"]
             if lang == "python":
-                sp = python_spans(b)
+                sp = python_spans(b, stub=is_stub(r["path"]))
                 if sp is None:
                     continue
             elif lang == "rust":

@@ -72,8 +72,55 @@ print(total([1, 2], scale=2.0))
         self.assertEqual(texts(self.SRC, sp, "kwarg"), ["scale"])
         self.assertEqual([x[3] for x in sp if x[0] == "kwarg"], ["total"])
 
+    STUB = b"""from typing import overload
+
+class Session:
+    timeout: float | None
+    def __init__(self, url: str, *, retries: int = ...) -> None: ...
+    @overload
+    def get(self, key: str) -> bytes | None: ...
+    @overload
+    def get(self, key: str, default: bytes) -> bytes: ...
+    def close(self) -> None:
+        result = flush(force=True)
+        return result
+
+def connect(*args: str, **kwargs: object) -> Session: ...
+VERSION: str
+"""
+
+    def test_stub_gives_ret_and_param_only(self):
+        sp = sorted(data.python_spans(self.STUB, stub=True), key=lambda x: x[1])
+        self.assertEqual(texts(self.STUB, sp, "ret"),
+                         ["None", "bytes | None", "bytes", "None", "Session"])
+        self.assertEqual(texts(self.STUB, sp, "param"), ["str", "int", "str", "str", "bytes", "str", "object"])
+        self.assertEqual({x[0] for x in sp}, {"ret", "param"})
+        # the same text as a .py file has the kinds that need bodies or calls
+        full = {x[0] for x in data.python_spans(self.STUB)}
+        self.assertTrue({"local", "kwarg", "ident"} <= full)
+
+    def test_corpus_build_treats_pyi_as_stub(self):
+        import json
+        import tempfile
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+            for path in ("pkg/session.pyi", "pkg/session.py"):
+                f.write(json.dumps({"pkg": "pypi:x", "path": path, "lang": "python",
+                                    "text": self.STUB.decode()}) + "\n")
+        c = data.Corpus.build(f.name)
+        Path(f.name).unlink()
+        by_file = {}
+        for k, lst in c.by_kind.items():
+            for fi, _ in lst:
+                by_file.setdefault(c.files[fi]["path"], set()).add(k)
+        self.assertEqual(by_file["pkg/session.pyi"], {"ret", "param"})
+        self.assertIn("local", by_file["pkg/session.py"])
+        self.assertEqual(len(c.by_kind["ret"]), 10)
+        self.assertIn(b"Session", c.defs["pypi:x"])
+        self.assertTrue(data.is_stub("a/b.pyi") and not data.is_stub("a/b.py"))
+
     def test_syntax_error_is_none(self):
         self.assertIsNone(data.python_spans(b"def f(:\n"))
+        self.assertIsNone(data.python_spans(b"def f(:\n", stub=True))
 
 
 if __name__ == "__main__":
