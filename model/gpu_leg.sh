@@ -12,15 +12,27 @@
 #   model D's leg:  RUNS=A MIN=8.2 W=14 LR_A=6e-4 WARM_A=100 (one run alone, 1.05 M tokens/s on an H200)
 # Kind weights: `let` at 0.16 overfit its ~4k sites (model card); 0.05 with `rtype` at 0.12 did not.
 # CPU smoke test: PY=model/.venv/bin/python DEV=cpu MIN=0.5 W=1 BATCH=8 BF= BD=128 BL=2 BH=2 bash model/gpu_leg.sh
+# Model E (prepared, not trained; model/README.md "Model E"): run B alone, d512 x 8, on the typed index:
+#   Here:   xz -T1 -6 -c model/data/train.idx.pkl > .gpu/train.idx.pkl.xz (val likewise; .xz is read
+#           before .gz, and packs the index smaller, which the tool's 64 MiB needs with the stubs)
+#   Device: run(command="RUNS=B MIN=8.5 W=14 BD=512 BL=8 BH=8 LR_B=8e-4 bash model/gpu_leg.sh", carry=[".gpu"], timeout_s=600)
+# KW sets both runs' kind weights, KW_B / LR_B / WARM_B / SEED_B tune run B.
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 PY=${PY:-python3}; DEV=${DEV:-cuda}; MIN=${MIN:-8}; W=${W:-7}; BATCH=${BATCH:-256}; BF=${BF:---bf16}
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 { date; nvidia-smi --query-gpu=name,memory.total --format=csv; df -h /dev/shm; nproc; free -g;
   $PY -c "import torch,tokenizers;print(torch.__version__,tokenizers.__version__,torch.cuda.is_available())"; } > "$OUT/info.txt" 2>&1
 mkdir -p model/data
-[ -f model/data/val.idx.pkl ] || { gunzip -c .gpu/train.idx.pkl.gz > model/data/train.idx.pkl & gunzip -c .gpu/val.idx.pkl.gz > model/data/val.idx.pkl; wait; }
+unpack() {  # .gpu/NAME.xz if present, else .gpu/NAME.gz
+  if [ -f ".gpu/$1.xz" ]; then  # Python's lzma: no xz binary needed there
+    $PY -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], 'wb'))" ".gpu/$1.xz" "model/data/$1"
+  else gunzip -c ".gpu/$1.gz" > "model/data/$1"; fi
+}
+[ -f model/data/val.idx.pkl ] || { unpack train.idx.pkl & unpack val.idx.pkl; wait; }
+ls -la model/data >> "$OUT/info.txt"
+KW=${KW:-ret=0.17,param=0.17,kwarg=0.16,local=0.15,let=0.05,rtype=0.12,ident=0.18}
 C="--device $DEV $BF --threads 1 --time-cosine --steps 1000000 --mdlm-frac 0.15 --prefix-reveal 0.4 --eoh-pad-weight 0.1
-   --kind-weights ret=0.17,param=0.17,kwarg=0.16,local=0.15,let=0.05,rtype=0.12,ident=0.18 --workers $W
+   --kind-weights $KW --workers $W
    --save-every 200 --eval-every 400 --minutes $MIN --batch $BATCH"
 # RUNS picks the runs (default both); KW_A and LR_A tune run A (a short continuation, say)
 PA=0; PB=0
@@ -31,7 +43,8 @@ if [[ " ${RUNS:-A B} " == *" A "* ]]; then
 fi
 if [[ " ${RUNS:-A B} " == *" B "* ]]; then
   $PY model/train.py $C --d "${BD:-384}" --layers "${BL:-6}" --heads "${BH:-6}" --shift --pointer --induction \
-     --induction2 --warmup 200 --lr 1e-3 --seed 7 --ckpt /tmp/ckB > "$OUT/trainB.log" 2>&1 &
+     --induction2 --warmup "${WARM_B:-200}" --lr "${LR_B:-1e-3}" --seed "${SEED_B:-7}" ${KW_B:+--kind-weights "$KW_B"} \
+     --ckpt /tmp/ckB > "$OUT/trainB.log" 2>&1 &
   PB=$!
 fi
 sync_out() {  # weights over the tool's 16 MB per file come back split: cat A.part.* > A.fp16.pt
