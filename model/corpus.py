@@ -229,7 +229,7 @@ def packages():
             yield "pypi", name, ver, iter_archive(p), sha
     vend = RAW / "cargo" / "vendor"
     for d in sorted(vend.iterdir()):
-        m = re.match(r"(.+)-(\d+\.\d+\.\d+.*)$", d.name)
+        m = re.match(r"(.+?)-(\d+\.\d+\.\d+.*)$", d.name)  # lazy: toml-0.9.12+spec-1.1.0
         name, ver = m.group(1), m.group(2)
         try:
             sha = json.loads((d / ".cargo-checksum.json").read_text())["package"]
