@@ -14,7 +14,7 @@
 # CPU smoke test: PY=model/.venv/bin/python DEV=cpu MIN=0.5 W=1 BATCH=8 BF= BD=128 BL=2 BH=2 bash model/gpu_leg.sh
 # Model E (prepared, not trained; model/README.md "Model E"): run B alone, d512 x 8, on the typed index:
 #   Here:   xz -T1 -6 -c model/data/train.idx.pkl > .gpu/train.idx.pkl.xz (val likewise; .xz is read
-#           before .gz, and packs the index smaller, which the tool's 64 MiB needs with the stubs)
+#           before .gz; xz packs smaller: the index with the stubs is 140 MB unpacked)
 #   Device: run(command="RUNS=B MIN=8.5 W=14 BD=512 BL=8 BH=8 LR_B=8e-4 bash model/gpu_leg.sh", carry=[".gpu"], timeout_s=600)
 # KW sets both runs' kind weights, KW_B / LR_B / WARM_B / SEED_B tune run B.
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
