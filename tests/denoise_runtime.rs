@@ -462,21 +462,26 @@ fn tied_holes_across_files_share_one_fill() {
     assert_eq!(fills[0][0].text, "CB");
     assert_eq!(fills[1][0].text, "DB");
     // Tied: summed log-probs favour A at m0 (ln .044 + ln .253 beats both), committed
-    // in both files with the renormalised joint confidence (~.997) in the first step.
-    let (fills, stats) = d
-        .fill(
-            &tie_files(d.model(), true),
-            &ContextIndex::default(),
-            &DecodeOptions::default(),
-        )
-        .unwrap();
-    assert_eq!(fills[0][0].text, "AB");
-    assert_eq!(fills[0][0], fills[1][0]);
-    assert_eq!(fills[0][0].steps[0], 1);
-    assert_eq!(stats.slots, 2);
-    assert_eq!(stats.rows, 2);
-    // one decision per position for the pair
-    assert_eq!(stats.tokens_committed, 4);
+    // in both files with the renormalised joint confidence (~.997) in the first step,
+    // under either left-to-right or parallel decoding.
+    for mode in [DecodeMode::Prefix, DecodeMode::Parallel] {
+        let (fills, stats) = d
+            .fill(
+                &tie_files(d.model(), true),
+                &ContextIndex::default(),
+                &opts(mode, 0.9),
+            )
+            .unwrap();
+        assert_eq!(fills[0][0].text, "AB", "{mode:?}");
+        assert_eq!(fills[0][0], fills[1][0], "{mode:?}");
+        assert_eq!(fills[0][0].steps[0], 1, "{mode:?}");
+        assert_eq!(stats.slots, 2);
+        assert_eq!(stats.rows, 2);
+        if mode == DecodeMode::Parallel {
+            // one decision per position for the pair
+            assert_eq!(stats.tokens_committed, 4);
+        }
+    }
 }
 
 #[test]
@@ -714,10 +719,11 @@ fn max_batch_splits_a_step_into_chunks() {
     let files: Vec<FileHoles> = (0..5).map(|_| one_hole("x: ", 6)).collect();
     let o = DecodeOptions {
         max_batch: 2,
+        mode: DecodeMode::Parallel,
         ..Default::default()
     };
     let (fills, stats) = d.fill(&files, &ContextIndex::default(), &o).unwrap();
-    // 5 rows in chunks of 2 -> 3 engine calls per step, 3 steps
+    // 5 rows in chunks of 2 -> 3 engine calls per step, 3 parallel steps
     assert_eq!(stats.steps, 3);
     assert_eq!(stats.forward_passes, 9);
     assert!(fills.iter().all(|f| f[0].text == "AB"));

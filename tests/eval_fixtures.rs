@@ -29,8 +29,10 @@ fn return_types_exact_match_applied_and_baselines() {
     assert_eq!(j["applied_precision"], Value::Null);
     assert_eq!(j["baseline_most_frequent"], 0.25);
     assert_eq!(j["most_frequent_answer"], "int");
-    assert_eq!(j["forward_passes"], 3);
-    assert_eq!(j["decode"], "parallel");
+    // prefix decoding, the default: A (.95) in the first pass, then B (.50,
+    // the leftmost open position) and the end of the hole (.97) in the second
+    assert_eq!(j["forward_passes"], 2);
+    assert_eq!(j["decode"], "prefix");
     // the default acceptance threshold (held-out calibration, docs/eval.md)
     assert_eq!(j["threshold"], 0.8);
     assert!(j["device"].as_str().unwrap().len() > 2);

@@ -288,11 +288,13 @@ pub struct ModelArgs {
     )]
     pub tau: f32,
 
-    /// Decoding schedule: parallel (each step commits every position whose
-    /// confidence reaches τ, and at least the most confident one per hole),
-    /// sequential baseline (one token per hole per step, left to right), or
-    /// prefix (left to right, a confident run per step).
-    #[arg(long, value_enum, default_value_t = DecodeArg::Parallel)]
+    /// Decoding schedule: prefix, the default (each step commits a hole's
+    /// leftmost open position and each next one whose confidence reaches τ),
+    /// parallel (every position reaching τ, and at least the most confident
+    /// one per hole), or the sequential baseline (one token per hole per step,
+    /// left to right). Prefix matched or beat parallel on held-out code with
+    /// fewer model passes.
+    #[arg(long, value_enum, default_value_t = DecodeArg::Prefix)]
     pub decode: DecodeArg,
 }
 

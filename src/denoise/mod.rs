@@ -86,7 +86,13 @@ pub struct DecodeOptions {
 impl Default for DecodeOptions {
     fn default() -> Self {
         DecodeOptions {
-            mode: DecodeMode::Parallel,
+            // Prefix decoding is the default because it won on held-out code:
+            // exact match equal or higher than the parallel rule on every kind
+            // (`refactor eval`, starlette / rich: return 0.642 / 0.483 against
+            // 0.638 / 0.464, parameters 0.504 against 0.462 on starlette), the
+            // same precision of written fills within 0.005, and 20-30 % fewer
+            // forward passes (model/README.md, "Default decoding").
+            mode: DecodeMode::Prefix,
             threshold: 0.9,
             max_steps: 0,
             max_batch: 0,
