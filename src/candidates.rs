@@ -1,0 +1,382 @@
+//! Stage 4a: the answers the walked code already offers for a hole.
+//!
+//! A hole that is the name of a keyword argument (`f(a, $?KW=value)`) whose
+//! callee is defined in the walked Python code has a finite answer set: the
+//! callee's parameter names. [`DefIndex`] collects every `def` and `class` of
+//! the walked files (a class stands for its `__init__`); [`for_file`] finds,
+//! for each hole of a rewritten file, the callee by its last name (`f(...)`,
+//! `obj.f(...)`, `Cls(...)`) and returns the parameter names it may still take.
+//! The denoiser then ranks those names instead of decoding freely
+//! (`denoise::Candidates`, `Denoiser::fill_ranked`).
+//!
+//! Which names a call may still take: the parameters of every definition of
+//! that name (union over definitions), without `self`/`cls`, `*args`, the
+//! positional-only ones (before `/`), the ones the call already fills by
+//! position, and the names it already passes as keywords; keyword-only
+//! parameters are included. A definition with `**kwargs`, or a class without
+//! `__init__`, makes the set open: free decoding stays one of the competitors.
+
+use crate::denoise::Candidates;
+use crate::lang::Lang;
+use std::collections::{BTreeSet, HashMap};
+use tree_sitter::Node;
+
+/// A definition's parameters as a call sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Signature {
+    /// Positional-or-keyword parameters in order (`self`/`cls` and positional-only
+    /// ones left out).
+    pub positional: Vec<String>,
+    /// Keyword-only parameters (after `*` or `*args`).
+    pub keyword_only: Vec<String>,
+    /// `**kwargs`, or a class whose `__init__` is not in the code: other names are
+    /// accepted too.
+    pub open: bool,
+}
+
+/// Every `def` and `class` of the walked Python files, by name.
+#[derive(Debug, Clone, Default)]
+pub struct DefIndex {
+    defs: HashMap<String, Vec<Signature>>,
+}
+
+impl DefIndex {
+    /// Indexes the definitions of Python source texts.
+    pub fn build<'a>(texts: impl IntoIterator<Item = &'a str>) -> DefIndex {
+        let mut idx = DefIndex::default();
+        for t in texts {
+            idx.extend(file_defs(t));
+        }
+        idx
+    }
+
+    /// Adds definitions found by [`file_defs`].
+    pub fn extend(&mut self, defs: Vec<(String, Signature)>) {
+        for (name, sig) in defs {
+            let list = self.defs.entry(name).or_default();
+            if !list.contains(&sig) {
+                list.push(sig);
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.defs.is_empty()
+    }
+
+    /// The definitions named `name`.
+    pub fn get(&self, name: &str) -> &[Signature] {
+        self.defs.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The `def`s and `class`es of one Python text (nested ones and methods included).
+pub fn file_defs(text: &str) -> Vec<(String, Signature)> {
+    if !text.contains("def ") && !text.contains("class ") {
+        return Vec::new();
+    }
+    let tree = Lang::Python.parse(text);
+    let mut out = Vec::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(n) = stack.pop() {
+        match n.kind() {
+            "function_definition" => {
+                if let (Some(name), Some(params)) = (
+                    n.child_by_field_name("name"),
+                    n.child_by_field_name("parameters"),
+                ) {
+                    out.push((node_text(name, text).to_string(), signature(params, text)));
+                }
+            }
+            "class_definition" => {
+                if let Some(name) = n.child_by_field_name("name") {
+                    out.push((node_text(name, text).to_string(), class_signature(n, text)));
+                }
+            }
+            _ => {}
+        }
+        let mut c = n.walk();
+        stack.extend(n.named_children(&mut c));
+    }
+    out
+}
+
+fn node_text<'a>(n: Node, text: &'a str) -> &'a str {
+    &text[n.byte_range()]
+}
+
+/// A parameter list as a call sees it.
+fn signature(params: Node, text: &str) -> Signature {
+    let mut sig = Signature::default();
+    let mut keyword_only = false;
+    let mut first = true;
+    let mut c = params.walk();
+    for p in params.named_children(&mut c) {
+        let name = match p.kind() {
+            "identifier" => Some(p),
+            "default_parameter" | "typed_default_parameter" => p.child_by_field_name("name"),
+            "typed_parameter" => {
+                let mut c2 = p.walk();
+                let inner = p.named_children(&mut c2).next();
+                match inner.map(|i| i.kind()) {
+                    Some("list_splat_pattern") => {
+                        keyword_only = true;
+                        None
+                    }
+                    Some("dictionary_splat_pattern") => {
+                        sig.open = true;
+                        None
+                    }
+                    _ => inner.filter(|i| i.kind() == "identifier"),
+                }
+            }
+            "list_splat_pattern" | "keyword_separator" => {
+                keyword_only = true;
+                None
+            }
+            "dictionary_splat_pattern" => {
+                sig.open = true;
+                None
+            }
+            "positional_separator" => {
+                sig.positional.clear();
+                None
+            }
+            _ => None,
+        };
+        let was_first = std::mem::replace(&mut first, false);
+        let Some(name) = name.filter(|n| n.kind() == "identifier") else {
+            continue;
+        };
+        let name = node_text(name, text);
+        if was_first && (name == "self" || name == "cls") {
+            continue;
+        }
+        if keyword_only {
+            sig.keyword_only.push(name.to_string());
+        } else {
+            sig.positional.push(name.to_string());
+        }
+    }
+    sig
+}
+
+/// A class as a callee: its `__init__`'s parameters; without one (inherited, or
+/// generated by a decorator) its annotated fields, and the set is open.
+fn class_signature(class: Node, text: &str) -> Signature {
+    let Some(body) = class.child_by_field_name("body") else {
+        return Signature {
+            open: true,
+            ..Default::default()
+        };
+    };
+    let mut fields = Vec::new();
+    let mut c = body.walk();
+    for stmt in body.named_children(&mut c) {
+        let def = match stmt.kind() {
+            "function_definition" => Some(stmt),
+            "decorated_definition" => stmt
+                .child_by_field_name("definition")
+                .filter(|d| d.kind() == "function_definition"),
+            _ => None,
+        };
+        if let Some(d) = def {
+            if d.child_by_field_name("name")
+                .is_some_and(|n| node_text(n, text) == "__init__")
+            {
+                if let Some(params) = d.child_by_field_name("parameters") {
+                    return signature(params, text);
+                }
+            }
+            continue;
+        }
+        // `x: int = ...` / `x = attr.ib()` at class level (dataclass, attrs fields).
+        if stmt.kind() == "expression_statement" {
+            if let Some(a) = stmt.named_child(0).filter(|a| a.kind() == "assignment") {
+                let left = a.child_by_field_name("left").filter(|l| l.kind() == "identifier");
+                let typed = a.child_by_field_name("type").is_some();
+                let field_call = a.child_by_field_name("right").is_some_and(|r| {
+                    r.kind() == "call"
+                        && r.child_by_field_name("function").is_some_and(|f| {
+                            let name = node_text(f, text);
+                            let last = name.rsplit('.').next().unwrap_or(name);
+                            matches!(last, "ib" | "attrib" | "field")
+                        })
+                });
+                if let Some(l) = left.filter(|_| typed || field_call) {
+                    let name = node_text(l, text);
+                    if !name.starts_with("__") {
+                        fields.push(name.trim_start_matches('_').to_string());
+                    }
+                }
+            }
+        }
+    }
+    Signature {
+        positional: fields,
+        keyword_only: Vec::new(),
+        open: true,
+    }
+}
+
+/// Placeholder written at each hole before parsing (an identifier, so the
+/// keyword argument around a hole parses).
+const PLACEHOLDER: &str = "__refactor_hole__";
+
+/// For each hole offset of a rewritten Python text (holes empty at their
+/// offsets), the parameter names its keyword argument may take, or `None`
+/// when the hole is not a keyword's name or its callee is not defined in `defs`.
+/// `enabled[i]` false skips hole `i` (`candidates: off`).
+pub fn for_file(
+    text: &str,
+    offsets: &[usize],
+    enabled: &[bool],
+    defs: &DefIndex,
+) -> Vec<Option<Candidates>> {
+    let mut out = vec![None; offsets.len()];
+    if defs.is_empty() || !enabled.iter().any(|&e| e) {
+        return out;
+    }
+    // The text with a placeholder at every hole, and each hole's placeholder range.
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_by_key(|&i| (offsets[i], i));
+    let mut marked = String::with_capacity(text.len() + offsets.len() * PLACEHOLDER.len());
+    let mut at = vec![0usize; offsets.len()];
+    let mut cur = 0;
+    for &i in &order {
+        let o = offsets[i].min(text.len());
+        if o < cur || !text.is_char_boundary(o) {
+            continue;
+        }
+        marked.push_str(&text[cur..o]);
+        at[i] = marked.len();
+        marked.push_str(PLACEHOLDER);
+        cur = o;
+    }
+    marked.push_str(&text[cur..]);
+    let tree = Lang::Python.parse(&marked);
+    for (i, slot) in out.iter_mut().enumerate() {
+        if !enabled[i] || marked.get(at[i]..at[i] + PLACEHOLDER.len()) != Some(PLACEHOLDER) {
+            continue;
+        }
+        let range = at[i]..at[i] + PLACEHOLDER.len();
+        let Some(node) = tree
+            .root_node()
+            .descendant_for_byte_range(range.start, range.end)
+            .filter(|n| n.kind() == "identifier" && n.byte_range() == range)
+        else {
+            continue;
+        };
+        *slot = kwarg_candidates(node, &marked, defs);
+    }
+    out
+}
+
+/// The candidates of the identifier `name` when it is the name of a keyword
+/// argument of a call whose callee `defs` knows.
+fn kwarg_candidates(name: Node, text: &str, defs: &DefIndex) -> Option<Candidates> {
+    let kw = name.parent().filter(|p| p.kind() == "keyword_argument")?;
+    if kw.child_by_field_name("name")? != name {
+        return None;
+    }
+    let args = kw.parent().filter(|p| p.kind() == "argument_list")?;
+    let call = args.parent().filter(|c| c.kind() == "call")?;
+    let f = call.child_by_field_name("function")?;
+    let callee = match f.kind() {
+        "identifier" => f,
+        "attribute" => f.child_by_field_name("attribute")?,
+        _ => return None,
+    };
+    let sigs = defs.get(node_text(callee, text));
+    if sigs.is_empty() {
+        return None;
+    }
+    // What the call already passes: positional arguments before the hole's
+    // keyword (unknown count after `*x`) and other keywords.
+    let mut positional = 0usize;
+    let mut splat = false;
+    let mut passed: BTreeSet<&str> = BTreeSet::new();
+    let mut c = args.walk();
+    for a in args.named_children(&mut c) {
+        match a.kind() {
+            "keyword_argument" => {
+                if let Some(n) = a.child_by_field_name("name").filter(|n| *n != name) {
+                    passed.insert(node_text(n, text));
+                }
+            }
+            "list_splat" => splat = true,
+            "dictionary_splat" | "comment" => {}
+            _ => positional += 1,
+        }
+    }
+    let mut names: Vec<String> = Vec::new();
+    let mut open = false;
+    for sig in sigs {
+        open |= sig.open;
+        let skip = if splat { 0 } else { positional };
+        for n in sig.positional.iter().skip(skip).chain(&sig.keyword_only) {
+            if n != PLACEHOLDER && !passed.contains(n.as_str()) && !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    Some(Candidates {
+        texts: names,
+        closed: !open,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sig(text: &str, name: &str) -> Signature {
+        file_defs(text)
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| s)
+            .unwrap()
+    }
+
+    #[test]
+    fn parameters_as_a_call_sees_them() {
+        let s = sig(
+            "def f(self, a, /, b, c: int = 1, *args, d, e: str = '', **kw): pass\n",
+            "f",
+        );
+        assert_eq!(s.positional, vec!["b", "c"]);
+        assert_eq!(s.keyword_only, vec!["d", "e"]);
+        assert!(s.open);
+        let s = sig("def g(x, *, y=2): pass\n", "g");
+        assert_eq!((s.positional, s.keyword_only), (vec!["x".into()], vec!["y".to_string()]));
+        assert!(!s.open);
+    }
+
+    #[test]
+    fn a_class_is_its_init() {
+        let text = "class C:\n    x: int = 1\n    def __init__(self, a, b=2):\n        pass\n\nclass D:\n    x: int\n    _y: str = ''\n";
+        assert_eq!(sig(text, "C").positional, vec!["a", "b"]);
+        let d = sig(text, "D");
+        assert_eq!(d.positional, vec!["x", "y"]);
+        assert!(d.open);
+    }
+
+    #[test]
+    fn keyword_hole_gets_the_callees_parameters() {
+        let defs = DefIndex::build(["def f(a, b, *, c=1, d=2): pass\n"]);
+        let text = "f(1, =2, d=3)\nobj.f(=1)\ng(=1)\nx = \n";
+        let offsets = [5, 20, 26, 34];
+        let got = for_file(text, &offsets, &[true; 4], &defs);
+        let texts: Vec<Option<Vec<String>>> =
+            got.iter().map(|c| c.as_ref().map(|c| c.texts.clone())).collect();
+        assert_eq!(texts[0], Some(vec!["b".into(), "c".into()]));
+        assert_eq!(texts[1], Some(vec!["a".into(), "b".into(), "c".into(), "d".into()]));
+        assert_eq!(texts[2], None);
+        assert_eq!(texts[3], None);
+        assert!(got[0].as_ref().unwrap().closed);
+        assert_eq!(for_file(text, &offsets, &[false; 4], &defs), vec![None; 4]);
+    }
+}
