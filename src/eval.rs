@@ -177,8 +177,7 @@ pub fn evaluate(
         task.rule_yaml()
             .replace(": {max_tokens:", ": {candidates: off, max_tokens:")
     };
-    let rule =
-        load_one(Path::new(task.name()), 1, &yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rule = load_one(Path::new(task.name()), 1, &yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
     let max_tokens = rule.holes[task.hole_name()].decl.max_tokens;
     let rules: Vec<Rule> = vec![rule];
     let model = Model::load(&opts.model)?;

@@ -170,9 +170,9 @@ fn scan_all(
     opts: &RunOptions,
     clock: &StageClock,
 ) -> (Vec<Scanned>, DefIndex) {
-    let want_defs = rules.iter().any(|r| {
-        r.lang == Lang::Python && r.holes.values().any(|h| h.decl.candidates_enabled())
-    });
+    let want_defs = rules
+        .iter()
+        .any(|r| r.lang == Lang::Python && r.holes.values().any(|h| h.decl.candidates_enabled()));
     let rule_ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
     let rules_root = opts
         .rules_root

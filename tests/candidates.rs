@@ -48,10 +48,16 @@ fn keyword_hole_takes_one_of_the_callees_parameter_names() {
     let h = hole_at(&out, &app, "set_visible(w, True)");
     assert_eq!(h["text"], "visible", "{h}");
     assert_eq!(h["status"], "applied", "{h}");
-    assert!((h["confidence"].as_f64().unwrap() - 1.0).abs() < 1e-6, "{h}");
+    assert!(
+        (h["confidence"].as_f64().unwrap() - 1.0).abs() < 1e-6,
+        "{h}"
+    );
     run(dir.path(), &["--rule", "kwarg.yml", "--write", "pkg"]);
     let written = std::fs::read_to_string(dir.path().join("pkg/app.py")).unwrap();
-    assert!(written.contains("set_visible(w, visible=True)"), "{written}");
+    assert!(
+        written.contains("set_visible(w, visible=True)"),
+        "{written}"
+    );
 }
 
 #[test]
@@ -62,7 +68,10 @@ fn candidates_off_goes_back_to_free_decoding() {
     let h = hole_at(&out, &app, "set_visible(w, True)");
     assert_eq!(h["text"], "AB", "{h}");
     assert_eq!(h["status"], "unresolved", "{h}");
-    assert!((h["confidence"].as_f64().unwrap() - 0.4607).abs() < 1e-3, "{h}");
+    assert!(
+        (h["confidence"].as_f64().unwrap() - 0.4607).abs() < 1e-3,
+        "{h}"
+    );
 }
 
 #[test]
@@ -75,11 +84,17 @@ fn ranked_fill_below_the_threshold_is_reported_never_written() {
     let h = hole_at(&out, &app, "pick(w, True)");
     assert_eq!(h["text"], "C", "{h}");
     assert_eq!(h["status"], "unresolved", "{h}");
-    assert!((h["confidence"].as_f64().unwrap() - 0.5).abs() < 1e-3, "{h}");
+    assert!(
+        (h["confidence"].as_f64().unwrap() - 0.5).abs() < 1e-3,
+        "{h}"
+    );
     let out = run(dir.path(), &["--rule", "kwarg.yml", "--write", "pkg"]);
     let written = std::fs::read_to_string(dir.path().join("pkg/app.py")).unwrap();
     assert!(written.contains("    pick(w, True)\n"), "{written}");
-    assert!(written.contains("set_visible(w, visible=True)"), "{written}");
+    assert!(
+        written.contains("set_visible(w, visible=True)"),
+        "{written}"
+    );
     // reported as a suggestion on stderr, with its confidence
     let err = stderr(&out);
     assert!(err.contains("C=True") && err.contains("0.50"), "{err}");
@@ -90,7 +105,10 @@ fn a_bad_candidates_value_names_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let rule = std::fs::read_to_string(fixture("candidates/kwarg.yml"))
         .unwrap()
-        .replace("    max_tokens: 8\n", "    max_tokens: 8\n    candidates: maybe\n");
+        .replace(
+            "    max_tokens: 8\n",
+            "    max_tokens: 8\n    candidates: maybe\n",
+        );
     write(&dir.path().join("bad.yml"), &rule);
     write(&dir.path().join("a.py"), "f(1, True)\n");
     let out = refactor(

@@ -109,7 +109,10 @@ fn unconfident_fills_are_reported_with_best_guess_and_not_written() {
 fn bool_kwarg_without_candidates(dir: &Path) -> String {
     let text = std::fs::read_to_string(rule("py-bool-kwarg.yml"))
         .unwrap()
-        .replace("    max_tokens: 8\n", "    max_tokens: 8\n    candidates: off\n");
+        .replace(
+            "    max_tokens: 8\n",
+            "    max_tokens: 8\n    candidates: off\n",
+        );
     let path = dir.join("py-bool-kwarg-off.yml");
     write(&path, &text);
     path.to_string_lossy().into_owned()
@@ -154,7 +157,13 @@ fn bool_kwarg_takes_the_callees_parameter_name() {
     let dir = copy_fixture("holes/kwargs");
     let out = apply(
         dir.path(),
-        &["--rule", &rule("py-bool-kwarg.yml"), "--json", "--write", "."],
+        &[
+            "--rule",
+            &rule("py-bool-kwarg.yml"),
+            "--json",
+            "--write",
+            ".",
+        ],
     );
     let recs = records(&out);
     let visible: Vec<&Value> = recs

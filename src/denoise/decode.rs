@@ -141,7 +141,13 @@ pub fn decode(
     model: &Model,
     opts: &DecodeOptions,
 ) -> Result<(Vec<Vec<Fill>>, DecodeStats)> {
-    decode_groups(canvas, engine, model, opts, &vec![true; canvas.groups.len()])
+    decode_groups(
+        canvas,
+        engine,
+        model,
+        opts,
+        &vec![true; canvas.groups.len()],
+    )
 }
 
 /// [`decode`] for the tie groups with `only[g]` true; the others stay masked in

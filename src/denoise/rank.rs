@@ -22,8 +22,10 @@
 //!
 //! The fill is the best complete candidate; its confidence is its share of the
 //! probability of all complete candidates (softmax of their total log-probabilities),
-//! so the acceptance threshold is a probability over the answer set. When the set is
-//! open, the hole's free decoding is one more candidate, scored the same way.
+//! so the acceptance threshold is a probability over the answer set (a closed set of
+//! one name is certain and is not scored). When the set is open, the hole's free
+//! decoding is one more candidate, scored the same way, and the confidence is at most
+//! the winner's own probability (other names may be right too).
 //!
 //! Entry points: [`plan`], [`rank`].
 
@@ -144,7 +146,7 @@ pub fn rank(
     stats: &mut DecodeStats,
 ) -> Result<Vec<Option<Fill>>> {
     // Candidates per group, the free decoding of open groups added.
-    let mut groups: Vec<Option<(usize, Vec<Cand>)>> = Vec::with_capacity(plans.len());
+    let mut groups: Vec<Option<(usize, bool, Vec<Cand>)>> = Vec::with_capacity(plans.len());
     for (g, p) in plans.into_iter().enumerate() {
         let Some(mut p) = p else {
             groups.push(None);
@@ -160,6 +162,8 @@ pub fn rank(
                 }
             }
         }
+        // One name left in a closed set: it is the answer, nothing to score.
+        let certain = p.closed && p.targets.len() == 1;
         let cands = p
             .targets
             .into_iter()
@@ -167,16 +171,21 @@ pub fn rank(
                 if seq.len() < p.len {
                     seq.push(EOH);
                 }
+                let lps = if certain {
+                    vec![0.0; seq.len()]
+                } else {
+                    Vec::new()
+                };
                 Cand {
                     text,
                     seq,
                     lp: 0.0,
-                    lps: Vec::new(),
+                    lps,
                     alive: true,
                 }
             })
             .collect();
-        groups.push(Some((p.len, cands)));
+        groups.push(Some((p.len, p.closed, cands)));
     }
 
     let base = base_rows(canvas);
@@ -186,7 +195,7 @@ pub fn rank(
         let mut prefixes: Vec<(usize, Vec<u32>)> = Vec::new();
         let mut index: HashMap<(usize, Vec<u32>), usize> = HashMap::new();
         for (g, entry) in groups.iter().enumerate() {
-            let Some((_, cands)) = entry else { continue };
+            let Some((_, _, cands)) = entry else { continue };
             for c in cands.iter().filter(|c| c.alive && !c.done()) {
                 let key = (g, c.seq[..level].to_vec());
                 if !index.contains_key(&key) {
@@ -228,14 +237,11 @@ pub fn rank(
         let logprobs = run_requests(canvas, engine, model, opts, &reqs, stats)?;
         // Score each live candidate's token at this level.
         for (g, entry) in groups.iter_mut().enumerate() {
-            let Some((_, cands)) = entry else { continue };
+            let Some((_, _, cands)) = entry else { continue };
             for c in cands.iter_mut().filter(|c| c.alive && !c.done()) {
                 let p = index[&(g, c.seq[..level].to_vec())];
                 let tok = c.seq[level] as usize;
-                let lp: f64 = req_of[p]
-                    .iter()
-                    .map(|&r| f64::from(logprobs[r][tok]))
-                    .sum();
+                let lp: f64 = req_of[p].iter().map(|&r| f64::from(logprobs[r][tok])).sum();
                 c.lp += lp;
                 c.lps.push(lp);
             }
@@ -246,11 +252,11 @@ pub fn rank(
 
     let mut out = Vec::with_capacity(groups.len());
     for entry in groups {
-        let Some((len, cands)) = entry else {
+        let Some((len, closed, cands)) = entry else {
             out.push(None);
             continue;
         };
-        out.push(best_fill(&cands, len));
+        out.push(best_fill(&cands, len, closed));
     }
     Ok(out)
 }
@@ -287,8 +293,8 @@ fn prune(cands: &mut [Cand], level: usize) {
 }
 
 /// The best complete candidate, with its share of the complete candidates'
-/// probability as confidence.
-fn best_fill(cands: &[Cand], len: usize) -> Option<Fill> {
+/// probability as confidence (for an open set, at most its own probability).
+fn best_fill(cands: &[Cand], len: usize, closed: bool) -> Option<Fill> {
     let done: Vec<&Cand> = cands.iter().filter(|c| c.done()).collect();
     let Some(best) = done
         .iter()
@@ -298,12 +304,21 @@ fn best_fill(cands: &[Cand], len: usize) -> Option<Fill> {
         return None;
     };
     let total: f64 = done.iter().map(|c| (c.lp - best.lp).exp()).sum();
+    // A share of an open set overstates: names outside it (which the free decoding
+    // stands for only once) take probability too. The candidate's own probability
+    // bounds it.
+    let share = 1.0 / total;
+    let confidence = if closed {
+        share
+    } else {
+        share.min(best.lp.exp())
+    };
     let tokens = best.seq.iter().take_while(|&&t| t != EOH).count();
     let mut steps: Vec<usize> = (1..=best.seq.len()).collect();
     steps.resize(len, best.seq.len());
     Some(Fill {
         text: best.text.clone(),
-        confidence: (1.0 / total) as f32,
+        confidence: confidence as f32,
         tokens,
         mean_confidence: (best.lp / best.seq.len() as f64).exp() as f32,
         steps,
@@ -355,9 +370,8 @@ fn run_requests(
     let seq = canvas.seq_len;
     let content = |r: usize| canvas.rows[r].mask.iter().filter(|&&m| m != 0).count();
     let fixed = engine.fixed_seq_len();
-    let mut order: Vec<(usize, usize)> = (0..reqs.len())
-        .map(|i| (i, content(reqs[i].row)))
-        .collect();
+    let mut order: Vec<(usize, usize)> =
+        (0..reqs.len()).map(|i| (i, content(reqs[i].row))).collect();
     if !fixed {
         order.sort_by_key(|&(i, len)| (std::cmp::Reverse(len), i));
     }
