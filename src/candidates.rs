@@ -314,6 +314,30 @@ fn class_signature(class: Node, text: &str) -> Signature {
     }
 }
 
+/// Whether `f` (a call's function) is `super().__init__`.
+fn is_super_init(f: Node, text: &str) -> bool {
+    f.kind() == "attribute"
+        && f.child_by_field_name("attribute")
+            .is_some_and(|a| node_text(a, text) == "__init__")
+        && f.child_by_field_name("object").is_some_and(|o| {
+            o.kind() == "call"
+                && o.child_by_field_name("function")
+                    .is_some_and(|g| node_text(g, text) == "super")
+        })
+}
+
+/// The class whose body (or a method of it) holds `n`.
+fn enclosing_class(n: Node) -> Option<Node> {
+    let mut cur = n.parent();
+    while let Some(p) = cur {
+        if p.kind() == "class_definition" {
+            return Some(p);
+        }
+        cur = p.parent();
+    }
+    None
+}
+
 /// Placeholder written at each hole before parsing (an identifier, so the
 /// keyword argument around a hole parses).
 const PLACEHOLDER: &str = "__refactor_hole__";
@@ -382,7 +406,22 @@ fn kwarg_candidates(name: Node, text: &str, defs: &DefIndex) -> Option<Candidate
         "attribute" => f.child_by_field_name("attribute")?,
         _ => return None,
     };
-    let sigs = defs.resolve(node_text(callee, text));
+    let sigs = if is_super_init(f, text) {
+        // `super().__init__(...)`: the bases of the enclosing class.
+        let class = enclosing_class(call)?;
+        let bases = base_names(class, text);
+        let mut sigs = Vec::new();
+        for b in &bases {
+            let found = defs.resolve(b);
+            if found.is_empty() {
+                return None;
+            }
+            sigs.extend(found);
+        }
+        sigs
+    } else {
+        defs.resolve(node_text(callee, text))
+    };
     if sigs.is_empty() {
         return None;
     }
@@ -421,6 +460,7 @@ fn kwarg_candidates(name: Node, text: &str, defs: &DefIndex) -> Option<Candidate
     Some(Candidates {
         texts: names,
         closed: !open,
+        exclusive: Some(args.start_byte()),
     })
 }
 
@@ -502,5 +542,18 @@ mod tests {
         assert_eq!(texts[3], None);
         assert!(got[0].as_ref().unwrap().closed);
         assert_eq!(for_file(text, &offsets, &[false; 4], &defs), vec![None; 4]);
+    }
+
+    #[test]
+    fn super_init_takes_the_bases_parameters() {
+        let defs = DefIndex::build([
+            "class Base:\n    def __init__(self, content, status=200): pass\n",
+            "def __init__(self, unrelated): pass\n",
+        ]);
+        let text =
+            "class Child(Base):\n    def __init__(self):\n        super().__init__(b'', =1)\n";
+        let at = text.find("=1").unwrap();
+        let got = for_file(text, &[at], &[true], &defs);
+        assert_eq!(got[0].as_ref().unwrap().texts, vec!["status".to_string()]);
     }
 }

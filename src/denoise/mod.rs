@@ -70,6 +70,10 @@ pub struct Candidates {
     /// Whether the answer must be one of `texts`. When `false`, the free decoding
     /// of the hole competes with them as one more candidate.
     pub closed: bool,
+    /// Holes of one file with the same key must get different fills (the keyword
+    /// names of one call): the most confident hole takes its best candidate first,
+    /// the others choose among the rest.
+    pub exclusive: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

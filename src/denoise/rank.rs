@@ -20,6 +20,9 @@
 //! not fall back), so the ranking is the exhaustive one in practice at a fraction of
 //! the rows.
 //!
+//! Holes whose candidates are exclusive (the keywords of one call) take different
+//! ones, the most confident hole first.
+//!
 //! The fill is the best complete candidate; its confidence is its share of the
 //! probability of all complete candidates (softmax of their total log-probabilities),
 //! so the acceptance threshold is a probability over the answer set (a closed set of
@@ -55,6 +58,8 @@ pub struct GroupPlan {
     targets: Vec<(String, Vec<u32>)>,
     /// Common slot length of the group.
     len: usize,
+    /// `(file, key)` of [`Candidates::exclusive`] for a group of one slot.
+    exclusive: Option<(usize, usize)>,
 }
 
 fn tokenize(model: &Model, text: &str) -> Result<Vec<u32>> {
@@ -106,10 +111,15 @@ pub fn plan(
                 targets.push((text.clone(), toks));
             }
         }
+        let exclusive = match (slots.as_slice(), sets.as_slice()) {
+            ([s], [c]) => c.exclusive.map(|k| (canvas.slots[*s].file, k)),
+            _ => None,
+        };
         out.push((!targets.is_empty()).then(|| GroupPlan {
             closed: sets.iter().all(|c| c.closed),
             targets,
             len,
+            exclusive,
         }));
     }
     Ok(out)
@@ -147,7 +157,9 @@ pub fn rank(
 ) -> Result<Vec<Option<Fill>>> {
     // Candidates per group, the free decoding of open groups added.
     let mut groups: Vec<Option<(usize, bool, Vec<Cand>)>> = Vec::with_capacity(plans.len());
+    let mut exclusive: Vec<Option<(usize, usize)>> = Vec::with_capacity(plans.len());
     for (g, p) in plans.into_iter().enumerate() {
+        exclusive.push(p.as_ref().and_then(|p| p.exclusive));
         let Some(mut p) = p else {
             groups.push(None);
             continue;
@@ -250,15 +262,67 @@ pub fn rank(
         level += 1;
     }
 
-    let mut out = Vec::with_capacity(groups.len());
-    for entry in groups {
+    Ok(choose(&groups, &exclusive))
+}
+
+/// The fill of every ranked group. Groups sharing an exclusive key take different
+/// candidates: repeatedly, the group whose best remaining candidate is the most
+/// confident takes it, and its text is no longer offered to the others (a group left
+/// with nothing takes its best anyway).
+fn choose(
+    groups: &[Option<(usize, bool, Vec<Cand>)>],
+    exclusive: &[Option<(usize, usize)>],
+) -> Vec<Option<Fill>> {
+    let mut out: Vec<Option<Fill>> = vec![None; groups.len()];
+    let mut clusters: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+    for (g, entry) in groups.iter().enumerate() {
         let Some((len, closed, cands)) = entry else {
-            out.push(None);
             continue;
         };
-        out.push(best_fill(&cands, len, closed));
+        match exclusive[g] {
+            Some(key) => clusters.entry(key).or_default().push(g),
+            None => out[g] = best_fill(cands, *len, *closed, &[]),
+        }
     }
-    Ok(out)
+    let mut keys: Vec<(usize, usize)> = clusters.keys().copied().collect();
+    keys.sort_unstable();
+    for key in keys {
+        let mut open = clusters.remove(&key).unwrap_or_default();
+        // Names taken so far, with the confidence of the hole that took each.
+        let mut taken: Vec<String> = Vec::new();
+        let mut taken_conf: Vec<f32> = Vec::new();
+        while !open.is_empty() {
+            let mut pick: Option<(usize, Fill)> = None;
+            for (i, &g) in open.iter().enumerate() {
+                let Some((len, closed, cands)) = &groups[g] else {
+                    continue;
+                };
+                let fill = best_fill(cands, *len, *closed, &taken)
+                    .or_else(|| best_fill(cands, *len, *closed, &[]));
+                if let Some(mut f) = fill {
+                    // A choice narrowed by earlier ones is right only if they are:
+                    // its share is scaled by their confidence.
+                    for (t, c) in taken.iter().zip(&taken_conf) {
+                        if cands.iter().any(|x| x.done() && &x.text == t) {
+                            f.confidence *= c;
+                        }
+                    }
+                    if pick
+                        .as_ref()
+                        .is_none_or(|(_, p)| f.confidence > p.confidence)
+                    {
+                        pick = Some((i, f));
+                    }
+                }
+            }
+            let Some((i, fill)) = pick else { break };
+            let g = open.remove(i);
+            taken.push(fill.text.clone());
+            taken_conf.push(fill.confidence);
+            out[g] = Some(fill);
+        }
+    }
+    out
 }
 
 /// Drops candidates too far below the best, and all but the [`BEAM`] best prefixes of
@@ -294,8 +358,11 @@ fn prune(cands: &mut [Cand], level: usize) {
 
 /// The best complete candidate, with its share of the complete candidates'
 /// probability as confidence (for an open set, at most its own probability).
-fn best_fill(cands: &[Cand], len: usize, closed: bool) -> Option<Fill> {
-    let done: Vec<&Cand> = cands.iter().filter(|c| c.done()).collect();
+fn best_fill(cands: &[Cand], len: usize, closed: bool, taken: &[String]) -> Option<Fill> {
+    let done: Vec<&Cand> = cands
+        .iter()
+        .filter(|c| c.done() && !taken.contains(&c.text))
+        .collect();
     let Some(best) = done
         .iter()
         .copied()
@@ -426,4 +493,51 @@ fn log_softmax(logits: &[f32]) -> Vec<f32> {
     }
     let lse = m + logits.iter().map(|v| (v - m).exp()).sum::<f32>().ln();
     logits.iter().map(|v| v - lse).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(text: &str, lp: f64) -> Cand {
+        Cand {
+            text: text.to_string(),
+            seq: vec![40, EOH],
+            lp,
+            lps: vec![lp, 0.0],
+            alive: true,
+        }
+    }
+
+    #[test]
+    fn confidence_is_the_share_of_the_set() {
+        let cands = [cand("a", -1.0), cand("b", -1.0 - 2f64.ln())];
+        let f = best_fill(&cands, 8, true, &[]).unwrap();
+        assert_eq!(f.text, "a");
+        assert!((f.confidence - 2.0 / 3.0).abs() < 1e-6);
+        assert_eq!(f.steps, vec![1, 2, 2, 2, 2, 2, 2, 2]);
+        // open: bounded by the winner's own probability e^-1
+        let f = best_fill(&cands, 8, false, &[]).unwrap();
+        assert!((f.confidence - (-1f32).exp()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn keywords_of_one_call_take_different_names() {
+        let groups = vec![
+            Some((8, true, vec![cand("path", -0.1), cand("protocol", -3.0)])),
+            Some((8, true, vec![cand("path", -0.5), cand("protocol", -1.0)])),
+            Some((8, true, vec![cand("path", -0.5), cand("protocol", -1.0)])),
+        ];
+        let fills = choose(&groups, &[Some((0, 7)), Some((0, 7)), None]);
+        let texts: Vec<&str> = fills
+            .iter()
+            .map(|f| f.as_ref().unwrap().text.as_str())
+            .collect();
+        // the surer hole keeps `path`; the other takes what is left, only as sure as
+        // the first; the third is another call
+        assert_eq!(texts, vec!["path", "protocol", "path"]);
+        let first = fills[0].as_ref().unwrap().confidence;
+        assert!((first - 1.0 / (1.0 + (-2.9f32).exp())).abs() < 1e-5);
+        assert!((fills[1].as_ref().unwrap().confidence - first).abs() < 1e-6);
+    }
 }
