@@ -23,7 +23,8 @@ fn run(dir: &Path, args: &[&str]) -> std::process::Output {
     out
 }
 
-/// The hole of the record whose line holds `call` (JSON lines of `--json`).
+/// The hole of the record on the line that holds `call` (JSON lines of `--json`,
+/// whose lines are 0-based).
 fn hole_at(out: &std::process::Output, text: &str, call: &str) -> Value {
     let line = text
         .lines()
@@ -34,7 +35,7 @@ fn hole_at(out: &std::process::Output, text: &str, call: &str) -> Value {
         .lines()
         .filter(|l| l.starts_with('{'))
         .map(|l| serde_json::from_str::<Value>(l).expect("json line"))
-        .find(|r| r["line"].as_u64() == Some(line as u64))
+        .find(|r| r["range"]["start"]["line"].as_u64() == Some(line as u64 - 1))
         .unwrap_or_else(|| panic!("no record on line {line}: {}", stdout(out)))["holes"][0]
         .clone()
 }
@@ -88,16 +89,28 @@ fn ranked_fill_below_the_threshold_is_reported_never_written() {
         (h["confidence"].as_f64().unwrap() - 0.5).abs() < 1e-3,
         "{h}"
     );
-    let out = run(dir.path(), &["--rule", "kwarg.yml", "--write", "pkg"]);
+    // without --quiet: suggestions are listed on stderr
+    let m = lookup();
+    let args = [
+        "apply",
+        "--model",
+        &m,
+        "--rule",
+        "kwarg.yml",
+        "--write",
+        "pkg",
+    ];
+    let out = refactor(dir.path(), &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let written = std::fs::read_to_string(dir.path().join("pkg/app.py")).unwrap();
     assert!(written.contains("    pick(w, True)\n"), "{written}");
     assert!(
         written.contains("set_visible(w, visible=True)"),
         "{written}"
     );
-    // reported as a suggestion on stderr, with its confidence
     let err = stderr(&out);
-    assert!(err.contains("C=True") && err.contains("0.50"), "{err}");
+    let line = "pkg/app.py:6:13: suggestion[bool-kwarg-2]: hole KW suggested (0.50): -> C";
+    assert!(err.contains(line), "{err}");
 }
 
 #[test]
