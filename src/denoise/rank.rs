@@ -363,13 +363,10 @@ fn best_fill(cands: &[Cand], len: usize, closed: bool, taken: &[String]) -> Opti
         .iter()
         .filter(|c| c.done() && !taken.contains(&c.text))
         .collect();
-    let Some(best) = done
+    let best = done
         .iter()
         .copied()
-        .reduce(|a, b| if b.lp > a.lp { b } else { a })
-    else {
-        return None;
-    };
+        .reduce(|a, b| if b.lp > a.lp { b } else { a })?;
     let total: f64 = done.iter().map(|c| (c.lp - best.lp).exp()).sum();
     // A share of an open set overstates: names outside it (which the free decoding
     // stands for only once) take probability too. The candidate's own probability
