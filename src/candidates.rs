@@ -13,8 +13,11 @@
 //! that name (union over definitions), without `self`/`cls`, `*args`, the
 //! positional-only ones (before `/`), the ones the call already fills by
 //! position, and the names it already passes as keywords; keyword-only
-//! parameters are included. A definition with `**kwargs`, or a class without
-//! `__init__`, makes the set open: free decoding stays one of the competitors.
+//! parameters are included. A class without `__init__` takes its bases'
+//! `__init__` and its own annotated fields (dataclass, attrs); `super().__init__`
+//! the bases of the enclosing class. A definition with `**kwargs`, or a base class
+//! not in the code, makes the set open: free decoding stays one of the competitors.
+//! Keyword holes of one call are exclusive (`Candidates::exclusive`).
 
 use crate::denoise::Candidates;
 use crate::lang::Lang;
@@ -29,8 +32,8 @@ pub struct Signature {
     pub positional: Vec<String>,
     /// Keyword-only parameters (after `*` or `*args`).
     pub keyword_only: Vec<String>,
-    /// `**kwargs`, or a class whose `__init__` is not in the code: other names are
-    /// accepted too.
+    /// `**kwargs`, or (after [`DefIndex::resolve`]) a base class not in the code:
+    /// other names are accepted too.
     pub open: bool,
     /// A class without `__init__`: the last names of its base classes, whose
     /// `__init__` it inherits ([`DefIndex::resolve`]); `positional` then holds its
@@ -74,9 +77,9 @@ impl DefIndex {
     }
 
     /// The signatures a call of `name` sees: a class without `__init__` takes its
-    /// bases' `__init__` parameters (then its own fields); it is open when a base is
-    /// not defined in the code, or when it has fields of its own (a decorator may
-    /// generate the `__init__`).
+    /// bases' `__init__` parameters, then its own annotated fields (the `__init__` a
+    /// dataclass or attrs decorator generates, or a stub's); it is open when a base is
+    /// not defined in the code.
     pub fn resolve(&self, name: &str) -> Vec<Signature> {
         self.resolve_at(name, 0)
     }
@@ -104,14 +107,14 @@ impl DefIndex {
                 out.push(Signature {
                     positional: fields.clone(),
                     keyword_only: Vec::new(),
-                    open: unresolved || !fields.is_empty(),
+                    open: unresolved,
                     bases: None,
                 });
                 continue;
             }
             for mut base in inherited {
                 base.positional.extend(fields.iter().cloned());
-                base.open |= unresolved || !fields.is_empty();
+                base.open |= unresolved;
                 out.push(base);
             }
         }
@@ -500,7 +503,7 @@ mod tests {
         let d = DefIndex::build([text]).resolve("D");
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].positional, vec!["x", "y"]);
-        assert!(d[0].open);
+        assert!(!d[0].open);
     }
 
     #[test]
