@@ -200,126 +200,14 @@ pub fn rank(
         groups.push(Some((p.len, p.closed, cands)));
     }
 
-    let mut base = base_rows(canvas);
-    let mut active: Vec<bool> = groups.iter().map(Option::is_some).collect();
-    let mut out: Vec<Option<Fill>> = vec![None; groups.len()];
-    // Per exclusive key: the names taken so far and the confidence of each taker.
-    let mut taken: HashMap<(usize, usize), Vec<(String, f32)>> = HashMap::new();
-    loop {
-        score(
-            canvas,
-            engine,
-            model,
-            opts,
-            &base,
-            &mut groups,
-            &active,
-            stats,
-        )?;
-        // Groups of no call are decided at once; of each call, the surest one.
-        let mut surest: HashMap<(usize, usize), (usize, Fill)> = HashMap::new();
-        for g in 0..groups.len() {
-            let Some((len, closed, cands)) = groups[g].as_ref().filter(|_| active[g]) else {
-                continue;
-            };
-            match exclusive[g] {
-                None => {
-                    out[g] = best_fill(cands, *len, *closed, &[]);
-                    active[g] = false;
-                }
-                Some(key) => {
-                    let prior = taken.get(&key).map_or(&[][..], Vec::as_slice);
-                    if let Some(f) = cluster_fill(cands, *len, *closed, prior) {
-                        if surest
-                            .get(&key)
-                            .is_none_or(|(_, b)| f.confidence > b.confidence)
-                        {
-                            surest.insert(key, (g, f));
-                        }
-                    } else {
-                        active[g] = false;
-                    }
-                }
-            }
-        }
-        if surest.is_empty() {
-            break;
-        }
-        let mut keys: Vec<(usize, usize)> = surest.keys().copied().collect();
-        keys.sort_unstable();
-        for key in keys {
-            let (g, fill) = surest.remove(&key).expect("key listed");
-            active[g] = false;
-            taken
-                .entry(key)
-                .or_default()
-                .push((fill.text.clone(), fill.confidence));
-            // Later holes of the call see this one filled, as decoding would show it.
-            if let Some((len, _, cands)) = &groups[g] {
-                if let Some(c) = cands.iter().find(|c| c.text == fill.text) {
-                    write_fill(canvas, g, &c.seq, *len, &mut base);
-                }
-            }
-            out[g] = Some(fill);
-        }
-        if !active.iter().any(|&a| a) {
-            break;
-        }
-        // The others are scored again in the next round.
-        for (g, entry) in groups.iter_mut().enumerate() {
-            let Some((_, closed, cands)) = entry.as_mut().filter(|_| active[g]) else {
-                continue;
-            };
-            if *closed && cands.len() == 1 {
-                continue;
-            }
-            for c in cands.iter_mut() {
-                c.lp = 0.0;
-                c.lps.clear();
-                c.alive = true;
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Writes a chosen candidate (`<|eoh|>` to the end of the slot) into every occurrence
-/// of the slots of group `g`.
-fn write_fill(canvas: &Canvas, g: usize, seq: &[u32], len: usize, rows: &mut [Vec<i64>]) {
-    for &s in &canvas.groups[g] {
-        let slot = &canvas.slots[s];
-        for occ in std::iter::once(&slot.owner).chain(&slot.mirrors) {
-            for j in 0..len {
-                let tok = seq.get(j).copied().unwrap_or(EOH);
-                rows[occ.row][occ.start + j] = i64::from(tok);
-            }
-        }
-    }
-}
-
-/// Scores the candidates of the `active` groups in `rows`, level by level (see the
-/// module documentation): every prefix of one length, for every group, in the same
-/// engine calls.
-#[allow(clippy::too_many_arguments)]
-fn score(
-    canvas: &Canvas,
-    engine: &dyn Engine,
-    model: &Model,
-    opts: &DecodeOptions,
-    base: &[Vec<i64>],
-    groups: &mut [Option<(usize, bool, Vec<Cand>)>],
-    active: &[bool],
-    stats: &mut DecodeStats,
-) -> Result<()> {
+    let base = base_rows(canvas);
     let mut level = 0;
     loop {
         // Distinct prefixes of this level per group: (group, prefix) -> next tokens.
         let mut prefixes: Vec<(usize, Vec<u32>)> = Vec::new();
         let mut index: HashMap<(usize, Vec<u32>), usize> = HashMap::new();
         for (g, entry) in groups.iter().enumerate() {
-            let Some((_, _, cands)) = entry.as_ref().filter(|_| active[g]) else {
-                continue;
-            };
+            let Some((_, _, cands)) = entry else { continue };
             for c in cands.iter().filter(|c| c.alive && !c.done()) {
                 let key = (g, c.seq[..level].to_vec());
                 if !index.contains_key(&key) {
@@ -329,7 +217,7 @@ fn score(
             }
         }
         if prefixes.is_empty() {
-            return Ok(());
+            break;
         }
         // One request per prefix and slot of its group.
         let mut reqs: Vec<Request> = Vec::new();
@@ -361,9 +249,7 @@ fn score(
         let logprobs = run_requests(canvas, engine, model, opts, &reqs, stats)?;
         // Score each live candidate's token at this level.
         for (g, entry) in groups.iter_mut().enumerate() {
-            let Some((_, _, cands)) = entry.as_mut().filter(|_| active[g]) else {
-                continue;
-            };
+            let Some((_, _, cands)) = entry else { continue };
             for c in cands.iter_mut().filter(|c| c.alive && !c.done()) {
                 let p = index[&(g, c.seq[..level].to_vec())];
                 let tok = c.seq[level] as usize;
@@ -375,22 +261,68 @@ fn score(
         }
         level += 1;
     }
+
+    Ok(choose(&groups, &exclusive))
 }
 
-/// The fill of a hole of a call some of whose names are `taken` (with the confidence
-/// of the hole that took each): its best candidate among the others (its best
-/// anyway when none is left), the confidence scaled by the takers' of names it had.
-fn cluster_fill(cands: &[Cand], len: usize, closed: bool, taken: &[(String, f32)]) -> Option<Fill> {
-    let names: Vec<String> = taken.iter().map(|(t, _)| t.clone()).collect();
-    let mut f =
-        best_fill(cands, len, closed, &names).or_else(|| best_fill(cands, len, closed, &[]))?;
-    // A choice narrowed by earlier ones is right only if they are.
-    for (t, c) in taken {
-        if cands.iter().any(|x| x.done() && &x.text == t) {
-            f.confidence *= c;
+/// The fill of every ranked group. Groups sharing an exclusive key take different
+/// candidates: repeatedly, the group whose best remaining candidate is the most
+/// confident takes it, and its text is no longer offered to the others (a group left
+/// with nothing takes its best anyway).
+fn choose(
+    groups: &[Option<(usize, bool, Vec<Cand>)>],
+    exclusive: &[Option<(usize, usize)>],
+) -> Vec<Option<Fill>> {
+    let mut out: Vec<Option<Fill>> = vec![None; groups.len()];
+    let mut clusters: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+    for (g, entry) in groups.iter().enumerate() {
+        let Some((len, closed, cands)) = entry else {
+            continue;
+        };
+        match exclusive[g] {
+            Some(key) => clusters.entry(key).or_default().push(g),
+            None => out[g] = best_fill(cands, *len, *closed, &[]),
         }
     }
-    Some(f)
+    let mut keys: Vec<(usize, usize)> = clusters.keys().copied().collect();
+    keys.sort_unstable();
+    for key in keys {
+        let mut open = clusters.remove(&key).unwrap_or_default();
+        // Names taken so far, with the confidence of the hole that took each.
+        let mut taken: Vec<String> = Vec::new();
+        let mut taken_conf: Vec<f32> = Vec::new();
+        while !open.is_empty() {
+            let mut pick: Option<(usize, Fill)> = None;
+            for (i, &g) in open.iter().enumerate() {
+                let Some((len, closed, cands)) = &groups[g] else {
+                    continue;
+                };
+                let fill = best_fill(cands, *len, *closed, &taken)
+                    .or_else(|| best_fill(cands, *len, *closed, &[]));
+                if let Some(mut f) = fill {
+                    // A choice narrowed by earlier ones is right only if they are:
+                    // its share is scaled by their confidence.
+                    for (t, c) in taken.iter().zip(&taken_conf) {
+                        if cands.iter().any(|x| x.done() && &x.text == t) {
+                            f.confidence *= c;
+                        }
+                    }
+                    if pick
+                        .as_ref()
+                        .is_none_or(|(_, p)| f.confidence > p.confidence)
+                    {
+                        pick = Some((i, f));
+                    }
+                }
+            }
+            let Some((i, fill)) = pick else { break };
+            let g = open.remove(i);
+            taken.push(fill.text.clone());
+            taken_conf.push(fill.confidence);
+            out[g] = Some(fill);
+        }
+    }
+    out
 }
 
 /// Drops candidates too far below the best, and all but the [`BEAM`] best prefixes of
@@ -588,17 +520,21 @@ mod tests {
 
     #[test]
     fn keywords_of_one_call_take_different_names() {
-        let cands = [cand("path", -0.5), cand("protocol", -1.0)];
-        // `path` taken by a hole sure at 0.9: the other takes `protocol`, only as sure
-        let f = cluster_fill(&cands, 8, true, &[("path".to_string(), 0.9)]).unwrap();
-        assert_eq!(f.text, "protocol");
-        assert!((f.confidence - 0.9).abs() < 1e-6);
-        // a name it never had does not scale it
-        let f = cluster_fill(&cands, 8, true, &[("other".to_string(), 0.5)]).unwrap();
-        assert_eq!(f.text, "path");
-        assert!((f.confidence - 1.0 / (1.0 + (-0.5f32).exp())).abs() < 1e-5);
-        // everything taken: its best anyway
-        let all = [("path".to_string(), 1.0), ("protocol".to_string(), 1.0)];
-        assert_eq!(cluster_fill(&cands, 8, true, &all).unwrap().text, "path");
+        let groups = vec![
+            Some((8, true, vec![cand("path", -0.1), cand("protocol", -3.0)])),
+            Some((8, true, vec![cand("path", -0.5), cand("protocol", -1.0)])),
+            Some((8, true, vec![cand("path", -0.5), cand("protocol", -1.0)])),
+        ];
+        let fills = choose(&groups, &[Some((0, 7)), Some((0, 7)), None]);
+        let texts: Vec<&str> = fills
+            .iter()
+            .map(|f| f.as_ref().unwrap().text.as_str())
+            .collect();
+        // the surer hole keeps `path`; the other takes what is left, only as sure as
+        // the first; the third is another call
+        assert_eq!(texts, vec!["path", "protocol", "path"]);
+        let first = fills[0].as_ref().unwrap().confidence;
+        assert!((first - 1.0 / (1.0 + (-2.9f32).exp())).abs() < 1e-5);
+        assert!((fills[1].as_ref().unwrap().confidence - first).abs() < 1e-6);
     }
 }
