@@ -32,6 +32,9 @@ pub struct Signature {
     pub positional: Vec<String>,
     /// Keyword-only parameters (after `*` or `*args`).
     pub keyword_only: Vec<String>,
+    /// Number of parameters before `/` (`self`/`cls` not counted): positional
+    /// arguments fill these first.
+    pub positional_only: usize,
     /// `**kwargs`, or (after [`DefIndex::resolve`]) a base class not in the code:
     /// other names are accepted too.
     pub open: bool,
@@ -107,6 +110,7 @@ impl DefIndex {
                 out.push(Signature {
                     positional: fields.clone(),
                     keyword_only: Vec::new(),
+                    positional_only: 0,
                     open: unresolved,
                     bases: None,
                 });
@@ -191,6 +195,7 @@ fn signature(params: Node, text: &str) -> Signature {
                 None
             }
             "positional_separator" => {
+                sig.positional_only += sig.positional.len();
                 sig.positional.clear();
                 None
             }
@@ -312,6 +317,7 @@ fn class_signature(class: Node, text: &str) -> Signature {
     Signature {
         positional: fields,
         keyword_only: Vec::new(),
+        positional_only: 0,
         open: false,
         bases: Some(bases),
     }
@@ -450,7 +456,11 @@ fn kwarg_candidates(name: Node, text: &str, defs: &DefIndex) -> Option<Candidate
     let mut open = false;
     for sig in &sigs {
         open |= sig.open;
-        let skip = if splat { 0 } else { positional };
+        let skip = if splat {
+            0
+        } else {
+            positional.saturating_sub(sig.positional_only)
+        };
         for n in sig.positional.iter().skip(skip).chain(&sig.keyword_only) {
             if n != PLACEHOLDER && !passed.contains(n.as_str()) && !names.contains(n) {
                 names.push(n.clone());
@@ -545,6 +555,35 @@ mod tests {
         assert_eq!(texts[3], None);
         assert!(got[0].as_ref().unwrap().closed);
         assert_eq!(for_file(text, &offsets, &[false; 4], &defs), vec![None; 4]);
+    }
+
+    /// `fixtures/candidates/pkg`: the keyword names of app.py's calls, each taken
+    /// out in turn, against the definitions of widgets.py.
+    #[test]
+    fn candidates_on_the_fixture_package() {
+        let widgets = include_str!("../fixtures/candidates/pkg/widgets.py");
+        let app = include_str!("../fixtures/candidates/pkg/app.py");
+        let defs = DefIndex::build([widgets, app]);
+        let at = |kw: &str| -> Option<Candidates> {
+            let o = app.find(kw).expect("keyword in app.py");
+            let text = format!("{}{}", &app[..o], &app[o + kw.len() - 1..]);
+            for_file(&text, &[o], &[true], &defs).remove(0)
+        };
+        // Widget("box", hidden=True): `name` is filled by position, `hidden` is
+        // keyword-only
+        let c = at("hidden=").unwrap();
+        assert_eq!((c.texts, c.closed), (vec!["hidden".to_string()], true));
+        // configure(box, width=3, height=4): `box` fills the positional-only `widget`;
+        // `height` is passed; `**options` keeps the set open
+        let c = at("width=").unwrap();
+        assert_eq!((c.texts, c.closed), (vec!["width".to_string()], false));
+        let c = at("height=").unwrap();
+        assert_eq!((c.texts, c.closed), (vec!["height".to_string()], false));
+        // Panel inherits Widget's __init__ and adds its annotated fields
+        let p = defs.resolve("Panel");
+        assert_eq!(p[0].positional, vec!["name", "title", "border"]);
+        assert_eq!(p[0].keyword_only, vec!["hidden"]);
+        assert!(!p[0].open);
     }
 
     #[test]
