@@ -127,6 +127,8 @@ impl Report {
             "applied": share(applied, n),
             "applied_precision": share(applied_ok, applied),
             "applied_exact": share(applied_ok, n),
+            "ranked": share(st.ranked_slots, n),
+            "candidate_rows": st.candidate_rows,
             "rejected": share(rejected, n),
             "verify": self.verify.as_ref().map(|v| v.checkers.join(",")),
             "rejected_type_check": self.verify.as_ref().map(|_| share(rejected_type_check, n)),
@@ -169,17 +171,25 @@ pub fn normalize(s: &str) -> String {
 }
 
 /// Runs one task over `paths` (at most `limit` sites, 0 for all, in path order).
+/// `candidates` false evaluates free decoding only (the hole declared with
+/// `candidates: off`).
 pub fn evaluate(
     task: Task,
     paths: &[PathBuf],
     limit: usize,
+    candidates: bool,
     opts: &FillOptions,
     verify: &VerifyOptions,
     root: &Path,
 ) -> anyhow::Result<Report> {
     let start = Instant::now();
-    let rule = load_one(Path::new(task.name()), 1, task.rule_yaml())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let yaml = if candidates {
+        task.rule_yaml().to_string()
+    } else {
+        task.rule_yaml()
+            .replace(": {max_tokens:", ": {candidates: off, max_tokens:")
+    };
+    let rule = load_one(Path::new(task.name()), 1, &yaml).map_err(|e| anyhow::anyhow!("{e}"))?;
     let max_tokens = rule.holes[task.hole_name()].decl.max_tokens;
     let rules: Vec<Rule> = vec![rule];
     let model = Model::load(&opts.model)?;

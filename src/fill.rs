@@ -1,14 +1,19 @@
 //! Stage 4: fill holes. Every hole of every file goes onto one canvas and is
-//! decoded together by the denoiser (design §5); then each fill is accepted
+//! decoded together by the denoiser (design §5), except that a hole whose
+//! answer set the walked code spells out (a keyword argument of a callee
+//! defined there: [`crate::candidates`]) gets the best of those answers under
+//! the model (unless its declaration says `candidates: off`); then each fill is accepted
 //! only if it is confident enough and fits its `regex`. (`kind` and the
 //! reparse check need the final text and happen in `pipeline::finalize`.)
 //! An edit whose hole is not accepted is left out and reported as
 //! unresolved, with the best guess.
 
+use crate::candidates::{self, DefIndex};
 use crate::denoise::{
-    ContextIndex, DecodeOptions, DecodeStats, Denoiser, Device, FileHoles, HoleSite, ModelSource,
-    ServerOptions,
+    Candidates, ContextIndex, DecodeOptions, DecodeStats, Denoiser, Device, FileHoles, HoleSite,
+    ModelSource, ServerOptions,
 };
+use crate::lang::Lang;
 use crate::plan::{self, EditStatus, HoleProblem};
 use crate::results::FileResult;
 use crate::rule::Rule;
@@ -55,11 +60,14 @@ pub struct FillSummary {
 }
 
 /// Decodes all live holes of `results` and records fills and verdicts on
-/// their edits.
+/// their edits. `defs` holds the definitions of every walked file (keyword
+/// candidates); `None` indexes those of `results` (eval, where every walked
+/// file is there).
 pub fn fill_holes(
     results: &mut [FileResult],
     rules: &[Rule],
     opts: &FillOptions,
+    defs: Option<&DefIndex>,
 ) -> anyhow::Result<FillSummary> {
     crate::denoise::engine::set_quiet(opts.quiet);
     let denoiser = match &opts.server {
@@ -83,7 +91,30 @@ pub fn fill_holes(
         owners.push(own);
     }
     let files: Vec<FileHoles> = inputs.iter().map(|(_, fh)| fh.clone()).collect();
-    let (fills, stats) = denoiser.fill(&files, &ctx, &opts.decode)?;
+    let wants = |fi: usize| wants_candidates(&results[fi], rules);
+    let built;
+    let defs = match defs {
+        Some(d) => d,
+        None => {
+            built = if inputs.iter().any(|(fi, _)| wants(*fi)) {
+                DefIndex::build(
+                    results
+                        .iter()
+                        .filter(|f| f.lang == Lang::Python)
+                        .map(|f| f.original.as_str()),
+                )
+            } else {
+                DefIndex::default()
+            };
+            &built
+        }
+    };
+    let cands: Vec<Vec<Option<Candidates>>> = inputs
+        .iter()
+        .zip(&owners)
+        .map(|((fi, fh), own)| hole_candidates(&results[*fi], fh, own, rules, defs))
+        .collect();
+    let (fills, stats) = denoiser.fill_ranked(&files, &ctx, &opts.decode, &cands)?;
     let mut summary = FillSummary {
         stats,
         ..Default::default()
@@ -128,6 +159,49 @@ pub fn fill_holes(
         }
     }
     Ok(summary)
+}
+
+/// Whether some live hole of `f` may rank candidates (Python, `candidates:` not `off`).
+fn wants_candidates(f: &FileResult, rules: &[Rule]) -> bool {
+    f.lang == Lang::Python
+        && f.edits.iter().filter(|e| e.is_live()).any(|e| {
+            e.holes
+                .iter()
+                .any(|h| rules[e.rule].holes[&h.name].decl.candidates_enabled())
+        })
+}
+
+/// The candidates of each hole of one file (in `fh.holes` order): keyword
+/// names from the walked definitions, kept when they pass the hole's `regex`.
+fn hole_candidates(
+    f: &FileResult,
+    fh: &FileHoles,
+    own: &[(usize, usize)],
+    rules: &[Rule],
+    defs: &DefIndex,
+) -> Vec<Option<Candidates>> {
+    if f.lang != Lang::Python || defs.is_empty() {
+        return vec![None; fh.holes.len()];
+    }
+    let hole_of = |&(ei, hi): &(usize, usize)| {
+        let e = &f.edits[ei];
+        &rules[e.rule].holes[&e.holes[hi].name]
+    };
+    let enabled: Vec<bool> = own
+        .iter()
+        .map(|o| hole_of(o).decl.candidates_enabled())
+        .collect();
+    let offsets: Vec<usize> = fh.holes.iter().map(|h| h.offset).collect();
+    let mut found = candidates::for_file(&fh.text, &offsets, &enabled, defs);
+    for (c, o) in found.iter_mut().zip(own) {
+        if let (Some(set), Some(re)) = (c.as_mut(), hole_of(o).regex.as_ref()) {
+            set.texts.retain(|t| re.is_match(t));
+            if set.texts.is_empty() {
+                *c = None;
+            }
+        }
+    }
+    found
 }
 
 /// A file rewritten with its live edits, holes left empty, as the denoiser

@@ -1,9 +1,11 @@
 //! `refactor`: repo-wide batch refactoring. See ARCHITECTURE.md for the code map.
 //!
 //! Pipeline: [`walk`] → [`pipeline`] (parse and match with [`rule`] and
-//! [`matcher`]) → [`plan`] (edits) → [`fill`] (holes, via [`denoise`]) →
-//! [`validate`] (reparse) → [`verify`] (type checkers, `--verify`) → [`emit`] (diffs, writes, commits, reports).
+//! [`matcher`]) → [`plan`] (edits) → [`fill`] (holes: [`candidates`], then
+//! [`denoise`]) → [`validate`] (reparse) → [`verify`] (type checkers,
+//! `--verify`) → [`emit`] (diffs, writes, commits, reports).
 
+pub(crate) mod candidates;
 pub mod cli;
 pub mod denoise;
 pub(crate) mod emit;

@@ -5,6 +5,7 @@
 //! Invariant: a file's `new_text` is either `None` (unchanged) or text that
 //! parses with no more error nodes than the original.
 
+use crate::candidates::{self, DefIndex};
 use crate::fill::{self, FillOptions, FillSummary};
 use crate::lang::{count_errors, Lang};
 use crate::plan::{self, Edit, EditStatus, RejectReason};
@@ -96,7 +97,7 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
     let walk_time = started.elapsed();
 
     let clock = StageClock::default();
-    let scanned = scan_all(&files, rules, opts, &clock);
+    let (scanned, defs) = scan_all(&files, rules, opts, &clock);
     let mut results = Vec::new();
     let mut skipped = Vec::new();
     let mut read_files = 0;
@@ -112,7 +113,7 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
     }
 
     let t = Instant::now();
-    let fill_summary = fill_holes_if_any(&mut results, rules, &opts.fill)?;
+    let fill_summary = fill_holes_if_any(&mut results, rules, &opts.fill, Some(&defs))?;
     let fill_time = t.elapsed();
     let t = Instant::now();
     results.par_iter_mut().for_each(|f| finalize(f, rules));
@@ -168,13 +169,20 @@ fn select_files(
 
 /// Stages 2 and 3 over every file, in parallel: read, prefilter, parse,
 /// match and plan each file in one worker; only files with findings keep
-/// their text past this point (`Ok(None)`: read, nothing found).
+/// their text past this point (`Ok(None)`: read, nothing found). When a
+/// Python rule has a hole that may rank candidates, the definitions of every
+/// Python file read are indexed too (the keyword candidates of stage 4).
+type Scanned = Result<Option<FileResult>, Skipped>;
+
 fn scan_all(
     files: &[(walk::Candidate, String)],
     rules: &[Rule],
     opts: &RunOptions,
     clock: &StageClock,
-) -> Vec<Result<Option<FileResult>, Skipped>> {
+) -> (Vec<Scanned>, DefIndex) {
+    let want_defs = rules
+        .iter()
+        .any(|r| r.lang == Lang::Python && r.holes.values().any(|h| h.decl.candidates_enabled()));
     let rule_ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
     let rules_root = opts
         .rules_root
@@ -194,6 +202,10 @@ fn scan_all(
             let t = Instant::now();
             let loaded = walk::load(c, opts.walk.max_filesize);
             clock.add(&clock.read, t);
+            let defs = match &loaded {
+                Ok(f) if want_defs && f.lang == Lang::Python => candidates::file_defs(&f.text),
+                _ => Vec::new(),
+            };
             let r = loaded.map(|f| {
                 let glob_rel = match &rules_root {
                     Some(rr) => relative_to(rr, &f.path),
@@ -213,13 +225,19 @@ fn scan_all(
             if let Some(b) = &bar {
                 b.inc(1);
             }
-            r
+            (r, defs)
         })
-        .collect();
+        .collect::<Vec<_>>();
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    scanned
+    let mut index = DefIndex::default();
+    let mut out = Vec::with_capacity(scanned.len());
+    for (r, defs) in scanned {
+        index.extend(defs);
+        out.push(r);
+    }
+    (out, index)
 }
 
 /// Files at least this large leave a parse tree big enough to be worth
@@ -319,7 +337,7 @@ pub fn fill_and_finalize(
     opts: &FillOptions,
     verify_opts: &VerifyOptions,
 ) -> anyhow::Result<(Option<FillSummary>, Option<VerifySummary>)> {
-    let summary = fill_holes_if_any(results, rules, opts)?;
+    let summary = fill_holes_if_any(results, rules, opts, None)?;
     results.par_iter_mut().for_each(|f| finalize(f, rules));
     let verified = verify_fills(results, rules, verify_opts)?;
     Ok((summary, verified))
@@ -345,12 +363,13 @@ fn fill_holes_if_any(
     results: &mut [FileResult],
     rules: &[Rule],
     opts: &FillOptions,
+    defs: Option<&DefIndex>,
 ) -> anyhow::Result<Option<FillSummary>> {
     let has_holes = results
         .iter()
         .any(|f| f.edits.iter().any(|e| e.is_live() && !e.holes.is_empty()));
     Ok(if has_holes {
-        Some(fill::fill_holes(results, rules, opts)?)
+        Some(fill::fill_holes(results, rules, opts, defs)?)
     } else {
         None
     })

@@ -61,7 +61,8 @@ fn return_types_exact_match_applied_and_baselines() {
 fn every_task_counts_its_sites() {
     for (task, path, sites, exact) in [
         ("py-param-type", "fixtures/eval/py", 9, 0.1111),
-        ("py-kwarg-name", "fixtures/eval/py", 4, 0.25),
+        // sides=, verbose= twice: the callee's only names left (AB= is not one)
+        ("py-kwarg-name", "fixtures/eval/py", 4, 0.75),
         ("py-local-name", "fixtures/eval/py", 5, 0.4),
         ("rs-let-type", "fixtures/eval/rs", 3, 0.3333),
     ] {
@@ -138,4 +139,26 @@ fn all_tasks_print_one_line_each_and_unknown_task_fails() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn keyword_names_rank_the_callees_parameters_unless_off() {
+    let (j, _) = eval(&["--task", "py-kwarg-name", "fixtures/eval/py"]);
+    assert_eq!(j["exact_match"], 0.75, "{j}");
+    assert_eq!(j["ranked"], 1.0, "{j}");
+    // one name left at each site: certain, so applied and not even scored; the AB=
+    // site is the one miss
+    assert_eq!(j["applied"], 1.0, "{j}");
+    assert_eq!(j["applied_precision"], 0.75, "{j}");
+    assert_eq!(j["candidate_rows"], 0, "{j}");
+    let (j, _) = eval(&[
+        "--task",
+        "py-kwarg-name",
+        "--candidates",
+        "off",
+        "fixtures/eval/py",
+    ]);
+    assert_eq!(j["exact_match"], 0.25, "{j}");
+    assert_eq!(j["ranked"], 0.0, "{j}");
+    assert_eq!(j["candidate_rows"], 0, "{j}");
 }

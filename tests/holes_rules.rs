@@ -105,15 +105,29 @@ fn unconfident_fills_are_reported_with_best_guess_and_not_written() {
     assert_eq!(snapshot(dir.path()), before);
 }
 
+/// The shipped keyword rules with `candidates: off` (free decoding only), in `dir`.
+fn bool_kwarg_without_candidates(dir: &Path) -> String {
+    let text = std::fs::read_to_string(rule("py-bool-kwarg.yml"))
+        .unwrap()
+        .replace(
+            "    max_tokens: 8\n",
+            "    max_tokens: 8\n    candidates: off\n",
+        );
+    let path = dir.join("py-bool-kwarg-off.yml");
+    write(&path, &text);
+    path.to_string_lossy().into_owned()
+}
+
 #[test]
 fn bool_kwarg_fill_failing_the_regex_is_rejected_and_not_written() {
     let dir = copy_fixture("holes/kwargs");
     let before = snapshot(dir.path());
+    let rules = tempfile::tempdir().unwrap();
     let out = apply(
         dir.path(),
         &[
             "--rule",
-            &rule("py-bool-kwarg.yml"),
+            &bool_kwarg_without_candidates(rules.path()),
             "--threshold",
             "0.4",
             "--json",
@@ -134,6 +148,35 @@ fn bool_kwarg_fill_failing_the_regex_is_rejected_and_not_written() {
         assert_eq!(r["holes"][0]["text"], "AB");
     }
     assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn bool_kwarg_takes_the_callees_parameter_name() {
+    // set_visible(widget, visible) is defined in widgets.py: with the call's `w`
+    // passed by position, `visible` is the only name left, whatever the model says.
+    let dir = copy_fixture("holes/kwargs");
+    let out = apply(
+        dir.path(),
+        &[
+            "--rule",
+            &rule("py-bool-kwarg.yml"),
+            "--json",
+            "--write",
+            ".",
+        ],
+    );
+    let recs = records(&out);
+    let visible: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["holes"][0]["text"] == "visible")
+        .collect();
+    assert_eq!(visible.len(), 2, "{recs:?}");
+    for r in visible {
+        assert_eq!(r["holes"][0]["status"], "applied", "{r}");
+    }
+    let app = read(dir.path(), "app.py");
+    assert!(app.contains("set_visible(w, visible=True)"), "{app}");
+    assert!(app.contains("set_visible(w, visible=False)"), "{app}");
 }
 
 #[test]

@@ -81,7 +81,8 @@ const YAML_VALUES: &[&str] = &[
 #[rustfmt::skip]
 const YAML_KEYS: &[&str] = &[
     "id", "language", "rule", "pattern", "kind", "regex", "inside", "has", "not", "all", "any",
-    "fix", "holes", "max_tokens", "min_confidence", "tie", "stopBy", "field", "nthChild", "range",
+    "fix", "holes", "max_tokens", "min_confidence", "tie", "candidates", "stopBy", "field",
+    "nthChild", "range",
     "constraints", "transform", "utils", "matches", "severity", "message", "files", "ignores",
     "context", "selector", "strictness", "expandEnd", "template", "follows",
 ];

@@ -2,7 +2,7 @@
 //! flags, runs each task and prints one JSON summary per task on stdout and
 //! a line per task on stderr.
 
-use super::flags::EvalArgs;
+use super::flags::{CandidatesMode, EvalArgs};
 use super::{fill_options, verify_options, EXIT_OK};
 use crate::eval;
 use crate::repo::find_root;
@@ -23,7 +23,16 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
         _ => None,
     };
     for task in tasks {
-        let report = eval::evaluate(task, &args.paths, args.limit, &opts, &verify, &root)?;
+        let candidates = args.candidates == CandidatesMode::Auto;
+        let report = eval::evaluate(
+            task,
+            &args.paths,
+            args.limit,
+            candidates,
+            &opts,
+            &verify,
+            &root,
+        )?;
         if let Some(f) = dump.as_mut() {
             for s in &report.sites {
                 writeln!(f, "{}", s.to_json())?;
@@ -31,12 +40,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<i32> {
         }
         let summary = report.summary();
         eprintln!(
-            "refactor eval {}: {} sites, exact {:.3}, applied {:.3}, precision {}, {} forward passes, {:.1}s on {}",
+            "refactor eval {}: {} sites, exact {:.3}, applied {:.3}, precision {}, ranked {}, {} forward passes, {:.1}s on {}",
             task.name(),
             report.sites.len(),
             summary["exact_match"].as_f64().unwrap_or(0.0),
             summary["applied"].as_f64().unwrap_or(0.0),
             summary["applied_precision"],
+            summary["ranked"],
             summary["forward_passes"],
             summary["seconds"].as_f64().unwrap_or(0.0),
             summary["device"].as_str().unwrap_or("-"),

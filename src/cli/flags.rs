@@ -438,11 +438,24 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 0)]
     pub limit: usize,
 
+    /// `auto`: holes whose answers the code offers (keyword names of a callee
+    /// defined in the evaluated code) rank those answers, as `apply` does; `off`:
+    /// free decoding only (the hole declaration's `candidates: off`).
+    #[arg(long, value_enum, default_value = "auto", value_name = "MODE")]
+    pub candidates: CandidatesMode,
+
     #[command(flatten)]
     pub model: ModelArgs,
 
     #[command(flatten)]
     pub verify: VerifyArgs,
+}
+
+/// `eval --candidates`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CandidatesMode {
+    Auto,
+    Off,
 }
 
 /// `--filter REGEX`.

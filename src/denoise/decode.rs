@@ -141,6 +141,25 @@ pub fn decode(
     model: &Model,
     opts: &DecodeOptions,
 ) -> Result<(Vec<Vec<Fill>>, DecodeStats)> {
+    decode_groups(
+        canvas,
+        engine,
+        model,
+        opts,
+        &vec![true; canvas.groups.len()],
+    )
+}
+
+/// [`decode`] for the tie groups with `only[g]` true; the others stay masked in
+/// every row (as if not yet decoded) and get an empty fill of confidence 0, for the
+/// caller to replace (candidate ranking, [`super::rank`]).
+pub fn decode_groups(
+    canvas: &Canvas,
+    engine: &dyn Engine,
+    model: &Model,
+    opts: &DecodeOptions,
+    only: &[bool],
+) -> Result<(Vec<Vec<Fill>>, DecodeStats)> {
     // The command line refuses such values before any work; this guards
     // library callers.
     if !(opts.threshold > 0.0 && opts.threshold <= 1.0) {
@@ -159,7 +178,9 @@ pub fn decode(
     };
     let mut step = 0;
     loop {
-        let active: Vec<usize> = (0..groups.len()).filter(|&g| !groups[g].done()).collect();
+        let active: Vec<usize> = (0..groups.len())
+            .filter(|&g| only[g] && !groups[g].done())
+            .collect();
         if active.is_empty() {
             break;
         }
@@ -203,8 +224,18 @@ pub fn decode(
         .collect();
     for (fi, slots) in canvas.slot_of.iter().enumerate() {
         for &s in slots {
-            let g = &groups[canvas.slots[s].group];
-            fills[fi].push(make_fill(g, canvas.slots[s].len, model)?);
+            let gi = canvas.slots[s].group;
+            if only[gi] {
+                fills[fi].push(make_fill(&groups[gi], canvas.slots[s].len, model)?);
+            } else {
+                fills[fi].push(Fill {
+                    text: String::new(),
+                    confidence: 0.0,
+                    tokens: 0,
+                    mean_confidence: 0.0,
+                    steps: vec![0; canvas.slots[s].len],
+                });
+            }
         }
     }
     Ok((fills, stats))

@@ -11,12 +11,15 @@
 //! - [`Denoiser::fill`] lays every hole of every file out on one canvas, decodes it
 //!   (parallel threshold rule or the sequential baseline) and returns a best guess with
 //!   a confidence per hole. Acceptance (regex, kind, reparse) is the caller's job.
+//! - [`Denoiser::fill_ranked`] does the same, except that holes with [`Candidates`]
+//!   (answers the caller found in the code) are filled by ranking those candidates
+//!   under the model ([`rank`]) instead of free decoding.
 //!
 //! Module map (one entry point each): [`model`] loading + contract validation,
 //! [`onnx_proto`] minimal ONNX signature reader, [`engine`] the `Engine` trait and its
 //! implementations (in process, and the KServe v2 client), [`triton`] the Triton model
 //! repository export, [`context`] the symbol index, [`canvas`] rows/windows/slots,
-//! [`decode`] the decoding loop.
+//! [`decode`] the decoding loop, [`rank`] candidate scoring.
 
 pub mod canvas;
 pub mod context;
@@ -24,6 +27,7 @@ pub mod decode;
 pub mod engine;
 pub mod model;
 pub mod onnx_proto;
+pub mod rank;
 pub mod triton;
 
 use std::path::PathBuf;
@@ -55,6 +59,21 @@ pub struct FileHoles {
     pub path: PathBuf,
     pub text: String,
     pub holes: Vec<HoleSite>,
+}
+
+/// A finite answer set for one hole, found in the code by the caller (for a keyword
+/// argument: the callee's parameter names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidates {
+    /// Candidate fills, each as the fill's text.
+    pub texts: Vec<String>,
+    /// Whether the answer must be one of `texts`. When `false`, the free decoding
+    /// of the hole competes with them as one more candidate.
+    pub closed: bool,
+    /// Holes of one file with the same key must get different fills (the keyword
+    /// names of one call): the most confident hole takes its best candidate first,
+    /// the others choose among the rest.
+    pub exclusive: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +158,12 @@ pub struct DecodeStats {
     pub engine_seconds: f64,
     /// The model's full row length (`max_seq_len`).
     pub seq_len: usize,
+    /// Slots filled by ranking candidates ([`Denoiser::fill_ranked`]) instead of
+    /// free decoding.
+    pub ranked_slots: usize,
+    /// Rows run to score candidates (one per candidate prefix and slot), summed over
+    /// engine calls; included in [`Self::row_passes`].
+    pub candidate_rows: usize,
 }
 
 /// Where the model comes from.
@@ -234,9 +259,49 @@ impl Denoiser {
         ctx: &ContextIndex,
         opts: &DecodeOptions,
     ) -> Result<(Vec<Vec<Fill>>, DecodeStats)> {
+        self.fill_ranked(files, ctx, opts, &[])
+    }
+
+    /// [`Self::fill`], except that a hole with candidates (`cands[file][hole]`, same
+    /// shape as `files`; missing entries mean none) is filled with its best
+    /// candidate, scored under the model in its canvas slot ([`rank`]). Tied holes
+    /// are ranked together when every hole of the tie has candidates (their union).
+    /// Holes without candidates are decoded exactly as by [`Self::fill`]; an open set
+    /// ([`Candidates::closed`] false) is decoded too, and that fill competes as one
+    /// more candidate.
+    pub fn fill_ranked(
+        &self,
+        files: &[FileHoles],
+        ctx: &ContextIndex,
+        opts: &DecodeOptions,
+        cands: &[Vec<Option<Candidates>>],
+    ) -> Result<(Vec<Vec<Fill>>, DecodeStats)> {
         let start = Instant::now();
         let canvas = canvas::Canvas::build(files, ctx, &self.model)?;
-        let (fills, mut stats) = decode::decode(&canvas, self.engine.as_ref(), &self.model, opts)?;
+        let engine = self.engine.as_ref();
+        let plan = rank::plan(&canvas, &self.model, cands)?;
+        let (fills, mut stats) = if plan.iter().all(Option::is_none) {
+            decode::decode(&canvas, engine, &self.model, opts)?
+        } else {
+            let free: Vec<bool> = plan
+                .iter()
+                .map(|p| p.as_ref().is_none_or(|p| !p.closed))
+                .collect();
+            let (mut fills, mut stats) =
+                decode::decode_groups(&canvas, engine, &self.model, opts, &free)?;
+            let ranked = rank::rank(&canvas, engine, &self.model, opts, plan, &fills, &mut stats)?;
+            for (g, fill) in ranked.into_iter().enumerate() {
+                let Some(fill) = fill else { continue };
+                for &s in &canvas.groups[g] {
+                    let slot = &canvas.slots[s];
+                    let mut f = fill.clone();
+                    f.steps.resize(slot.len, *f.steps.last().unwrap_or(&0));
+                    fills[slot.file][slot.hole] = f;
+                    stats.ranked_slots += 1;
+                }
+            }
+            (fills, stats)
+        };
         stats.seconds = start.elapsed().as_secs_f64();
         stats.engine = self.engine.name().to_string();
         Ok((fills, stats))

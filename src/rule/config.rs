@@ -99,6 +99,19 @@ pub struct HoleDecl {
     pub tie: Option<String>,
     #[serde(default)]
     pub min_confidence: Option<f32>,
+    /// `candidates: auto|off` (default `auto`): rank the answers the walked code
+    /// offers (a keyword argument's callee parameters) instead of decoding freely.
+    /// Checked by the loader, which names the file and line of a bad value.
+    #[serde(default)]
+    pub candidates: Option<String>,
+}
+
+impl HoleDecl {
+    /// Whether the fill stage may rank candidates from the walked code for this hole
+    /// (`candidates:` absent or `auto`).
+    pub fn candidates_enabled(&self) -> bool {
+        self.candidates.as_deref() != Some("off")
+    }
 }
 
 fn default_max_tokens() -> usize {

@@ -121,6 +121,16 @@ fn locate(doc: &str, needle: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// Line (1-based, within `doc`) of the first `candidates:` at or after line
+/// `from` (a hole's declaration), for errors about its value.
+fn candidates_line(doc: &str, from: usize) -> Option<usize> {
+    doc.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find(|(_, l)| !l.trim_start().starts_with('#') && l.contains("candidates:"))
+        .map(|(i, _)| i + 1)
+}
+
 /// Line (1-based, within `doc`) of the first line that defines the mapping
 /// key `key` (`key:` after indentation or `- `), quoted or not.
 fn locate_key(doc: &str, key: &str) -> Option<usize> {
@@ -589,6 +599,15 @@ impl Doc<'_> {
                 .is_some_and(|mc| !(0.0..=1.0).contains(&mc))
             {
                 return fail("min_confidence must be between 0 and 1".into());
+            }
+            if let Some(v) = decl.candidates.as_deref() {
+                if v != "auto" && v != "off" {
+                    let at = candidates_line(self.doc, line).unwrap_or(line);
+                    return Err(self.err(
+                        at,
+                        format!("hole `{name}`: candidates must be `auto` or `off`, got `{v}`"),
+                    ));
+                }
             }
             let regex = match &decl.regex {
                 Some(r) => Some(compile_regex(r).map_err(|e| self.compile_err(e))?),

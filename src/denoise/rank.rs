@@ -1,0 +1,540 @@
+//! Candidate ranking: a hole whose answer set is known (`super::Candidates`) is
+//! filled with the candidate the model scores highest in the hole's slot, instead
+//! of free decoding.
+//!
+//! A candidate's target is its tokens (the text tokenized on its own, as a fill is)
+//! followed by `<|eoh|>` when it is shorter than the slot. It is scored teacher-forced,
+//! left to right, in the owner row of every slot of its tie group: the log-probability
+//! of its token at position *j*, with positions `0..j` holding its first *j* tokens and
+//! the rest of the row as decoding would see it before any commit (other slots
+//! masked). One row per distinct prefix and slot answers every candidate sharing that
+//! prefix; all prefixes of one length, for every hole, go through the engine together
+//! (one level per slot position, each level batched like a decoding step). Tied slots
+//! add their log-probabilities, as they vote together in decoding.
+//!
+//! Pruning, per tie group and level: a candidate is dropped once its partial
+//! log-probability is [`MARGIN`] nats below the best complete candidate's, or below the
+//! best partial one of its level, and only the [`BEAM`] best prefixes of a level are
+//! extended. A dropped candidate would have at most e^-7 ≈ 0.1 % of the best one's
+//! probability (for the first rule exactly, for the second as long as the leader does
+//! not fall back), so the ranking is the exhaustive one in practice at a fraction of
+//! the rows.
+//!
+//! Holes whose candidates are exclusive (the keywords of one call) take different
+//! ones, the most confident hole first.
+//!
+//! The fill is the best complete candidate; its confidence is its share of the
+//! probability of all complete candidates (softmax of their total log-probabilities),
+//! so the acceptance threshold is a probability over the answer set (a closed set of
+//! one name is certain and is not scored). When the set is open, the hole's free
+//! decoding is one more candidate, scored the same way, and the confidence is at most
+//! the winner's own probability (other names may be right too).
+//!
+//! Entry points: [`plan`], [`rank`].
+
+use std::collections::HashMap;
+
+use anyhow::{bail, Result};
+
+use super::canvas::Canvas;
+use super::decode::DEFAULT_MAX_BATCH;
+use super::engine::Engine;
+use super::model::{Model, EOH};
+use super::{Candidates, DecodeOptions, DecodeStats, Fill};
+
+/// Nats below the best (complete, or partial at the same level) candidate at which a
+/// candidate is dropped.
+pub const MARGIN: f64 = 7.0;
+
+/// Prefixes extended per tie group and level.
+pub const BEAM: usize = 8;
+
+/// The candidates of one tie group.
+#[derive(Debug, Clone)]
+pub struct GroupPlan {
+    /// Whether the answer must be a candidate (else free decoding competes).
+    pub closed: bool,
+    /// Candidate texts and their tokens (each fits the slot).
+    targets: Vec<(String, Vec<u32>)>,
+    /// Common slot length of the group.
+    len: usize,
+    /// `(file, key)` of [`Candidates::exclusive`] for a group of one slot.
+    exclusive: Option<(usize, usize)>,
+}
+
+fn tokenize(model: &Model, text: &str) -> Result<Vec<u32>> {
+    Ok(model
+        .tokenizer
+        .encode(text, false)
+        .map_err(|e| anyhow::anyhow!("tokenizer failed: {e}"))?
+        .get_ids()
+        .to_vec())
+}
+
+/// Per tie group of `canvas`, the candidates to rank, or `None` when a slot of the
+/// group has none (`cands[file][hole]`, missing entries are none) or none fits the
+/// slot. A tie group ranks the union of its holes' candidates; it is closed when every
+/// hole's set is.
+pub fn plan(
+    canvas: &Canvas,
+    model: &Model,
+    cands: &[Vec<Option<Candidates>>],
+) -> Result<Vec<Option<GroupPlan>>> {
+    let mut out = Vec::with_capacity(canvas.groups.len());
+    for slots in &canvas.groups {
+        let sets: Option<Vec<&Candidates>> = slots
+            .iter()
+            .map(|&s| {
+                let slot = &canvas.slots[s];
+                cands
+                    .get(slot.file)
+                    .and_then(|f| f.get(slot.hole))
+                    .and_then(Option::as_ref)
+            })
+            .collect();
+        let Some(sets) = sets.filter(|s| !s.is_empty()) else {
+            out.push(None);
+            continue;
+        };
+        let len = slots
+            .iter()
+            .map(|&s| canvas.slots[s].len)
+            .min()
+            .unwrap_or(0);
+        let mut targets: Vec<(String, Vec<u32>)> = Vec::new();
+        for text in sets.iter().flat_map(|c| &c.texts) {
+            if targets.iter().any(|(t, _)| t == text) {
+                continue;
+            }
+            let toks = tokenize(model, text)?;
+            if !toks.is_empty() && toks.len() <= len {
+                targets.push((text.clone(), toks));
+            }
+        }
+        let exclusive = match (slots.as_slice(), sets.as_slice()) {
+            ([s], [c]) => c.exclusive.map(|k| (canvas.slots[*s].file, k)),
+            _ => None,
+        };
+        out.push((!targets.is_empty()).then(|| GroupPlan {
+            closed: sets.iter().all(|c| c.closed),
+            targets,
+            len,
+            exclusive,
+        }));
+    }
+    Ok(out)
+}
+
+/// One candidate being scored.
+struct Cand {
+    text: String,
+    /// Tokens followed by `<|eoh|>` when shorter than the slot.
+    seq: Vec<u32>,
+    /// Sum of log-probabilities of `seq[..scored]`.
+    lp: f64,
+    /// Per scored position, its log-probability (summed over tied slots).
+    lps: Vec<f64>,
+    alive: bool,
+}
+
+impl Cand {
+    fn done(&self) -> bool {
+        self.lps.len() == self.seq.len()
+    }
+}
+
+/// Ranks the candidates of every group with a plan; returns its fill per group
+/// (`None` for groups without a plan). `fills` holds the free decoding of the
+/// groups whose plan is open (file, hole order), which competes as a candidate.
+pub fn rank(
+    canvas: &Canvas,
+    engine: &dyn Engine,
+    model: &Model,
+    opts: &DecodeOptions,
+    plans: Vec<Option<GroupPlan>>,
+    fills: &[Vec<Fill>],
+    stats: &mut DecodeStats,
+) -> Result<Vec<Option<Fill>>> {
+    // Candidates per group, the free decoding of open groups added.
+    let mut groups: Vec<Option<(usize, bool, Vec<Cand>)>> = Vec::with_capacity(plans.len());
+    let mut exclusive: Vec<Option<(usize, usize)>> = Vec::with_capacity(plans.len());
+    for (g, p) in plans.into_iter().enumerate() {
+        exclusive.push(p.as_ref().and_then(|p| p.exclusive));
+        let Some(mut p) = p else {
+            groups.push(None);
+            continue;
+        };
+        if !p.closed {
+            let first = &canvas.slots[canvas.groups[g][0]];
+            let free = &fills[first.file][first.hole].text;
+            if !free.is_empty() && !p.targets.iter().any(|(t, _)| t == free) {
+                let toks = tokenize(model, free)?;
+                if !toks.is_empty() && toks.len() <= p.len {
+                    p.targets.push((free.clone(), toks));
+                }
+            }
+        }
+        // One name left in a closed set: it is the answer, nothing to score.
+        let certain = p.closed && p.targets.len() == 1;
+        let cands = p
+            .targets
+            .into_iter()
+            .map(|(text, mut seq)| {
+                if seq.len() < p.len {
+                    seq.push(EOH);
+                }
+                let lps = if certain {
+                    vec![0.0; seq.len()]
+                } else {
+                    Vec::new()
+                };
+                Cand {
+                    text,
+                    seq,
+                    lp: 0.0,
+                    lps,
+                    alive: true,
+                }
+            })
+            .collect();
+        groups.push(Some((p.len, p.closed, cands)));
+    }
+
+    let base = base_rows(canvas);
+    let mut level = 0;
+    loop {
+        // Distinct prefixes of this level per group: (group, prefix) -> next tokens.
+        let mut prefixes: Vec<(usize, Vec<u32>)> = Vec::new();
+        let mut index: HashMap<(usize, Vec<u32>), usize> = HashMap::new();
+        for (g, entry) in groups.iter().enumerate() {
+            let Some((_, _, cands)) = entry else { continue };
+            for c in cands.iter().filter(|c| c.alive && !c.done()) {
+                let key = (g, c.seq[..level].to_vec());
+                if !index.contains_key(&key) {
+                    index.insert(key.clone(), prefixes.len());
+                    prefixes.push(key);
+                }
+            }
+        }
+        if prefixes.is_empty() {
+            break;
+        }
+        // One request per prefix and slot of its group.
+        let mut reqs: Vec<Request> = Vec::new();
+        let mut req_of: Vec<Vec<usize>> = Vec::with_capacity(prefixes.len());
+        for (g, prefix) in &prefixes {
+            let mut mine = Vec::new();
+            for &s in &canvas.groups[*g] {
+                let owner = canvas.slots[s].owner;
+                let mut ids = base[owner.row].clone();
+                for &t in &canvas.groups[*g] {
+                    let slot = &canvas.slots[t];
+                    for occ in std::iter::once(&slot.owner).chain(&slot.mirrors) {
+                        if occ.row == owner.row {
+                            for (j, &tok) in prefix.iter().enumerate() {
+                                ids[occ.start + j] = i64::from(tok);
+                            }
+                        }
+                    }
+                }
+                mine.push(reqs.len());
+                reqs.push(Request {
+                    row: owner.row,
+                    ids,
+                    query: (owner.start + level) as i64,
+                });
+            }
+            req_of.push(mine);
+        }
+        let logprobs = run_requests(canvas, engine, model, opts, &reqs, stats)?;
+        // Score each live candidate's token at this level.
+        for (g, entry) in groups.iter_mut().enumerate() {
+            let Some((_, _, cands)) = entry else { continue };
+            for c in cands.iter_mut().filter(|c| c.alive && !c.done()) {
+                let p = index[&(g, c.seq[..level].to_vec())];
+                let tok = c.seq[level] as usize;
+                let lp: f64 = req_of[p].iter().map(|&r| f64::from(logprobs[r][tok])).sum();
+                c.lp += lp;
+                c.lps.push(lp);
+            }
+            prune(cands, level + 1);
+        }
+        level += 1;
+    }
+
+    Ok(choose(&groups, &exclusive))
+}
+
+/// The fill of every ranked group. Groups sharing an exclusive key take different
+/// candidates: repeatedly, the group whose best remaining candidate is the most
+/// confident takes it, and its text is no longer offered to the others (a group left
+/// with nothing takes its best anyway).
+fn choose(
+    groups: &[Option<(usize, bool, Vec<Cand>)>],
+    exclusive: &[Option<(usize, usize)>],
+) -> Vec<Option<Fill>> {
+    let mut out: Vec<Option<Fill>> = vec![None; groups.len()];
+    let mut clusters: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+    for (g, entry) in groups.iter().enumerate() {
+        let Some((len, closed, cands)) = entry else {
+            continue;
+        };
+        match exclusive[g] {
+            Some(key) => clusters.entry(key).or_default().push(g),
+            None => out[g] = best_fill(cands, *len, *closed, &[]),
+        }
+    }
+    let mut keys: Vec<(usize, usize)> = clusters.keys().copied().collect();
+    keys.sort_unstable();
+    for key in keys {
+        let mut open = clusters.remove(&key).unwrap_or_default();
+        // Names taken so far, with the confidence of the hole that took each.
+        let mut taken: Vec<String> = Vec::new();
+        let mut taken_conf: Vec<f32> = Vec::new();
+        while !open.is_empty() {
+            let mut pick: Option<(usize, Fill)> = None;
+            for (i, &g) in open.iter().enumerate() {
+                let Some((len, closed, cands)) = &groups[g] else {
+                    continue;
+                };
+                let fill = best_fill(cands, *len, *closed, &taken)
+                    .or_else(|| best_fill(cands, *len, *closed, &[]));
+                if let Some(mut f) = fill {
+                    // A choice narrowed by earlier ones is right only if they are:
+                    // its share is scaled by their confidence.
+                    for (t, c) in taken.iter().zip(&taken_conf) {
+                        if cands.iter().any(|x| x.done() && &x.text == t) {
+                            f.confidence *= c;
+                        }
+                    }
+                    if pick
+                        .as_ref()
+                        .is_none_or(|(_, p)| f.confidence > p.confidence)
+                    {
+                        pick = Some((i, f));
+                    }
+                }
+            }
+            let Some((i, fill)) = pick else { break };
+            let g = open.remove(i);
+            taken.push(fill.text.clone());
+            taken_conf.push(fill.confidence);
+            out[g] = Some(fill);
+        }
+    }
+    out
+}
+
+/// Drops candidates too far below the best, and all but the [`BEAM`] best prefixes of
+/// length `level` (see the module documentation).
+fn prune(cands: &mut [Cand], level: usize) {
+    let best_done = cands
+        .iter()
+        .filter(|c| c.alive && c.done())
+        .map(|c| c.lp)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let best_open = cands
+        .iter()
+        .filter(|c| c.alive && !c.done())
+        .map(|c| c.lp)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let floor = best_done.max(best_open) - MARGIN;
+    // Prefixes of this level, best first; the BEAM best are kept.
+    let mut open: Vec<(f64, &[u32])> = Vec::new();
+    for c in cands.iter().filter(|c| c.alive && !c.done()) {
+        let pre = &c.seq[..level];
+        if !open.iter().any(|(_, p)| *p == pre) {
+            open.push((c.lp, pre));
+        }
+    }
+    open.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let keep: Vec<Vec<u32>> = open.iter().take(BEAM).map(|(_, p)| p.to_vec()).collect();
+    for c in cands.iter_mut().filter(|c| c.alive && !c.done()) {
+        if c.lp < floor || !keep.iter().any(|p| p.as_slice() == &c.seq[..level]) {
+            c.alive = false;
+        }
+    }
+}
+
+/// The best complete candidate, with its share of the complete candidates'
+/// probability as confidence (for an open set, at most its own probability).
+fn best_fill(cands: &[Cand], len: usize, closed: bool, taken: &[String]) -> Option<Fill> {
+    let done: Vec<&Cand> = cands
+        .iter()
+        .filter(|c| c.done() && !taken.contains(&c.text))
+        .collect();
+    let best = done
+        .iter()
+        .copied()
+        .reduce(|a, b| if b.lp > a.lp { b } else { a })?;
+    let total: f64 = done.iter().map(|c| (c.lp - best.lp).exp()).sum();
+    // A share of an open set overstates: names outside it (which the free decoding
+    // stands for only once) take probability too. The candidate's own probability
+    // bounds it.
+    let share = 1.0 / total;
+    let confidence = if closed {
+        share
+    } else {
+        share.min(best.lp.exp())
+    };
+    let tokens = best.seq.iter().take_while(|&&t| t != EOH).count();
+    let mut steps: Vec<usize> = (1..=best.seq.len()).collect();
+    steps.resize(len, best.seq.len());
+    Some(Fill {
+        text: best.text.clone(),
+        confidence: confidence as f32,
+        tokens,
+        mean_confidence: (best.lp / best.seq.len() as f64).exp() as f32,
+        steps,
+    })
+}
+
+/// The canvas rows as decoding starts them: positions past a tie group's common slot
+/// length hold `<|eoh|>` (as `decode` writes them).
+fn base_rows(canvas: &Canvas) -> Vec<Vec<i64>> {
+    let mut rows: Vec<Vec<i64>> = canvas.rows.iter().map(|r| r.ids.clone()).collect();
+    for slots in &canvas.groups {
+        let len = slots
+            .iter()
+            .map(|&s| canvas.slots[s].len)
+            .min()
+            .unwrap_or(0);
+        for &s in slots {
+            let slot = &canvas.slots[s];
+            for occ in std::iter::once(&slot.owner).chain(&slot.mirrors) {
+                for j in len..slot.len {
+                    rows[occ.row][occ.start + j] = i64::from(EOH);
+                }
+            }
+        }
+    }
+    rows
+}
+
+/// One scoring row: a canvas row with a candidate prefix written into its slot, and
+/// the position whose distribution is wanted.
+struct Request {
+    row: usize,
+    ids: Vec<i64>,
+    query: i64,
+}
+
+/// Runs every request (longest rows first, in chunks of the decoder's batch size, each
+/// call cut to its longest row unless the engine needs full rows) and returns each
+/// request's log-probabilities over the vocabulary.
+fn run_requests(
+    canvas: &Canvas,
+    engine: &dyn Engine,
+    model: &Model,
+    opts: &DecodeOptions,
+    reqs: &[Request],
+    stats: &mut DecodeStats,
+) -> Result<Vec<Vec<f32>>> {
+    let vocab = model.vocab_size();
+    let seq = canvas.seq_len;
+    let content = |r: usize| canvas.rows[r].mask.iter().filter(|&&m| m != 0).count();
+    let fixed = engine.fixed_seq_len();
+    let mut order: Vec<(usize, usize)> =
+        (0..reqs.len()).map(|i| (i, content(reqs[i].row))).collect();
+    if !fixed {
+        order.sort_by_key(|&(i, len)| (std::cmp::Reverse(len), i));
+    }
+    let chunk = match (opts.max_batch, engine.max_batch()) {
+        (0, 0) => DEFAULT_MAX_BATCH,
+        (0, m) | (m, 0) => m,
+        (a, b) => a.min(b),
+    };
+    let mut out: Vec<Vec<f32>> = vec![Vec::new(); reqs.len()];
+    for part in order.chunks(chunk.max(1)) {
+        let b = part.len();
+        let run_seq = if fixed {
+            seq
+        } else {
+            part.iter().map(|&(_, len)| len).max().unwrap_or(1).max(1)
+        };
+        let mut ids = Vec::with_capacity(b * run_seq);
+        let mut mask = Vec::with_capacity(b * run_seq);
+        let mut q = Vec::with_capacity(b);
+        for &(i, len) in part {
+            let r = &reqs[i];
+            ids.extend_from_slice(&r.ids[..run_seq]);
+            mask.extend_from_slice(&canvas.rows[r.row].mask[..run_seq]);
+            q.push(r.query);
+            stats.tokens_content += len;
+        }
+        let t0 = std::time::Instant::now();
+        let logits = engine.run(&ids, &mask, b, run_seq, &q, 1)?;
+        stats.engine_seconds += t0.elapsed().as_secs_f64();
+        stats.forward_passes += 1;
+        stats.row_passes += b;
+        stats.candidate_rows += b;
+        stats.tokens_run += b * run_seq;
+        if logits.len() != b * vocab {
+            bail!(
+                "the engine returned {} logits, expected {}",
+                logits.len(),
+                b * vocab
+            );
+        }
+        for (bi, &(i, _)) in part.iter().enumerate() {
+            out[i] = log_softmax(&logits[bi * vocab..(bi + 1) * vocab]);
+        }
+    }
+    Ok(out)
+}
+
+fn log_softmax(logits: &[f32]) -> Vec<f32> {
+    let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if !m.is_finite() {
+        return logits.to_vec();
+    }
+    let lse = m + logits.iter().map(|v| (v - m).exp()).sum::<f32>().ln();
+    logits.iter().map(|v| v - lse).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(text: &str, lp: f64) -> Cand {
+        Cand {
+            text: text.to_string(),
+            seq: vec![40, EOH],
+            lp,
+            lps: vec![lp, 0.0],
+            alive: true,
+        }
+    }
+
+    #[test]
+    fn confidence_is_the_share_of_the_set() {
+        let cands = [cand("a", -1.0), cand("b", -1.0 - 2f64.ln())];
+        let f = best_fill(&cands, 8, true, &[]).unwrap();
+        assert_eq!(f.text, "a");
+        assert!((f.confidence - 2.0 / 3.0).abs() < 1e-6);
+        assert_eq!(f.steps, vec![1, 2, 2, 2, 2, 2, 2, 2]);
+        // open: bounded by the winner's own probability e^-1
+        let f = best_fill(&cands, 8, false, &[]).unwrap();
+        assert!((f.confidence - (-1f32).exp()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn keywords_of_one_call_take_different_names() {
+        let groups = vec![
+            Some((8, true, vec![cand("path", -0.1), cand("protocol", -3.0)])),
+            Some((8, true, vec![cand("path", -0.5), cand("protocol", -1.0)])),
+            Some((8, true, vec![cand("path", -0.5), cand("protocol", -1.0)])),
+        ];
+        let fills = choose(&groups, &[Some((0, 7)), Some((0, 7)), None]);
+        let texts: Vec<&str> = fills
+            .iter()
+            .map(|f| f.as_ref().unwrap().text.as_str())
+            .collect();
+        // the surer hole keeps `path`; the other takes what is left, only as sure as
+        // the first; the third is another call
+        assert_eq!(texts, vec!["path", "protocol", "path"]);
+        let first = fills[0].as_ref().unwrap().confidence;
+        assert!((first - 1.0 / (1.0 + (-2.9f32).exp())).abs() < 1e-5);
+        assert!((fills[1].as_ref().unwrap().confidence - first).abs() < 1e-6);
+    }
+}
