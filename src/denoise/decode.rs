@@ -311,9 +311,9 @@ fn forward(
             }
         }
     }
-    // Rows with queries, longest content first (ties by index): chunks then hold rows
-    // of similar length, and each call is cut to its longest row (padding is masked
-    // out of attention and the copy head) unless the engine needs full rows.
+    // Rows with queries. An engine that allows it (none of the shipped ones: see
+    // `Engine::fixed_seq_len`) gets them longest content first, each call cut to
+    // its longest row.
     let content = |r: usize| canvas.rows[r].mask.iter().filter(|&&m| m != 0).count();
     let mut batch_rows: Vec<(usize, usize)> = (0..rows.len())
         .filter(|&r| !row_queries[r].is_empty())

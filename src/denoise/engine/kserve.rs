@@ -686,11 +686,6 @@ impl Engine for KserveEngine {
         self.max_batch
     }
 
-    /// The server's model may state fixed dimensions: rows stay `max_seq_len` long.
-    fn fixed_seq_len(&self) -> bool {
-        true
-    }
-
     fn run(
         &self,
         ids: &[i64],

@@ -346,11 +346,6 @@ impl Engine for OrtEngine {
         self.max_batch
     }
 
-    /// TensorRT's optimisation profile was built for full rows.
-    fn fixed_seq_len(&self) -> bool {
-        self.max_batch != 0
-    }
-
     fn run(
         &self,
         ids: &[i64],
