@@ -167,13 +167,15 @@ fn select_files(
         .collect())
 }
 
-/// Stages 2 and 3 over every file, in parallel: read, prefilter, parse,
-/// match and plan each file in one worker; only files with findings keep
-/// their text past this point (`Ok(None)`: read, nothing found). When a
-/// Python rule has a hole that may rank candidates, the definitions of every
-/// Python file read are indexed too (the keyword candidates of stage 4).
+/// One walked file after the scan: its result, `Ok(None)` when it was read
+/// and nothing was found, or why it was skipped.
 type Scanned = Result<Option<FileResult>, Skipped>;
 
+/// Stages 2 and 3 over every file, in parallel: read, prefilter, parse,
+/// match and plan each file in one worker; only files with findings keep
+/// their text past this point. When a Python rule has a hole that may rank
+/// candidates, the definitions of every Python file read are indexed too
+/// (the keyword candidates of stage 4).
 fn scan_all(
     files: &[(walk::Candidate, String)],
     rules: &[Rule],
