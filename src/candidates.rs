@@ -131,7 +131,14 @@ pub fn file_defs(text: &str) -> Vec<(String, Signature)> {
     if !text.contains("def ") && !text.contains("class ") {
         return Vec::new();
     }
-    let tree = Lang::Python.parse(text);
+    defs_in(&Lang::Python.parse(text), text)
+}
+
+/// [`file_defs`] on a tree the caller already parsed from `text`.
+pub fn defs_in(tree: &tree_sitter::Tree, text: &str) -> Vec<(String, Signature)> {
+    if !text.contains("def ") && !text.contains("class ") {
+        return Vec::new();
+    }
     let mut out = Vec::new();
     let mut stack = vec![tree.root_node()];
     while let Some(n) = stack.pop() {

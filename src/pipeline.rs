@@ -204,10 +204,7 @@ fn scan_all(
             let t = Instant::now();
             let loaded = walk::load(c, opts.walk.max_filesize);
             clock.add(&clock.read, t);
-            let defs = match &loaded {
-                Ok(f) if want_defs && f.lang == Lang::Python => candidates::file_defs(&f.text),
-                _ => Vec::new(),
-            };
+            let mut defs = Vec::new();
             let r = loaded.map(|f| {
                 let glob_rel = match &rules_root {
                     Some(rr) => relative_to(rr, &f.path),
@@ -218,7 +215,10 @@ fn scan_all(
                     glob_rel: &glob_rel,
                 };
                 let size = f.text.len();
-                let r = scan_file(f, at, rules, &rule_ids, opts.prefilter, clock);
+                let want = want_defs && f.lang == Lang::Python;
+                let (r, d) =
+                    scan_file_and_defs(f, at, rules, &rule_ids, opts.prefilter, clock, want);
+                defs = d;
                 if size >= TRIM_AFTER_BYTES {
                     release_freed_memory();
                 }
@@ -395,6 +395,20 @@ pub fn scan_file(
     prefilter: bool,
     clock: &StageClock,
 ) -> FileResult {
+    scan_file_and_defs(f, at, rules, rule_ids, prefilter, clock, false).0
+}
+
+/// [`scan_file`], and with `want_defs` the file's definitions for keyword
+/// candidates, taken from the scan's own parse when there was one.
+fn scan_file_and_defs(
+    f: SourceFile,
+    at: ScanAt,
+    rules: &[Rule],
+    rule_ids: &[String],
+    prefilter: bool,
+    clock: &StageClock,
+    want_defs: bool,
+) -> (FileResult, Vec<(String, candidates::Signature)>) {
     let crlf = plan::is_crlf(&f.text);
     clock
         .bytes
@@ -466,7 +480,12 @@ pub fn scan_file(
     }
     clock.add(&clock.matching, t);
     let edits_empty = sorted.is_empty();
-    FileResult {
+    let defs = match (&tree, want_defs) {
+        (Some(tree), true) => candidates::defs_in(tree, &f.text),
+        (None, true) => candidates::file_defs(&f.text),
+        (_, false) => Vec::new(),
+    };
+    let result = FileResult {
         path: f.path,
         rel: at.rel.to_string(),
         lang: f.lang,
@@ -479,7 +498,8 @@ pub fn scan_file(
         // Only files with edits are validated; the count walks only into
         // subtrees that hold an error, so it is cheap either way.
         original_errors: tree.as_ref().filter(|_| !edits_empty).map(count_errors),
-    }
+    };
+    (result, defs)
 }
 
 /// Stage 5: build the new text and make sure it still parses. Filled hole
