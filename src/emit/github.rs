@@ -17,18 +17,8 @@ pub fn print(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out, "{}", suggestion_command(r, &s))?;
         }
         for t in r.type_rejections() {
-            let (start, end) = node_span(r);
-            writeln!(
-                out,
-                "::notice file={},line={},col={},endLine={},endColumn={},title={}::{}",
-                escape_property(&r.file.rel),
-                start.0,
-                start.1 + 1,
-                end.0,
-                end.1 + 1,
-                escape_property(&format!("{} type check", r.rule.id)),
-                escape_data(&t.to_string())
-            )?;
+            let title = format!("{} type check", r.rule.id);
+            writeln!(out, "{}", annotation("notice", r, &title, &t.to_string()))?;
         }
     }
     Ok(())
@@ -51,6 +41,12 @@ pub fn github_command(r: &Record) -> String {
         Severity::Warning => "warning",
         _ => "notice",
     };
+    annotation(cmd, r, &r.rule.id, &r.message())
+}
+
+/// `::CMD file=…,line=…,col=…,endLine=…,endColumn=…,title=TITLE::MESSAGE` on the
+/// record's node, every workflow command of this format.
+fn annotation(cmd: &str, r: &Record, title: &str, message: &str) -> String {
     let (start, end) = node_span(r);
     format!(
         "::{cmd} file={},line={},col={},endLine={},endColumn={},title={}::{}",
@@ -59,22 +55,13 @@ pub fn github_command(r: &Record) -> String {
         start.1 + 1,
         end.0,
         end.1 + 1,
-        escape_property(&r.rule.id),
-        escape_data(&r.message())
+        escape_property(title),
+        escape_data(message)
     )
 }
 
 /// `::notice file=…,line=…,col=…,endLine=…,endColumn=…,title=RULE suggestion::hole …`
 pub fn suggestion_command(r: &Record, s: &Suggestion) -> String {
-    let (start, end) = node_span(r);
-    format!(
-        "::notice file={},line={},col={},endLine={},endColumn={},title={}::{}",
-        escape_property(&r.file.rel),
-        start.0,
-        start.1 + 1,
-        end.0,
-        end.1 + 1,
-        escape_property(&format!("{} suggestion", r.rule.id)),
-        escape_data(&s.to_string())
-    )
+    let title = format!("{} suggestion", r.rule.id);
+    annotation("notice", r, &title, &s.to_string())
 }

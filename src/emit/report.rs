@@ -101,19 +101,9 @@ impl Record<'_> {
 /// One line per fill the type checker turned down: `path:line:col:
 /// rejected[rule]: hole RET fill -> AB rejected: type check: mypy: …`.
 pub fn type_rejection_lines(records: &[Record]) -> Vec<String> {
-    let mut out = Vec::new();
-    for r in records {
-        for t in r.type_rejections() {
-            out.push(format!(
-                "{}:{}:{}: rejected[{}]: {t}",
-                r.file.rel,
-                r.start.0,
-                r.start.1 + 1,
-                r.rule.id
-            ));
-        }
-    }
-    out
+    located_lines(records, "rejected", |r| {
+        r.type_rejections().iter().map(|t| t.to_string()).collect()
+    })
 }
 
 /// A hole's best guess that only its confidence kept out: below the hole's
@@ -180,11 +170,23 @@ impl std::fmt::Display for Suggestion<'_> {
 /// One line per suggestion: `path:line:col: suggestion[rule]: hole RET
 /// suggested (0.46): -> AB (…)`, shaped like `check`'s finding lines.
 pub fn suggestion_lines(records: &[Record]) -> Vec<String> {
+    located_lines(records, "suggestion", |r| {
+        r.suggestions().iter().map(|s| s.to_string()).collect()
+    })
+}
+
+/// `path:line:col: TAG[rule]: TEXT` for each text `texts` gives a record,
+/// shaped like `check`'s finding lines.
+fn located_lines(
+    records: &[Record],
+    tag: &str,
+    texts: impl Fn(&Record) -> Vec<String>,
+) -> Vec<String> {
     let mut out = Vec::new();
     for r in records {
-        for s in r.suggestions() {
+        for text in texts(r) {
             out.push(format!(
-                "{}:{}:{}: suggestion[{}]: {s}",
+                "{}:{}:{}: {tag}[{}]: {text}",
                 r.file.rel,
                 r.start.0,
                 r.start.1 + 1,
