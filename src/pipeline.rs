@@ -8,7 +8,7 @@
 use crate::candidates::{self, DefIndex};
 use crate::fill::{self, FillOptions, FillSummary};
 use crate::lang::{count_errors, Lang};
-use crate::plan::{self, Edit, EditStatus, RejectReason};
+use crate::plan::{self, Edit, EditStatus, HoleProblem, RejectReason};
 use crate::results::{line_col, slash_path, FileResult, Finding};
 use crate::rule::Rule;
 use crate::verify::{self, VerifyOptions, VerifySummary};
@@ -532,6 +532,9 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
             }
             return finalize(f, rules);
         }
+        if reject_unbound_type_names(f, rules, &tree, &text, &placed) {
+            return finalize(f, rules);
+        }
     }
     if !ok && f.edits.iter().any(|e| e.is_live() && !e.holes.is_empty()) {
         // Drop the fills that sit in a syntax error first, so that one bad
@@ -572,6 +575,46 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
     if ok && text != f.original {
         f.new_text = Some(text);
     }
+}
+
+/// Python holes of `kind: type` whose fill names something the file never spells
+/// ([`crate::validate::python_unbound_names`]) lose their fill: the hole is reported as
+/// rejected and its edit is not written. Returns whether any was.
+fn reject_unbound_type_names(
+    f: &mut FileResult,
+    rules: &[Rule],
+    tree: &tree_sitter::Tree,
+    text: &str,
+    placed: &[plan::PlacedHole],
+) -> bool {
+    if f.lang != Lang::Python {
+        return false;
+    }
+    let is_type = |p: &plan::PlacedHole| {
+        let e = &f.edits[p.edit];
+        rules[e.rule]
+            .holes
+            .get(&e.holes[p.hole].name)
+            .is_some_and(|h| h.decl.kind.as_deref() == Some("type"))
+    };
+    let ranges: Vec<_> = placed.iter().map(|p| p.range.clone()).collect();
+    let check: Vec<bool> = placed.iter().map(is_type).collect();
+    if !check.contains(&true) {
+        return false;
+    }
+    let unbound: Vec<(usize, usize, String)> =
+        crate::validate::python_unbound_names(tree, text, &ranges, &check)
+            .into_iter()
+            .map(|(i, n)| (placed[i].edit, placed[i].hole, n.to_string()))
+            .collect();
+    for (ei, hi, name) in &unbound {
+        let e = &mut f.edits[*ei];
+        e.status = EditStatus::Unresolved;
+        let h = &mut e.holes[*hi];
+        h.fill = None;
+        h.problem = Some(HoleProblem::Unbound { name: name.clone() });
+    }
+    !unbound.is_empty()
 }
 
 /// The text of `f` with exactly the live edits of `edits` (the file's edits,

@@ -21,6 +21,9 @@ pub struct PlannedHole {
     /// The model's best guess and its confidence (accepted or not).
     pub guess: Option<String>,
     pub confidence: Option<f32>,
+    /// The guess was chosen among candidates the code offers (keyword names of a
+    /// callee defined in the walked code), not decoded freely.
+    pub ranked: bool,
     /// Why the guess was not accepted (`None` when accepted or not decoded).
     pub problem: Option<HoleProblem>,
 }
@@ -35,6 +38,9 @@ pub enum HoleProblem {
     LowConfidence { confidence: f32, threshold: f32 },
     /// The fill does not match the hole's `regex`.
     Regex,
+    /// A Python type fill names something its file neither defines, imports nor
+    /// uses anywhere else (`name`), so it would not resolve.
+    Unbound { name: String },
     /// `--verify`: with the fill written, the type checker (`checker`, such as
     /// `mypy`) reports an error the file did not have; `message` is its
     /// first such error, as `line N: text [code]`.
@@ -64,6 +70,10 @@ impl std::fmt::Display for HoleProblem {
                 "confidence {confidence:.2} below threshold {threshold:.2}"
             ),
             HoleProblem::Regex => write!(f, "fill does not match the hole's regex"),
+            HoleProblem::Unbound { name } => write!(
+                f,
+                "fill names `{name}`, which the file neither defines, imports nor uses"
+            ),
             HoleProblem::TypeCheck { checker, message } => {
                 write!(f, "type check: {checker}: {message}")
             }
@@ -190,6 +200,7 @@ impl Edit {
                 fill: None,
                 guess: None,
                 confidence: None,
+                ranked: false,
                 problem: None,
             })
             .collect();

@@ -403,3 +403,60 @@ fn a_fill_that_breaks_the_file_does_not_cost_the_others() {
     apply(d, &["-r", "r.yml", "--threshold", "0.4", "--write", "a.py"]);
     assert_eq!(read(d, "a.py"), "foo(AB)\nbar = 2\nfoo(AB)\n");
 }
+
+/// A Python type fill that names something its file never spells would not
+/// resolve (a `NameError` when the annotation is evaluated): it is rejected and
+/// reported with the name, while the same fill is written where the file defines
+/// the name, imports it, or star-imports a module that may.
+#[test]
+fn a_type_fill_naming_nothing_the_file_spells_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(&d.join("bare.py"), "def f(x):\n    return x\n");
+    write(
+        &d.join("defined.py"),
+        "class AB:\n    pass\n\n\ndef f(x):\n    return x\n",
+    );
+    write(
+        &d.join("imported.py"),
+        "from .kinds import AB\n\n\ndef f(x):\n    return x\n",
+    );
+    write(
+        &d.join("star.py"),
+        "from .kinds import *\n\n\ndef f(x):\n    return x\n",
+    );
+    // Only in a comment and a string: not a binding.
+    write(
+        &d.join("mentioned.py"),
+        "# AB is made elsewhere\ndef f(x):\n    \"\"\"Gives an AB.\"\"\"\n    return x\n",
+    );
+    let ret = rule("py-return-type.yml");
+    let out = apply(d, &["-r", &ret, "--threshold", "0.4", "--json", "."]);
+    let recs = records(&out);
+    let status = |file: &str| -> String {
+        let r = recs
+            .iter()
+            .find(|r| r["file"] == file)
+            .unwrap_or_else(|| panic!("no record for {file}: {recs:?}"));
+        r["holes"][0]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    for file in ["defined.py", "imported.py", "star.py"] {
+        assert_eq!(status(file), "applied", "{file}: {recs:?}");
+    }
+    for file in ["bare.py", "mentioned.py"] {
+        assert_eq!(
+            status(file),
+            "rejected: fill names `AB`, which the file neither defines, imports nor uses",
+            "{file}: {recs:?}"
+        );
+    }
+    apply(d, &["-r", &ret, "--threshold", "0.4", "--write", "."]);
+    assert_eq!(read(d, "bare.py"), "def f(x):\n    return x\n");
+    assert_eq!(
+        read(d, "imported.py"),
+        "from .kinds import AB\n\n\ndef f(x) -> AB:\n    return x\n"
+    );
+}

@@ -90,7 +90,7 @@ fn mypy_keeps_a_fill_that_checks_and_drops_the_ones_that_add_errors() {
     // the `return` line, inside `count`, so that fill alone is dropped.
     assert!(shapes.contains("def make(size: int) -> AB:\n"), "{shapes}");
     assert!(shapes.contains("def count(items: list[AB]):\n"), "{shapes}");
-    // No AB in scope: the error is on the fill's own line.
+    // No AB in scope: the name check turns the fill down before mypy runs.
     assert_eq!(
         read(dir.path(), "app/plain.py"),
         read(&fixture("verify/py"), "app/plain.py")
@@ -105,11 +105,11 @@ fn mypy_keeps_a_fill_that_checks_and_drops_the_ones_that_add_errors() {
         "{err}"
     );
     assert!(
-        err.contains("app/plain.py:1:11: rejected[py-return-type]: hole RET fill -> AB rejected: type check: mypy: line 1: Name \"AB\" is not defined [name-defined]"),
+        err.contains("app/plain.py:1:11: rejected[py-return-type]: hole RET fill -> AB rejected: fill names `AB`, which the file neither defines, imports nor uses (not applied)"),
         "{err}"
     );
     assert!(
-        err.contains("type check (mypy): 3 fill(s) in 2 file(s) checked, 2 dropped"),
+        err.contains("type check (mypy): 2 fill(s) in 1 file(s) checked, 1 dropped"),
         "{err}"
     );
     // mypy's cache and shadow files went to a temporary folder.
@@ -120,7 +120,8 @@ fn mypy_keeps_a_fill_that_checks_and_drops_the_ones_that_add_errors() {
         vec![Path::new("app/plain.py"), Path::new("app/shapes.py")]
     );
 
-    // The control: without --verify every fill is written.
+    // The control: without --verify every fill that names what its file knows
+    // is written.
     let dir = copy_fixture("verify/py");
     let out = run(dir.path(), "apply", &["--rule", &py_rule(), "--write", "."]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -128,7 +129,10 @@ fn mypy_keeps_a_fill_that_checks_and_drops_the_ones_that_add_errors() {
         read(dir.path(), "app/shapes.py").matches("-> AB:").count(),
         2
     );
-    assert!(read(dir.path(), "app/plain.py").contains("-> AB:"));
+    assert_eq!(
+        read(dir.path(), "app/plain.py"),
+        read(&fixture("verify/py"), "app/plain.py")
+    );
 }
 
 #[test]
@@ -186,7 +190,15 @@ fn mypy_rejections_are_in_json_and_in_checks_reports() {
         .iter()
         .filter(|s| s.starts_with("rejected: type check: mypy: "))
         .collect();
-    assert_eq!(rejected.len(), 2, "{statuses:?}");
+    assert_eq!(rejected.len(), 1, "{statuses:?}");
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| s.starts_with("rejected: fill names `AB`"))
+            .count(),
+        1,
+        "{statuses:?}"
+    );
     assert_eq!(snapshot(dir.path()), before, "a dry run writes nothing");
 
     let out = run(
@@ -217,7 +229,7 @@ fn mypy_rejections_are_in_json_and_in_checks_reports() {
     let json = stdout(&out);
     assert_eq!(
         json.matches("rejected: type check: mypy").count(),
-        2,
+        1,
         "{json}"
     );
     let out = run(
@@ -236,7 +248,12 @@ fn mypy_rejections_are_in_json_and_in_checks_reports() {
     let gh = stdout(&out);
     assert_eq!(
         gh.matches("title=py-return-type type check::").count(),
-        2,
+        1,
+        "{gh}"
+    );
+    assert_eq!(
+        gh.matches("title=py-return-type rejected fill::").count(),
+        1,
         "{gh}"
     );
     let out = run(
@@ -259,10 +276,20 @@ fn mypy_rejections_are_in_json_and_in_checks_reports() {
         .filter_map(|r| r["properties"]["typeCheckRejections"].as_array())
         .flatten()
         .collect();
-    assert_eq!(rejected.len(), 2, "{sarif}");
+    assert_eq!(rejected.len(), 1, "{sarif}");
     assert!(rejected
         .iter()
         .all(|t| t["checker"] == "mypy" && t["text"] == "AB"));
+    let names: Vec<&Value> = results
+        .iter()
+        .filter_map(|r| r["properties"]["nameRejections"].as_array())
+        .flatten()
+        .collect();
+    assert_eq!(names.len(), 1, "{sarif}");
+    assert!(names[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("fill names `AB`"));
     // A dropped fill is never offered as a SARIF fix; the kept one is.
     assert_eq!(
         results.iter().filter(|r| r.get("fixes").is_some()).count(),

@@ -6,6 +6,7 @@
 
 use super::report::{Record, Report, Suggestion};
 use super::sarif::node_span;
+use crate::plan::HoleProblem;
 use crate::rule::Severity;
 use std::io::Write;
 
@@ -16,8 +17,12 @@ pub fn print(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         for s in r.suggestions() {
             writeln!(out, "{}", suggestion_command(r, &s))?;
         }
-        for t in r.type_rejections() {
-            let title = format!("{} type check", r.rule.id);
+        for t in r.hole_rejections() {
+            let what = match t.problem {
+                HoleProblem::TypeCheck { .. } => "type check",
+                _ => "rejected fill",
+            };
+            let title = format!("{} {what}", r.rule.id);
             writeln!(out, "{}", annotation("notice", r, &title, &t.to_string()))?;
         }
     }

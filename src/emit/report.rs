@@ -55,54 +55,57 @@ impl Record<'_> {
     }
 }
 
-/// A fill the type-check gate (`--verify`) dropped: the hole, the fill and
-/// the checker's error.
+/// A fill that was sure enough but dropped after the reparse: by the type-check
+/// gate (`--verify`, with the checker's error) or for naming something its file does
+/// not know. The hole, the fill and why.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TypeRejection<'a> {
+pub struct HoleRejection<'a> {
     pub hole: &'a str,
     pub text: &'a str,
-    pub checker: &'a str,
-    pub message: &'a str,
+    /// [`HoleProblem::TypeCheck`] or [`HoleProblem::Unbound`].
+    pub problem: &'a HoleProblem,
 }
 
-impl std::fmt::Display for TypeRejection<'_> {
-    /// `hole RET fill -> AB rejected: type check: mypy: line 11: … [code]`.
+impl std::fmt::Display for HoleRejection<'_> {
+    /// `hole RET fill -> AB rejected: type check: mypy: line 11: … [code] (not applied)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let text: String = self.text.escape_debug().collect();
         write!(
             f,
-            "hole {} fill -> {} rejected: type check: {}: {} (not applied)",
-            self.hole, text, self.checker, self.message
+            "hole {} fill -> {} rejected: {} (not applied)",
+            self.hole, text, self.problem
         )
     }
 }
 
 impl Record<'_> {
-    /// The fills of this finding's edit that the type checker turned down.
-    pub fn type_rejections(&self) -> Vec<TypeRejection<'_>> {
+    /// The fills of this finding's edit that were sure enough but turned down after
+    /// the reparse: by the type checker, or for naming what their file does not know.
+    pub fn hole_rejections(&self) -> Vec<HoleRejection<'_>> {
         let Some(e) = self.edit else {
             return Vec::new();
         };
         e.holes
             .iter()
             .filter_map(|h| match &h.problem {
-                Some(HoleProblem::TypeCheck { checker, message }) => Some(TypeRejection {
-                    hole: &h.name,
-                    text: h.guess.as_deref().unwrap_or(""),
-                    checker,
-                    message,
-                }),
+                Some(p @ (HoleProblem::TypeCheck { .. } | HoleProblem::Unbound { .. })) => {
+                    Some(HoleRejection {
+                        hole: &h.name,
+                        text: h.guess.as_deref().unwrap_or(""),
+                        problem: p,
+                    })
+                }
                 _ => None,
             })
             .collect()
     }
 }
 
-/// One line per fill the type checker turned down: `path:line:col:
+/// One line per fill turned down after the reparse: `path:line:col:
 /// rejected[rule]: hole RET fill -> AB rejected: type check: mypy: …`.
-pub fn type_rejection_lines(records: &[Record]) -> Vec<String> {
+pub fn hole_rejection_lines(records: &[Record]) -> Vec<String> {
     located_lines(records, "rejected", |r| {
-        r.type_rejections().iter().map(|t| t.to_string()).collect()
+        r.hole_rejections().iter().map(|t| t.to_string()).collect()
     })
 }
 

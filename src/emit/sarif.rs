@@ -5,7 +5,7 @@
 //! FILL …`) and listed under `properties.suggestions`, never as a fix.
 
 use super::report::{render_replacement, Record, Report};
-use crate::plan::EditStatus;
+use crate::plan::{EditStatus, HoleProblem};
 use crate::rule::{LabelStyle, Rule, Severity};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -85,9 +85,13 @@ pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
             for s in &suggestions {
                 message.push_str(&format!("\nSuggestion: {s}"));
             }
-            let rejections = r.type_rejections();
+            let rejections = r.hole_rejections();
             for t in &rejections {
-                message.push_str(&format!("\nType check: {t}"));
+                let what = match t.problem {
+                    HoleProblem::TypeCheck { .. } => "Type check",
+                    _ => "Rejected",
+                };
+                message.push_str(&format!("\n{what}: {t}"));
             }
             let mut v = json!({
                 "ruleId": r.rule.id,
@@ -138,19 +142,25 @@ pub fn sarif(records: &[Record], rules: &[Rule]) -> Value {
                     .collect();
                 v["properties"] = json!({"suggestions": list});
             }
-            if !rejections.is_empty() {
-                let list: Vec<Value> = rejections
+            let listed = |keep: fn(&HoleProblem) -> bool| -> Vec<Value> {
+                rejections
                     .iter()
-                    .map(|t| {
-                        json!({
-                            "hole": t.hole,
-                            "text": t.text,
-                            "checker": t.checker,
-                            "message": t.message,
-                        })
+                    .filter(|t| keep(t.problem))
+                    .map(|t| match t.problem {
+                        HoleProblem::TypeCheck { checker, message } => json!({
+                            "hole": t.hole, "text": t.text, "checker": checker, "message": message,
+                        }),
+                        p => json!({"hole": t.hole, "text": t.text, "message": p.to_string()}),
                     })
-                    .collect();
-                v["properties"]["typeCheckRejections"] = Value::Array(list);
+                    .collect()
+            };
+            let type_checks = listed(|p| matches!(p, HoleProblem::TypeCheck { .. }));
+            if !type_checks.is_empty() {
+                v["properties"]["typeCheckRejections"] = Value::Array(type_checks);
+            }
+            let names = listed(|p| matches!(p, HoleProblem::Unbound { .. }));
+            if !names.is_empty() {
+                v["properties"]["nameRejections"] = Value::Array(names);
             }
             // Only an edit that `apply` would make is offered as a fix: an
             // overlapped, unresolved or rejected one would insert broken text.

@@ -7,7 +7,7 @@
 //! suggestion and rejection lines on stderr ([`print_suggestions`]).
 
 use super::diff;
-use super::report::{render_replacement, suggestion_lines, type_rejection_lines, Report};
+use super::report::{hole_rejection_lines, render_replacement, suggestion_lines, Report};
 use crate::plan;
 use crate::results::FileResult;
 use std::io::Write;
@@ -35,7 +35,7 @@ pub fn print(report: &Report, color: bool, out: &mut dyn Write) -> std::io::Resu
         for line in suggestion_lines(std::slice::from_ref(r)) {
             writeln!(out, "{line}")?;
         }
-        for line in type_rejection_lines(std::slice::from_ref(r)) {
+        for line in hole_rejection_lines(std::slice::from_ref(r)) {
             writeln!(out, "{line}")?;
         }
     }
@@ -48,7 +48,7 @@ pub fn print_suggestions(report: &Report, out: &mut dyn Write) -> std::io::Resul
     for line in suggestion_lines(&report.records) {
         writeln!(out, "{line}")?;
     }
-    for line in type_rejection_lines(&report.records) {
+    for line in hole_rejection_lines(&report.records) {
         writeln!(out, "{line}")?;
     }
     Ok(())
