@@ -44,6 +44,8 @@ pub struct SiteResult {
     /// The model's best guess (whitespace-normalised), applied or not.
     pub guess: String,
     pub confidence: f32,
+    /// Chosen among candidates (see [`crate::plan::PlannedHole::ranked`]).
+    pub ranked: bool,
     /// `applied`, `unresolved` or `rejected: why`.
     pub status: String,
     pub copy_guess: String,
@@ -60,7 +62,7 @@ impl SiteResult {
         json!({
             "file": self.file, "line": self.line, "answer": self.answer, "guess": self.guess,
             "confidence": self.confidence, "status": self.status, "exact": self.exact(),
-            "copy": self.copy_guess,
+            "copy": self.copy_guess, "ranked": self.ranked,
         })
     }
 }
@@ -75,7 +77,8 @@ pub struct Report {
     pub stats: crate::denoise::DecodeStats,
     pub mode: DecodeMode,
     pub tau: f32,
-    pub threshold: f32,
+    /// `--threshold` (`None`: each hole kind's calibrated default).
+    pub threshold: Option<f32>,
     /// What `--verify` did (`None`: off).
     pub verify: Option<VerifySummary>,
     pub wall_seconds: f64,
@@ -138,7 +141,7 @@ impl Report {
             "baseline_copy": share(copy_hits, n),
             "decode": match self.mode { DecodeMode::Parallel => "parallel", DecodeMode::Sequential => "sequential", DecodeMode::Prefix => "prefix" },
             "tau": (f64::from(self.tau) * 1000.0).round() / 1000.0,
-            "threshold": (f64::from(self.threshold) * 1000.0).round() / 1000.0,
+            "threshold": self.threshold.map(|t| (f64::from(t) * 1000.0).round() / 1000.0),
             "forward_passes": st.forward_passes,
             "steps": st.steps,
             "tokens_committed": st.tokens_committed,
@@ -341,6 +344,7 @@ fn score(
                 answer: normalize(&f.text[s.answer.clone()]),
                 guess: normalize(h.guess.as_deref().unwrap_or("")),
                 confidence: h.confidence.unwrap_or(0.0),
+                ranked: h.ranked,
                 status: h.status(e).to_string(),
                 copy_guess: copy_iter.next().unwrap_or_default(),
             });

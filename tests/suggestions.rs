@@ -3,7 +3,7 @@
 //! prints them. The hand-built `lookup` model (fixtures/models/,
 //! scripts/gen_test_models.py) fills every slot here with "AB" at confidence
 //! 0.95 * 0.50 * 0.97 = 0.4607, so it is a suggestion at the default
-//! threshold 0.8 and an applied fill at `--threshold 0.46`.
+//! threshold 0.93 (the default for `kind: type`) and an applied fill at `--threshold 0.46`.
 
 mod common;
 
@@ -19,7 +19,7 @@ const SOURCE: &str = "def f(x):\n    return x == None\n";
 
 /// `def f(x):` → `def f(x) -> $?RET:` (py-return-type, severity info).
 const SUGGESTION: &str = "a.py:1:6: suggestion[py-return-type]: hole RET suggested (0.46): -> AB \
-                          (below the threshold 0.80; not applied)";
+                          (below the threshold 0.93; not applied)";
 
 fn git(dir: &Path, args: &[&str]) -> Output {
     Command::new("git")
@@ -114,6 +114,9 @@ fn write_reports_the_suggestion_and_leaves_the_hole_site_unchanged() {
 #[test]
 fn fills_at_or_above_the_threshold_are_applied_not_suggested() {
     let dir = sandbox();
+    // The file must know the name `AB` for a type fill to use it.
+    let source = format!("{SOURCE}\n\nAB = int\n");
+    write(&dir.path().join("a.py"), &source);
     for cmd in [
         vec!["apply", "--threshold", "0.46"],
         vec!["check", "--threshold", "0.46"],
@@ -128,7 +131,7 @@ fn fills_at_or_above_the_threshold_are_applied_not_suggested() {
     assert!(suggestion_lines(&stderr(&out)).is_empty());
     assert_eq!(
         std::fs::read_to_string(dir.path().join("a.py")).unwrap(),
-        "def f(x) -> AB:\n    return x == None\n"
+        source.replace("def f(x):", "def f(x) -> AB:")
     );
 }
 
@@ -159,7 +162,7 @@ fn a_guess_failing_the_regex_is_not_a_suggestion() {
     );
     assert_eq!(
         suggestion_lines(&stderr(&out)),
-        vec!["a.py:1:6: suggestion[ret]: hole T suggested (0.46): -> AB (below the threshold 0.80; not applied)"]
+        vec!["a.py:1:6: suggestion[ret]: hole T suggested (0.46): -> AB (below the threshold 0.95; not applied)"]
     );
 }
 
@@ -202,7 +205,7 @@ fn check_github_adds_a_notice_per_suggestion() {
         "::notice file=a.py,line=1,col=6,endLine=1,endColumn=9,title=py-return-type::\
          Function has no return annotation; add one.\n\
          ::notice file=a.py,line=1,col=6,endLine=1,endColumn=9,title=py-return-type suggestion::\
-         hole RET suggested (0.46): -> AB (below the threshold 0.80; not applied)\n"
+         hole RET suggested (0.46): -> AB (below the threshold 0.93; not applied)\n"
     );
 }
 
@@ -246,14 +249,14 @@ fn check_sarif_carries_the_suggestion_in_the_message_and_no_fix() {
     assert_eq!(
         hole["message"]["text"],
         "Function has no return annotation; add one.\n\
-         Suggestion: hole RET suggested (0.46): -> AB (below the threshold 0.80; not applied)"
+         Suggestion: hole RET suggested (0.46): -> AB (below the threshold 0.93; not applied)"
     );
     assert!(hole.get("fixes").is_none(), "{hole:#}");
     let s = &hole["properties"]["suggestions"][0];
     assert_eq!(s["hole"], "RET");
     assert_eq!(s["text"], "AB");
     assert!((s["confidence"].as_f64().unwrap() - 0.4607).abs() < 1e-3);
-    assert!((s["threshold"].as_f64().unwrap() - 0.8).abs() < 1e-6);
+    assert!((s["threshold"].as_f64().unwrap() - 0.93).abs() < 1e-6);
     // The confident edit keeps its fix and its plain message.
     let eq = &results[1];
     assert_eq!(eq["ruleId"], "eq-none");

@@ -267,16 +267,17 @@ pub struct ModelArgs {
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub steps: usize,
 
-    /// Default confidence a fill needs to be applied, between 0 and 1 (a hole's
-    /// min_confidence overrides it).
+    /// Confidence a fill needs to be applied, between 0 and 1, for every hole (a
+    /// hole's min_confidence overrides it). Without it each hole gets a default
+    /// calibrated on held-out code for 95 % right fills: 0.93 for `kind: type`, 0.94
+    /// for `kind: identifier`, 0.999 for names chosen among candidates, else 0.95.
     #[arg(
         long,
-        default_value_t = crate::fill::DEFAULT_THRESHOLD,
         value_name = "T",
         value_parser = parse_threshold,
         allow_negative_numbers = true
     )]
-    pub threshold: f32,
+    pub threshold: Option<f32>,
 
     /// Per-position commit threshold τ of parallel decoding: above 0, at most 1.
     #[arg(

@@ -234,6 +234,7 @@ pub fn decode_groups(
                     tokens: 0,
                     mean_confidence: 0.0,
                     steps: vec![0; canvas.slots[s].len],
+                    ranked: false,
                 });
             }
         }
@@ -498,5 +499,6 @@ fn make_fill(g: &GroupState, slot_len: usize, model: &Model) -> Result<Fill> {
             (logp / counted as f64).exp() as f32
         },
         steps,
+        ranked: false,
     })
 }

@@ -133,6 +133,8 @@ pub struct Fill {
     /// For each slot position, the 1-based decoding step that committed it (positions
     /// filled by an `<|eoh|>` committed earlier in the slot carry that step).
     pub steps: Vec<usize>,
+    /// Chosen among the hole's candidates by [`rank`], not decoded freely.
+    pub ranked: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -295,6 +297,7 @@ impl Denoiser {
                 for &s in &canvas.groups[g] {
                     let slot = &canvas.slots[s];
                     let mut f = fill.clone();
+                    f.ranked = true;
                     f.steps.resize(slot.len, *f.steps.last().unwrap_or(&0));
                     fills[slot.file][slot.hole] = f;
                     stats.ranked_slots += 1;

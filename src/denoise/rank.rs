@@ -386,6 +386,7 @@ fn best_fill(cands: &[Cand], len: usize, closed: bool, taken: &[String]) -> Opti
         tokens,
         mean_confidence: (best.lp / best.seq.len() as f64).exp() as f32,
         steps,
+        ranked: true,
     })
 }
 
