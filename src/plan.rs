@@ -65,10 +65,13 @@ impl std::fmt::Display for HoleProblem {
             HoleProblem::LowConfidence {
                 confidence,
                 threshold,
-            } => write!(
-                f,
-                "confidence {confidence:.2} below threshold {threshold:.2}"
-            ),
+            } => {
+                let d = threshold_decimals(*threshold);
+                write!(
+                    f,
+                    "confidence {confidence:.d$} below threshold {threshold:.d$}"
+                )
+            }
             HoleProblem::Regex => write!(f, "fill does not match the hole's regex"),
             HoleProblem::Unbound { name } => write!(
                 f,
@@ -78,6 +81,18 @@ impl std::fmt::Display for HoleProblem {
                 write!(f, "type check: {checker}: {message}")
             }
         }
+    }
+}
+
+/// Decimals that show a threshold exactly: 2 (`0.93`), or 3 for one such as the
+/// 0.999 of ranked names, so that a confidence of 0.996 does not read as `1.00`
+/// against a threshold of `1.00`. Confidences shown beside it use the same.
+pub fn threshold_decimals(threshold: f32) -> usize {
+    let hundredths = threshold * 100.0;
+    if (hundredths.round() - hundredths).abs() < 1e-3 {
+        2
+    } else {
+        3
     }
 }
 

@@ -73,12 +73,24 @@ fn candidates_off_goes_back_to_free_decoding() {
         (h["confidence"].as_f64().unwrap() - 0.4607).abs() < 1e-3,
         "{h}"
     );
+    // A name decoded freely needs the default of its kind, 0.94.
+    let m = lookup();
+    let out = refactor(
+        dir.path(),
+        &["apply", "--model", &m, "--rule", "kwarg-off.yml", "pkg"],
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("hole KW suggested (0.46): -> AB (below the threshold 0.94; not applied)"),
+        "{err}"
+    );
 }
 
 #[test]
 fn ranked_fill_below_the_threshold_is_reported_never_written() {
     // pick(widget, C=False, D=False): the lookup model scores "C" and "D" alike, so the
-    // best of the two has half the probability of the set, under the 0.8 default.
+    // best of the two has half the probability of the set, under the 0.999 default of
+    // ranked names.
     let dir = copy_fixture("candidates");
     let app = std::fs::read_to_string(dir.path().join("pkg/app.py")).unwrap();
     let out = run(dir.path(), &["--rule", "kwarg.yml", "--json", "pkg"]);
@@ -109,7 +121,8 @@ fn ranked_fill_below_the_threshold_is_reported_never_written() {
         "{written}"
     );
     let err = stderr(&out);
-    let line = "pkg/app.py:6:13: suggestion[bool-kwarg-2]: hole KW suggested (0.50): -> C";
+    let line = "pkg/app.py:6:13: suggestion[bool-kwarg-2]: hole KW suggested (0.500): -> C \
+                (below the threshold 0.999; not applied)";
     assert!(err.contains(line), "{err}");
 }
 

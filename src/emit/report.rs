@@ -162,9 +162,10 @@ impl std::fmt::Display for Suggestion<'_> {
                 false => vec![c],
             })
             .collect();
+        let d = crate::plan::threshold_decimals(self.threshold);
         write!(
             f,
-            "hole {} suggested ({:.2}): -> {} (below the threshold {:.2}; not applied)",
+            "hole {} suggested ({:.d$}): -> {} (below the threshold {:.d$}; not applied)",
             self.hole, self.confidence, text, self.threshold
         )
     }

@@ -460,15 +460,21 @@ fn show(
             .confidence
             .map_or(String::new(), |c| format!(", confidence {c:.2}"));
         match h.problem {
-            Some(HoleProblem::LowConfidence { threshold, .. }) if o.suggestion => writeln!(
-                out,
-                "{}",
-                paint.yellow(&format!(
-                    "hole $?{} = `{fill}` (suggestion{conf}, below the threshold {threshold:.2}: \
-                     written only if you accept it)",
-                    h.name
-                ))
-            )?,
+            Some(HoleProblem::LowConfidence {
+                threshold,
+                confidence,
+            }) if o.suggestion => {
+                let d = crate::plan::threshold_decimals(threshold);
+                writeln!(
+                    out,
+                    "{}",
+                    paint.yellow(&format!(
+                        "hole $?{} = `{fill}` (suggestion, confidence {confidence:.d$}, below \
+                         the threshold {threshold:.d$}: written only if you accept it)",
+                        h.name
+                    ))
+                )?
+            }
             _ => writeln!(out, "hole $?{} = `{fill}` (model fill{conf})", h.name)?,
         }
     }
