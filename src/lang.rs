@@ -279,6 +279,32 @@ impl Lang {
     /// Parses source text. Parsing only fails on cancellation, which we never
     /// request, so a missing tree is a bug.
     pub fn parse(self, source: &str) -> tree_sitter::Tree {
+        self.with_parser(|p| {
+            p.parse(source, None)
+                .expect("tree-sitter parse without cancellation")
+        })
+    }
+
+    /// Parses only `ranges` of `source` (ordered, disjoint); nodes keep
+    /// their positions in the whole text. `None` if tree-sitter refuses the
+    /// ranges.
+    pub fn parse_ranges(
+        self,
+        source: &str,
+        ranges: &[tree_sitter::Range],
+    ) -> Option<tree_sitter::Tree> {
+        self.with_parser(|p| {
+            p.set_included_ranges(ranges).ok()?;
+            let tree = p.parse(source, None);
+            // The cached parser must parse whole texts again.
+            p.set_included_ranges(&[])
+                .expect("an empty range list is always accepted");
+            tree
+        })
+    }
+
+    /// Runs `f` with this thread's parser for the language.
+    fn with_parser<R>(self, f: impl FnOnce(&mut tree_sitter::Parser) -> R) -> R {
         thread_local! {
             static PARSERS: std::cell::RefCell<Vec<(Lang, tree_sitter::Parser)>> =
                 const { std::cell::RefCell::new(Vec::new()) };
@@ -295,10 +321,7 @@ impl Lang {
                     parsers.len() - 1
                 }
             };
-            parsers[idx]
-                .1
-                .parse(source, None)
-                .expect("tree-sitter parse without cancellation")
+            f(&mut parsers[idx].1)
         })
     }
 }

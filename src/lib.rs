@@ -1,7 +1,7 @@
 //! `refactor`: repo-wide batch refactoring. See ARCHITECTURE.md for the code map.
 //!
-//! Pipeline: [`walk`] → [`pipeline`] (parse and match with [`rule`] and
-//! [`matcher`]) → [`plan`] (edits) → [`fill`] (holes: [`candidates`], then
+//! Pipeline: [`walk`] → [`pipeline`] (parse — all of a file, or its
+//! [`items`] that can match — and match with [`rule`] and [`matcher`]) → [`plan`] (edits) → [`fill`] (holes: [`candidates`], then
 //! [`denoise`]) → [`validate`] (reparse) → [`verify`] (type checkers,
 //! `--verify`) → [`emit`] (diffs, writes, commits, reports).
 
@@ -11,6 +11,7 @@ pub mod denoise;
 pub(crate) mod emit;
 pub(crate) mod eval;
 pub(crate) mod fill;
+pub mod items;
 pub mod lang;
 pub mod matcher;
 pub mod pipeline;

@@ -280,6 +280,12 @@ pub struct Stats {
     pub prefilter: bool,
     pub prefilter_skipped_files: usize,
     pub prefilter_skipped_bytes: u64,
+    /// Files a parse of only some top-level items settled (no match), the
+    /// bytes that spared parsing, and files a partial parse sent on to a
+    /// full one (it found a match or a syntax error).
+    pub items_files: usize,
+    pub items_skipped_bytes: u64,
+    pub items_reparsed: usize,
 }
 
 /// Wall times measured by `run` itself.
@@ -302,6 +308,9 @@ pub struct StageClock {
     bytes: AtomicU64,
     skipped_files: AtomicU64,
     skipped_bytes: AtomicU64,
+    items_files: AtomicU64,
+    items_skipped_bytes: AtomicU64,
+    items_reparsed: AtomicU64,
 }
 
 impl StageClock {
@@ -325,6 +334,9 @@ impl StageClock {
             prefilter: t.prefilter,
             prefilter_skipped_files: self.skipped_files.into_inner() as usize,
             prefilter_skipped_bytes: self.skipped_bytes.into_inner(),
+            items_files: self.items_files.into_inner() as usize,
+            items_skipped_bytes: self.items_skipped_bytes.into_inner(),
+            items_reparsed: self.items_reparsed.into_inner() as usize,
         }
     }
 }
@@ -430,8 +442,11 @@ fn scan_file_and_defs(
             .skipped_bytes
             .fetch_add(f.text.len() as u64, Ordering::Relaxed);
     }
+    // A partial parse that finds nothing settles the file; a match (or a
+    // syntax error) sends it to the full parse below.
+    let settled = !active.is_empty() && prefilter && settled_by_items(&f, rules, &active, clock);
     let t = Instant::now();
-    let tree = (!active.is_empty()).then(|| f.lang.parse(&f.text));
+    let tree = (!active.is_empty() && !settled).then(|| f.lang.parse(&f.text));
     clock.add(&clock.parse, t);
     let t = Instant::now();
     let mut per_rule: Vec<Vec<crate::rule::RuleMatch>> =
@@ -500,6 +515,78 @@ fn scan_file_and_defs(
         original_errors: tree.as_ref().filter(|_| !edits_empty).map(count_errors),
     };
     (result, defs)
+}
+
+/// Whether parsing only the top-level items that hold some active rule's
+/// literals (`crate::items`) shows that no rule matches in the file. Only
+/// when every active rule is item-local; a partial parse with a syntax
+/// error or a match proves nothing (the caller parses the file whole, so
+/// reported matches always come from a full parse).
+fn settled_by_items(f: &SourceFile, rules: &[Rule], active: &[usize], clock: &StageClock) -> bool {
+    if !active.iter().all(|&ri| rules[ri].item_local) {
+        return false;
+    }
+    let holds = |item: &[u8]| active.iter().any(|&ri| rules[ri].literals.holds(item));
+    // The check mode splits even files that are nearly all kept, so small
+    // test files exercise the partial path.
+    let most = if check_items() {
+        1.1
+    } else {
+        crate::items::MOST
+    };
+    let Some(plan) = crate::items::plan(f.lang, &f.text, most, holds) else {
+        return false;
+    };
+    if !plan.ranges.is_empty() {
+        let t = Instant::now();
+        let tree = f.lang.parse_ranges(&f.text, &plan.ranges);
+        clock.add(&clock.parse, t);
+        let Some(tree) = tree else {
+            return false;
+        };
+        let t = Instant::now();
+        let found = tree.root_node().has_error() || any_match(&tree, &f.text, rules, active);
+        clock.add(&clock.matching, t);
+        if found {
+            clock.items_reparsed.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+    }
+    if check_items() {
+        let tree = f.lang.parse(&f.text);
+        assert!(
+            !any_match(&tree, &f.text, rules, active),
+            "partial parse missed a match in {}",
+            f.path.display()
+        );
+    }
+    clock.items_files.fetch_add(1, Ordering::Relaxed);
+    clock
+        .items_skipped_bytes
+        .fetch_add((f.text.len() - plan.bytes) as u64, Ordering::Relaxed);
+    true
+}
+
+/// `REFACTOR_CHECK_ITEMS=1`: files are split even when nearly every item is
+/// kept, and every file a partial parse settles is parsed whole as well: a
+/// match there is a panic (for tests and `scripts/differential.py`).
+fn check_items() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("REFACTOR_CHECK_ITEMS").is_some_and(|v| v == "1"))
+}
+
+/// Whether any of the `active` rules matches anywhere in `tree`.
+fn any_match(tree: &tree_sitter::Tree, src: &str, rules: &[Rule], active: &[usize]) -> bool {
+    let root = tree.root_node();
+    let file = crate::matcher::FileCtx::new(root);
+    let mut found = false;
+    crate::matcher::preorder(root, |node| {
+        found = found
+            || active
+                .iter()
+                .any(|&ri| rules[ri].matches_at(node, src, &file));
+    });
+    found
 }
 
 /// Stage 5: build the new text and make sure it still parses. Filled hole

@@ -74,29 +74,33 @@ fn has(s: &str) -> Literals {
     Literals::Has(s.into())
 }
 
+fn word(s: &str) -> Literals {
+    Literals::Word(s.into())
+}
+
 #[test]
 fn literals_follow_the_rule_structure() {
     let py = |rule: &str| literals(&format!("id: t\nlanguage: python\nrule:\n{rule}"));
     assert_eq!(
         py("  pattern: $A == None\n"),
-        Literals::All(vec![has("=="), has("None")])
+        Literals::All(vec![has("=="), word("None")])
     );
-    // `any` needs one side; `not`, `kind` and `regex` need nothing.
+    // `any` needs one side; `not` and `kind` need nothing.
     assert_eq!(
         py("  any:\n    - pattern: $A == None\n    - pattern: $A != None\n"),
         Literals::OneOf(vec![
-            Literals::All(vec![has("=="), has("None")]),
-            Literals::All(vec![has("!="), has("None")]),
+            Literals::All(vec![has("=="), word("None")]),
+            Literals::All(vec![has("!="), word("None")]),
         ])
     );
     assert_eq!(
-        py("  kind: call\n  not: {pattern: print($$$A)}\n  regex: foo\n"),
+        py("  kind: call\n  not: {pattern: print($$$A)}\n"),
         Literals::Any
     );
     // A relational rule's target must be in the file too.
     assert_eq!(
         py("  kind: integer\n  inside: {pattern: print($$$A), stopBy: end}\n"),
-        Literals::All(vec![has("print"), has("("), has(")")])
+        Literals::All(vec![word("print"), has("("), has(")")])
     );
     // Signature strictness ignores text.
     assert_eq!(
@@ -104,6 +108,52 @@ fn literals_follow_the_rule_structure() {
         Literals::Any
     );
     assert!(!py("  pattern: $A == None\n").holds(b"x = 1\nprint(x)\n"));
+    // Keywords and identifiers are whole words; string contents are not
+    // (an escape sequence may end in a letter right before them).
+    let none = py("  pattern: $A == None\n");
+    assert!(!none.holds(b"t == NoneType or x_None == 1\n"));
+    assert!(none.holds(b"t == (None)\n"));
+    assert!(none.holds(b"if 1 == None: pass\n"));
+    assert_eq!(
+        py("  pattern: f('abc')\n"),
+        Literals::All(vec![word("f"), has("("), has("'"), has("abc"), has(")")])
+    );
+}
+
+/// A `regex` needs the literal text every match of it contains.
+#[test]
+fn regex_literals_are_required() {
+    let py = |rule: &str| literals(&format!("id: t\nlanguage: python\nrule:\n{rule}"));
+    // Literal runs, with optional pieces in between needing nothing.
+    assert_eq!(
+        py("  kind: argument_list\n  regex: ^\\(\\s*object\\s*\\)$\n"),
+        Literals::All(vec![has("("), has("object"), has(")")])
+    );
+    // Small classes expand; a literal right after `^` on a string node
+    // starts a token, so `you'` does not count for `u'`.
+    let prefix = py("  kind: string\n  regex: ^[uU][\"']\n");
+    assert_eq!(
+        prefix,
+        Literals::OneOf(
+            ["U\"", "U'", "u\"", "u'"]
+                .iter()
+                .map(|s| Literals::Starts(s.to_string()))
+                .collect()
+        )
+    );
+    assert!(!prefix.holds(b"s = \"you'll see\"\n"));
+    assert!(prefix.holds(b"s = (u'x')\n"));
+    // Alternatives need one side; optional and wide pieces need nothing.
+    assert_eq!(
+        py("  kind: identifier\n  regex: foo|bar\n"),
+        Literals::OneOf(vec![has("foo"), has("bar")])
+    );
+    assert_eq!(py("  kind: identifier\n  regex: ^a?\\w+$\n"), Literals::Any);
+    // Without `^`, or on a node that may start mid-token, a literal may
+    // follow any character.
+    assert_eq!(py("  kind: string_content\n  regex: ^abc\n"), has("abc"));
+    // Multi-line `^` matches after any newline: not a token start.
+    assert_eq!(py("  kind: string\n  regex: (?m)^abc\n"), has("abc"));
 }
 
 /// A file without the rule's tokens is not parsed: a file that does not

@@ -117,6 +117,13 @@ pub fn print_stats(stats: &Stats, output: Duration) {
             stats.files,
             mb(stats.prefilter_skipped_bytes),
         );
+        eprintln!(
+            "stats: partial parse: {} files settled with only their matching top-level items \
+             ({:.1} MB not parsed); {} files parsed whole after a partial match",
+            stats.items_files,
+            mb(stats.items_skipped_bytes),
+            stats.items_reparsed,
+        );
     } else {
         eprintln!(
             "stats: {} files, {:.1} MB read; prefilter: off",
@@ -144,5 +151,8 @@ pub fn stats_json(stats: &Stats, output: Duration) -> serde_json::Value {
         "prefilter": stats.prefilter,
         "prefilter_skipped_files": stats.prefilter_skipped_files,
         "prefilter_skipped_bytes": stats.prefilter_skipped_bytes,
+        "partial_parse_files": stats.items_files,
+        "partial_parse_skipped_bytes": stats.items_skipped_bytes,
+        "partial_parse_reparsed_files": stats.items_reparsed,
     }})
 }

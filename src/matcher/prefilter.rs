@@ -8,9 +8,14 @@
 //! like `==` or `return`) must be matched by a node of its kind under
 //! `smart` and `cst`, which never skip a pattern token, and is required only
 //! when its text is its kind's name (a literal token, not a renamed
-//! pattern-matched one). A relational rule (`inside`, `has`, ...) needs a related node that
+//! pattern-matched one). In languages whose identifiers and keywords are
+//! lexed greedily from `[A-Za-z0-9_]` (see [`word_boundaries`]), a keyword
+//! or identifier terminal is a whole word in the file: `None` inside
+//! `NoneType` does not count. A `regex` needs what every match of the
+//! regex contains (literal runs, small classes expanded, alternatives as
+//! `any`). A relational rule (`inside`, `has`, ...) needs a related node that
 //! matches its own rule, in the same file. `all` needs every part, `any`
-//! one of them; `not`, `kind`, `regex`, `nthChild`, `range` and patterns
+//! one of them; `not`, `kind`, `nthChild`, `range` and patterns
 //! under `signature` strictness (which ignores text) need nothing.
 //! `tests/prefilter.rs` and `scripts/differential.py` check that runs with
 //! and without the prefilter give the same results.
@@ -19,6 +24,7 @@ use super::pattern::{PNode, Pattern, Strictness};
 use super::{Matcher, Utils};
 use crate::lang::Lang;
 use memchr::memmem;
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 /// A condition on a file's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +33,13 @@ pub enum Literals {
     Any,
     /// The text occurs in the file.
     Has(String),
+    /// The text occurs in the file as a whole word: not preceded by
+    /// `[A-Za-z_]`, not followed by `[A-Za-z0-9_]` (a digit may precede
+    /// it: `1if` is two tokens).
+    Word(String),
+    /// The text occurs at the start of a token: not preceded by
+    /// `[A-Za-z_]`.
+    Starts(String),
     /// Every part holds.
     All(Vec<Literals>),
     /// Some part holds.
@@ -39,8 +52,26 @@ impl Literals {
         match self {
             Literals::Any => true,
             Literals::Has(s) => memmem::find(text, s.as_bytes()).is_some(),
+            Literals::Word(s) => occurs(text, s.as_bytes(), true),
+            Literals::Starts(s) => occurs(text, s.as_bytes(), false),
             Literals::All(parts) => parts.iter().all(|p| p.holds(text)),
             Literals::OneOf(parts) => parts.iter().any(|p| p.holds(text)),
+        }
+    }
+
+    /// A literal with the boundaries `text` allows in `lang`.
+    fn token(text: &str, whole: bool, lang: Lang) -> Literals {
+        let word_start = text
+            .as_bytes()
+            .first()
+            .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_');
+        if !word_boundaries(lang) || !word_start {
+            return Literals::Has(text.to_string());
+        }
+        if whole && text.bytes().all(is_word_byte) {
+            Literals::Word(text.to_string())
+        } else {
+            Literals::Starts(text.to_string())
         }
     }
 
@@ -75,6 +106,71 @@ impl Literals {
     }
 }
 
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether `needle` occurs in `text` not preceded by `[A-Za-z_]` (and, with
+/// `whole`, not followed by `[A-Za-z0-9_]`). The ends of `text` count as
+/// boundaries, so a slice cut at line starts is checked conservatively.
+fn occurs(text: &[u8], needle: &[u8], whole: bool) -> bool {
+    memmem::find_iter(text, needle).any(|at| {
+        let before_ok = at == 0 || {
+            let b = text[at - 1];
+            !(b.is_ascii_alphabetic() || b == b'_')
+        };
+        let end = at + needle.len();
+        let after_ok = !whole || end >= text.len() || !is_word_byte(text[end]);
+        before_ok && after_ok
+    })
+}
+
+/// Languages whose keywords and identifiers are lexed greedily as maximal
+/// runs of identifier characters (tree-sitter's `word` token), so a token
+/// spelled `[A-Za-z_][A-Za-z0-9_]*` never touches another identifier
+/// character. Extra identifier characters (`$` in JavaScript, non-ASCII
+/// letters) only make a boundary look present, never absent.
+fn word_boundaries(lang: Lang) -> bool {
+    matches!(
+        lang,
+        Lang::Python
+            | Lang::Rust
+            | Lang::JavaScript
+            | Lang::TypeScript
+            | Lang::Tsx
+            | Lang::Go
+            | Lang::Java
+    )
+}
+
+/// Terminal kinds lexed as whole words (identifiers and keyword-like
+/// literals). Not string contents, comments or regex bodies: an escape
+/// sequence can end in a letter right before them (`"\nabc"`).
+fn word_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "identifier"
+            | "type_identifier"
+            | "field_identifier"
+            | "property_identifier"
+            | "shorthand_property_identifier"
+            | "shorthand_property_identifier_pattern"
+            | "statement_identifier"
+            | "package_identifier"
+            | "primitive_type"
+            | "predefined_type"
+            | "none"
+            | "true"
+            | "false"
+            | "null"
+            | "undefined"
+            | "self"
+            | "super"
+            | "this"
+            | "crate"
+    )
+}
+
 /// What a file must contain for `m` (compiled for `lang`) to match in it.
 pub fn required(m: &Matcher, utils: &Utils, lang: Lang) -> Literals {
     let cx = Cx { utils, lang };
@@ -91,8 +187,26 @@ fn required_with(m: &Matcher, cx: &Cx, visiting: &mut Vec<bool>) -> Literals {
     match m {
         Matcher::Pattern(p) => pattern(p, cx.lang),
         Matcher::All(ms) => {
-            Literals::all(ms.iter().map(|m| required_with(m, cx, visiting)).collect())
+            // A `regex` anchored at the node's start begins a token when
+            // the node is a string or a word (`kind: string` + `^[uU]"`).
+            let starts_token = ms.iter().any(|m| match m {
+                Matcher::Kind(k) => cx
+                    .lang
+                    .grammar()
+                    .node_kind_for_id(*k)
+                    .is_some_and(|name| name == "string" || word_kind(name)),
+                _ => false,
+            });
+            Literals::all(
+                ms.iter()
+                    .map(|m| match m {
+                        Matcher::Regex(re) => regex(re.as_str(), starts_token, cx.lang),
+                        m => required_with(m, cx, visiting),
+                    })
+                    .collect(),
+            )
         }
+        Matcher::Regex(re) => regex(re.as_str(), false, cx.lang),
         Matcher::Any(ms) => {
             Literals::one_of(ms.iter().map(|m| required_with(m, cx, visiting)).collect())
         }
@@ -109,11 +223,9 @@ fn required_with(m: &Matcher, cx: &Cx, visiting: &mut Vec<bool>) -> Literals {
             visiting[*i] = false;
             req
         }
-        Matcher::Not(_)
-        | Matcher::Kind(_)
-        | Matcher::Regex(_)
-        | Matcher::NthChild(_)
-        | Matcher::Range { .. } => Literals::Any,
+        Matcher::Not(_) | Matcher::Kind(_) | Matcher::NthChild(_) | Matcher::Range { .. } => {
+            Literals::Any
+        }
     }
 }
 
@@ -129,23 +241,176 @@ fn pattern(p: &Pattern, lang: Lang) -> Literals {
     let literal_token = |kind: u16, text: &str| {
         anonymous && grammar.node_kind_for_id(kind).is_some_and(|k| k == text)
     };
+    // Keywords (anonymous tokens spelled like their kind) and identifier
+    // kinds are whole words.
+    let whole_word =
+        |kind: u16, named: bool| !named || grammar.node_kind_for_id(kind).is_some_and(word_kind);
     collect(&p.root, &literal_token, &mut out);
-    Literals::all(out.into_iter().map(Literals::Has).collect())
+    Literals::all(
+        out.into_iter()
+            .map(|(kind, named, text)| {
+                if whole_word(kind, named) {
+                    Literals::token(&text, true, lang)
+                } else {
+                    Literals::Has(text)
+                }
+            })
+            .collect(),
+    )
 }
 
-fn collect(n: &PNode, literal_token: &dyn Fn(u16, &str) -> bool, out: &mut Vec<String>) {
+type Terminal = (u16, bool, String);
+
+fn collect(n: &PNode, literal_token: &dyn Fn(u16, &str) -> bool, out: &mut Vec<Terminal>) {
     match n {
         PNode::MetaVar(_) => {}
         PNode::Terminal { kind, text, named } => {
             let required = *named || literal_token(*kind, text);
-            if required && !text.trim().is_empty() && !out.contains(text) {
-                out.push(text.clone());
+            if required && !text.trim().is_empty() && !out.iter().any(|(_, _, t)| t == text) {
+                out.push((*kind, *named, text.clone()));
             }
         }
         PNode::Internal { children, .. } => {
             children.iter().for_each(|c| collect(c, literal_token, out))
         }
     }
+}
+
+/// Most strings one regex piece may expand to (`[uU]["']`: 4).
+const MAX_EXPANSION: usize = 16;
+
+/// What every text a `regex:` matches in contains. The regex is searched
+/// for in the node's text, so each of its matches is a substring of the
+/// file. `starts_token`: a literal right after a leading `^` begins the
+/// node, which begins a token.
+fn regex(re: &str, starts_token: bool, lang: Lang) -> Literals {
+    let Ok(hir) = regex_syntax::parse(re) else {
+        return Literals::Any;
+    };
+    let anchored = starts_token
+        && matches!(hir.kind(), HirKind::Concat(parts)
+            if matches!(parts.first().map(Hir::kind), Some(HirKind::Look(Look::Start))));
+    needs(&hir, anchored, lang)
+}
+
+/// Literals a match of `hir` contains; `anchored`: the first run starts a
+/// token.
+fn needs(hir: &Hir, anchored: bool, lang: Lang) -> Literals {
+    if let Some(set) = exact(hir) {
+        return one_of_texts(set, anchored, lang);
+    }
+    match hir.kind() {
+        HirKind::Capture(c) => needs(&c.sub, anchored, lang),
+        HirKind::Repetition(r) if r.min >= 1 => needs(&r.sub, anchored, lang),
+        HirKind::Alternation(alts) => {
+            Literals::one_of(alts.iter().map(|a| needs(a, false, lang)).collect())
+        }
+        HirKind::Concat(parts) => {
+            let mut out = Vec::new();
+            let mut run: Option<Vec<String>> = None;
+            let mut first_run = anchored;
+            for part in parts {
+                match exact(part) {
+                    Some(set) => {
+                        run = Some(match run.take() {
+                            None => set,
+                            Some(prev) => match product(&prev, &set) {
+                                Some(p) => p,
+                                None => {
+                                    out.push(one_of_texts(prev, first_run, lang));
+                                    first_run = false;
+                                    set
+                                }
+                            },
+                        });
+                    }
+                    None => {
+                        if let Some(prev) = run.take() {
+                            out.push(one_of_texts(prev, first_run, lang));
+                        }
+                        first_run = false;
+                        out.push(needs(part, false, lang));
+                    }
+                }
+            }
+            if let Some(prev) = run {
+                out.push(one_of_texts(prev, first_run, lang));
+            }
+            Literals::all(out)
+        }
+        _ => Literals::Any,
+    }
+}
+
+/// Texts of which a match must contain one; an empty text needs nothing.
+fn one_of_texts(set: Vec<String>, starts_token: bool, lang: Lang) -> Literals {
+    if set.iter().any(|s| s.is_empty()) {
+        return Literals::Any;
+    }
+    Literals::one_of(
+        set.iter()
+            .map(|s| {
+                if starts_token {
+                    Literals::token(s, false, lang)
+                } else {
+                    Literals::Has(s.clone())
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Every text `hir` can match, when there are few (anchors match "").
+fn exact(hir: &Hir) -> Option<Vec<String>> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some(vec![String::new()]),
+        HirKind::Literal(lit) => Some(vec![String::from_utf8(lit.0.to_vec()).ok()?]),
+        HirKind::Class(Class::Unicode(c)) => {
+            let mut out = Vec::new();
+            for r in c.ranges() {
+                for ch in r.start()..=r.end() {
+                    out.push(ch.to_string());
+                    if out.len() > MAX_EXPANSION {
+                        return None;
+                    }
+                }
+            }
+            Some(out)
+        }
+        HirKind::Class(Class::Bytes(_)) => None,
+        HirKind::Capture(c) => exact(&c.sub),
+        HirKind::Repetition(r) if r.min == 1 && r.max == Some(1) => exact(&r.sub),
+        HirKind::Repetition(_) => None,
+        HirKind::Concat(parts) => {
+            let mut acc = vec![String::new()];
+            for p in parts {
+                acc = product(&acc, &exact(p)?)?;
+            }
+            Some(acc)
+        }
+        HirKind::Alternation(alts) => {
+            let mut out = Vec::new();
+            for a in alts {
+                out.extend(exact(a)?);
+                if out.len() > MAX_EXPANSION {
+                    return None;
+                }
+            }
+            Some(out)
+        }
+    }
+}
+
+/// Every `a` followed by every `b`, unless that is too many.
+fn product(a: &[String], b: &[String]) -> Option<Vec<String>> {
+    if a.len() * b.len() > MAX_EXPANSION {
+        return None;
+    }
+    Some(
+        a.iter()
+            .flat_map(|x| b.iter().map(move |y| format!("{x}{y}")))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -394,6 +394,24 @@ pub fn load_one_with(
     let holes = at.holes(&file, fix.as_ref(), &mut c, &bound)?;
     let labels = at.labels(&file, &bound)?;
     let literals = crate::matcher::prefilter::required(&matcher, &utils, lang);
+    let item_local = {
+        let constraint_rules: Vec<&Matcher> = constraints.iter().map(|(_, m)| m).collect();
+        let grammar = lang.grammar();
+        let mut containers = vec![lang.parse("").root_node().kind_id()];
+        containers.extend(
+            crate::items::containers(lang)
+                .iter()
+                .map(|name| grammar.id_for_node_kind(name, true))
+                .filter(|&id| id != 0),
+        );
+        crate::matcher::locality::item_local(
+            &matcher,
+            &constraint_rules,
+            &utils,
+            &containers,
+            u16::MAX,
+        )
+    };
     let warnings = c
         .warnings
         .iter()
@@ -404,6 +422,7 @@ pub fn load_one_with(
         .collect();
     Ok(Rule {
         literals,
+        item_local,
         warnings,
         kinds: Some(kind_table(lang, kinds)),
         id: file.id.clone(),

@@ -131,6 +131,10 @@ pub struct Rule {
     pub rewriters: Vec<rewrite::Rewriter>,
     /// Text a file must contain for the rule to match in it.
     pub literals: matcher::prefilter::Literals,
+    /// Every node a match looks at lies in the matched node's top-level
+    /// item (`matcher::locality`), so a parse of only the items that hold
+    /// the rule's literals finds all its matches.
+    pub item_local: bool,
     /// `path:line: message` of patterns that parse only with error
     /// recovery; printed as warnings by the commands that run rules.
     pub warnings: Vec<String>,
@@ -208,6 +212,29 @@ impl Rule {
             return None;
         }
         Some(self.finish(m, src, ctx))
+    }
+
+    /// Whether `node` matches (constraints included), without rendering.
+    pub fn matches_at<'t>(
+        &self,
+        node: tree_sitter::Node<'t>,
+        src: &str,
+        file: &FileCtx<'t>,
+    ) -> bool {
+        if !self.may_match_kind(node) {
+            return false;
+        }
+        let ctx = Ctx {
+            src,
+            utils: &self.utils,
+            file,
+        };
+        let mut env = Env::new();
+        if !self.matcher.matches(node, ctx, &mut env) {
+            return false;
+        }
+        let mut m = Match { node, env };
+        self.constraints_ok(&mut m, ctx)
     }
 
     /// Checks `constraints:` on the single metavariables the rule bound, as

@@ -1,0 +1,219 @@
+//! Partial parsing (only the top-level items and class members that hold a
+//! rule's literals) never changes results: reports and diffs are the same
+//! as with `--no-prefilter` (every file parsed whole), the self-check
+//! (`REFACTOR_CHECK_ITEMS=1`: split every file it can, and parse each file a
+//! partial parse settled in full to look for a missed match) passes on the
+//! fixtures, and `--stats` shows what was settled.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// `refactor ARGS` with the self-check on.
+fn checked(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_refactor"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env("REFACTOR_CHECK_ITEMS", "1")
+        .output()
+        .expect("run refactor")
+}
+
+const PATHS: [&str; 4] = [
+    "fixtures/partial",
+    "fixtures/python-app",
+    "fixtures/langs",
+    "fixtures/rewriters",
+];
+
+#[test]
+fn partial_parsing_changes_no_report_and_no_diff() {
+    let root = root();
+    let rule_sets = [
+        "rules/python",
+        "scripts/differential-rules",
+        "fixtures/langs/rules.yml",
+    ];
+    for rules in rule_sets {
+        for cmd in [
+            &["check", "--format", "json", "--fail-on", "never"][..],
+            &["apply"][..],
+        ] {
+            let mut args: Vec<&str> = cmd.to_vec();
+            args.extend(["--rule", rules]);
+            args.extend(PATHS);
+            let with = checked(&root, &args);
+            assert_eq!(with.status.code(), Some(0), "{args:?}: {}", stderr(&with));
+            args.push("--no-prefilter");
+            let whole = refactor(&root, &args);
+            assert_eq!(whole.status.code(), Some(0), "{args:?}: {}", stderr(&whole));
+            assert_eq!(stdout(&with), stdout(&whole), "{args:?}");
+        }
+    }
+}
+
+/// The stats line of a `--stats --format json` run.
+fn stats(dir: &Path, args: &[&str], check: bool) -> serde_json::Value {
+    let mut all = vec!["check", "--format", "json", "--fail-on", "never", "--stats"];
+    all.extend_from_slice(args);
+    let out = if check {
+        checked(dir, &all)
+    } else {
+        refactor(dir, &all)
+    };
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let last = stdout(&out)
+        .lines()
+        .last()
+        .expect("a stats line")
+        .to_string();
+    serde_json::from_str::<serde_json::Value>(&last).expect("json")["stats"].clone()
+}
+
+#[test]
+fn files_whose_matching_items_hold_no_match_are_settled_without_a_full_parse() {
+    let root = root();
+    let is_none = ["--rule", "rules/python/is-none.yml"];
+    // `None` and `==` share only the docstring's item and the string's
+    // (parsed, no match): every definition in between is skipped.
+    let s = stats(
+        &root,
+        &[&is_none[..], &["fixtures/partial/no_match.py"]].concat(),
+        false,
+    );
+    assert_eq!(s["partial_parse_files"], 1, "{s}");
+    let text = std::fs::read_to_string(root.join("fixtures/partial/no_match.py")).unwrap();
+    let skipped = text.find("MESSAGE").unwrap() - text.find("def first").unwrap();
+    assert_eq!(s["partial_parse_skipped_bytes"], skipped, "{s}");
+    // A match (in a class member, after a decorated multi-line header, in
+    // CRLF text, next to a syntax error...) sends the file to a full parse.
+    for f in ["members.py", "crlf.py", "broken.py", "tricky.py"] {
+        let path = format!("fixtures/partial/{f}");
+        let s = stats(&root, &[&is_none[..], &[path.as_str()]].concat(), true);
+        assert_eq!(s["partial_parse_files"], 0, "{f}: {s}");
+        assert_eq!(s["partial_parse_reparsed_files"], 1, "{f}: {s}");
+    }
+    // Text the item scanner does not follow (a string right after `else`)
+    // is parsed whole from the start.
+    let s = stats(
+        &root,
+        &[&is_none[..], &["fixtures/partial/odd_strings.py"]].concat(),
+        true,
+    );
+    assert_eq!(s["partial_parse_files"], 0, "{s}");
+    assert_eq!(s["partial_parse_reparsed_files"], 0, "{s}");
+}
+
+#[test]
+fn a_class_member_far_from_the_match_is_not_parsed() {
+    // 200 methods; only one holds the rule's tokens, and it has no match.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("class Big(object):\n    \"\"\"Doc.\"\"\"\n");
+    for i in 0..200 {
+        text.push_str(&format!(
+            "\n    def m{i}(self, x):\n        return x + {i}\n"
+        ));
+    }
+    text.push_str("\n    def last(self):\n        return 'x == None'\n");
+    std::fs::write(dir.path().join("big.py"), &text).expect("write");
+    std::fs::copy(
+        root().join("rules/python/is-none.yml"),
+        dir.path().join("r.yml"),
+    )
+    .expect("copy rule");
+    let s = stats(dir.path(), &["--rule", "r.yml", "big.py"], false);
+    assert_eq!(s["partial_parse_files"], 1, "{s}");
+    let skipped = s["partial_parse_skipped_bytes"].as_u64().unwrap() as usize;
+    assert!(skipped > text.len() * 9 / 10, "{skipped} of {}", text.len());
+
+    // The same method with a real match: reported once, from a full parse.
+    std::fs::write(
+        dir.path().join("big.py"),
+        text.replace("return 'x == None'", "return x == None"),
+    )
+    .expect("write");
+    let out = refactor(dir.path(), &["apply", "--rule", "r.yml", "big.py"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let diff = stdout(&out);
+    assert!(diff.contains("+        return x is None"), "{diff}");
+    assert_eq!(diff.matches("\n+ ").count(), 1, "{diff}");
+}
+
+#[test]
+fn rules_that_look_at_siblings_are_parsed_whole() {
+    // `follows` sees the item before: a partial parse could miss it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("a.py"),
+        "import os\n\n\ndef f():\n    pass\n\n\nx = None\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("r.yml"),
+        "id: t\nlanguage: python\nrule:\n  kind: expression_statement\n  follows:\n    kind: function_definition\n    stopBy: end\n",
+    )
+    .expect("write");
+    let s = stats(dir.path(), &["--rule", "r.yml", "a.py"], true);
+    assert_eq!(s["partial_parse_files"], 0, "{s}");
+    assert_eq!(s["partial_parse_reparsed_files"], 0, "{s}");
+    let out = refactor(
+        dir.path(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--rule",
+            "r.yml",
+            "a.py",
+        ],
+    );
+    let report = stdout(&out);
+    assert_eq!(report.matches("\"rule\":\"t\"").count(), 1, "{report}");
+    assert!(report.contains("\"text\":\"x = None\""), "{report}");
+}
+
+#[test]
+fn item_locality_follows_what_a_rule_looks_at() {
+    use refactor::rule::load::load_one;
+    let local = |rule: &str| {
+        load_one(
+            Path::new("t.yml"),
+            1,
+            &format!("id: t\nlanguage: python\nrule:\n{rule}"),
+        )
+        .expect("rule compiles")
+        .item_local
+    };
+    // Inside the item, or only the kind of a class around it.
+    assert!(local("  pattern: $A == None\n"));
+    assert!(local(
+        "  pattern: super($C, self)\n  inside:\n    kind: class_definition\n    stopBy: end\n"
+    ));
+    assert!(local(
+        "  kind: argument_list\n  inside:\n    kind: class_definition\n    field: superclasses\n"
+    ));
+    assert!(local(
+        "  pattern: print($A)\n  inside:\n    pattern: \"def $F($$$P): $$$B\"\n    stopBy: end\n"
+    ));
+    // The class's text or its other members, siblings, positions, the
+    // root, error nodes: not item-local.
+    assert!(!local(
+        "  pattern: print($A)\n  inside:\n    kind: class_definition\n    has: {pattern: x = 1, stopBy: end}\n    stopBy: end\n"
+    ));
+    assert!(!local("  kind: class_definition\n"));
+    assert!(!local("  kind: block\n"));
+    assert!(!local("  kind: module\n"));
+    assert!(!local("  kind: ERROR\n"));
+    assert!(!local(
+        "  pattern: $A == None\n  follows: {kind: import_statement, stopBy: end}\n"
+    ));
+    assert!(!local("  kind: return_statement\n  nthChild: 1\n"));
+    assert!(!local(
+        "  pattern: print($A)\n  inside:\n    regex: foo\n    kind: class_definition\n    stopBy: end\n"
+    ));
+}
