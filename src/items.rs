@@ -11,10 +11,11 @@
 //! done; any match, or any error, and the file is parsed and matched whole,
 //! so every reported match, edit and diff comes from a full parse.
 //!
-//! Only Python is split today (`python.rs`); other languages are parsed
-//! whole.
+//! Python (`python.rs`) and Rust (`rust.rs`) are split; other languages
+//! are parsed whole.
 
 mod python;
+mod rust;
 
 use crate::lang::Lang;
 use tree_sitter::{Point, Range};
@@ -24,6 +25,7 @@ use tree_sitter::{Point, Range};
 pub fn containers(lang: Lang) -> &'static [&'static str] {
     match lang {
         Lang::Python => &["class_definition", "block", "decorated_definition"],
+        Lang::Rust => &["impl_item", "trait_item", "mod_item", "declaration_list"],
         _ => &[],
     }
 }
@@ -46,6 +48,7 @@ pub const MOST: f64 = 0.9;
 pub fn plan(lang: Lang, text: &str, most: f64, keep: impl Fn(&[u8]) -> bool) -> Option<Plan> {
     let items = match lang {
         Lang::Python => python::items(text.as_bytes())?,
+        Lang::Rust => rust::items(text.as_bytes())?,
         _ => return None,
     };
     let bytes = text.as_bytes();
@@ -84,9 +87,11 @@ pub fn plan(lang: Lang, text: &str, most: f64, keep: impl Fn(&[u8]) -> bool) -> 
             }
             continue;
         };
-        // A class: its header, then the members that hold something (the
-        // first one if only the header does: a body cannot be empty).
-        let member_end = |k: usize| item.members.get(k + 1).copied().unwrap_or(end);
+        // A class or block: its header, then the members that hold
+        // something (the first one if only the header does: a body cannot
+        // be empty), then its closing line if it has one.
+        let body_end = item.tail.unwrap_or(end);
+        let member_end = |k: usize| item.members.get(k + 1).copied().unwrap_or(body_end);
         let mut wanted: Vec<bool> = (0..item.members.len())
             .map(|k| keep(text_of(item.members[k], member_end(k))))
             .collect();
@@ -99,6 +104,9 @@ pub fn plan(lang: Lang, text: &str, most: f64, keep: impl Fn(&[u8]) -> bool) -> 
         add(item.start, first);
         for (k, _) in wanted.iter().enumerate().filter(|(_, w)| **w) {
             add(item.members[k], member_end(k));
+        }
+        if let Some(tail) = item.tail {
+            add(tail, end);
         }
     }
     if kept as f64 >= most * bytes.len() as f64 {
@@ -117,12 +125,14 @@ struct Start {
     row: usize,
 }
 
-/// A top-level item; a class also lists where its members start (its
-/// header is what comes before the first).
+/// A top-level item; a class or block also lists where its members start
+/// (its header is what comes before the first) and where its closing line
+/// starts, if it has one (Rust's `}`).
 #[derive(Debug)]
 struct Item {
     start: Start,
     members: Vec<Start>,
+    tail: Option<Start>,
 }
 
 /// A file cut into top-level items: the first starts at byte 0, each ends
@@ -173,6 +183,18 @@ mod tests {
         assert!(self::plan(Lang::Python, text, MOST, |_| true).is_none());
         assert!(self::plan(Lang::Python, text, 1.1, |_| true).is_some());
         // Languages without a splitter are parsed whole.
-        assert!(self::plan(Lang::Rust, "fn f() {}\n", 1.1, |_| false).is_none());
+        assert!(self::plan(Lang::Go, "func f() {}\n", 1.1, |_| false).is_none());
+        // A Rust block keeps its closing line.
+        let text = "impl S {\n    fn a() {}\n\n    fn b() { None }\n}\nfn c() {}\n";
+        let plan = self::plan(Lang::Rust, text, MOST, |item| {
+            memchr::memmem::find(item, b"None").is_some()
+        })
+        .expect("split");
+        let spans: Vec<&str> = plan
+            .ranges
+            .iter()
+            .map(|r| &text[r.start_byte..r.end_byte])
+            .collect();
+        assert_eq!(spans, ["impl S {\n", "    fn b() { None }\n}\n"]);
     }
 }

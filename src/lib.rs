@@ -11,7 +11,7 @@ pub mod denoise;
 pub(crate) mod emit;
 pub(crate) mod eval;
 pub(crate) mod fill;
-pub mod items;
+pub(crate) mod items;
 pub mod lang;
 pub mod matcher;
 pub mod pipeline;

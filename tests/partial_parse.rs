@@ -22,11 +22,13 @@ fn checked(cwd: &Path, args: &[&str]) -> Output {
         .expect("run refactor")
 }
 
-const PATHS: [&str; 4] = [
+const PATHS: [&str; 6] = [
     "fixtures/partial",
     "fixtures/python-app",
     "fixtures/langs",
+    "fixtures/languages",
     "fixtures/rewriters",
+    "src",
 ];
 
 #[test]
@@ -34,6 +36,7 @@ fn partial_parsing_changes_no_report_and_no_diff() {
     let root = root();
     let rule_sets = [
         "rules/python",
+        "rules/rust",
         "scripts/differential-rules",
         "fixtures/langs/rules.yml",
     ];
@@ -216,4 +219,53 @@ fn item_locality_follows_what_a_rule_looks_at() {
     assert!(!local(
         "  pattern: print($A)\n  inside:\n    regex: foo\n    kind: class_definition\n    stopBy: end\n"
     ));
+}
+
+#[test]
+fn rust_impl_blocks_are_cut_into_members() {
+    // A match inside an impl block's method: found by the partial parse,
+    // then reported from the full one.
+    let root = root();
+    let s = stats(
+        &root,
+        &["--rule", "rules/rust", "fixtures/partial/blocks.rs"],
+        true,
+    );
+    assert_eq!(s["partial_parse_reparsed_files"], 1, "{s}");
+
+    // 200 methods in an impl; one spells `len() == 0` in a string only.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("pub struct S;\n\nimpl S {\n");
+    for i in 0..200 {
+        text.push_str(&format!(
+            "    pub fn m{i}(&self, x: u32) -> u32 {{\n        x + {i}\n    }}\n\n"
+        ));
+    }
+    text.push_str("    pub fn last(&self) -> &str {\n        \"v.len() == 0\"\n    }\n}\n");
+    std::fs::write(dir.path().join("big.rs"), &text).expect("write");
+    std::fs::copy(
+        root.join("rules/rust/len-zero.yml"),
+        dir.path().join("r.yml"),
+    )
+    .expect("copy rule");
+    let s = stats(dir.path(), &["--rule", "r.yml", "big.rs"], false);
+    assert_eq!(s["partial_parse_files"], 1, "{s}");
+    let skipped = s["partial_parse_skipped_bytes"].as_u64().unwrap() as usize;
+    assert!(skipped > text.len() * 9 / 10, "{skipped} of {}", text.len());
+    // With a real match in that method, the file is rewritten as before.
+    std::fs::write(
+        dir.path().join("big.rs"),
+        text.replace(
+            "\"v.len() == 0\"",
+            "if self.0.len() == 0 { \"a\" } else { \"b\" }",
+        ),
+    )
+    .expect("write");
+    let out = refactor(dir.path(), &["apply", "--rule", "r.yml", "big.rs"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("+        if self.0.is_empty()"),
+        "{}",
+        stdout(&out)
+    );
 }

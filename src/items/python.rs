@@ -59,6 +59,7 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
     let mut items = vec![Item {
         start: Start { byte: 0, row: 0 },
         members: Vec::new(),
+        tail: None,
     }];
     let mut stack: Vec<Frame> = Vec::new();
     // Bracket depth of top-level code.
@@ -96,6 +97,7 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
                         items.push(Item {
                             start,
                             members: Vec::new(),
+                            tail: None,
                         });
                         class = ClassState::Decorated;
                     }
