@@ -16,6 +16,11 @@ minutes of work); run by hand:
     python3 scripts/differential.py            # uses target/release/refactor
     python3 scripts/differential.py --keep     # keep the work folder
 
+refactor runs with REFACTOR_CHECK_ITEMS=1: every file it settles from a
+parse of only some top-level items is parsed whole as well, and a match
+found there aborts (so the comparison also proves partial parsing sound on
+these corpora).
+
 Exit code 0 when every rule gives identical files.
 """
 import argparse
@@ -304,6 +309,9 @@ def main():
                     help="only rules of this language (repeatable); projects are skipped")
     args = ap.parse_args()
     args.refactor = str(Path(args.refactor).resolve())
+    # refactor's self-check of partial parsing: every file it settles from a
+    # parse of some items is parsed whole too, and a match there aborts.
+    os.environ.setdefault("REFACTOR_CHECK_ITEMS", "1")
     WORK.mkdir(parents=True, exist_ok=True)
     sg = ast_grep()
     corpora = {}
