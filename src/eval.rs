@@ -321,6 +321,7 @@ fn stripped(
             findings: Vec::new(),
             rejected: None,
             original_errors: None,
+            line_starts: Default::default(),
         });
     }
     results

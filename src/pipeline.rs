@@ -513,6 +513,7 @@ fn scan_file_and_defs(
         // Only files with edits are validated; the count walks only into
         // subtrees that hold an error, so it is cheap either way.
         original_errors: tree.as_ref().filter(|_| !edits_empty).map(count_errors),
+        line_starts: Default::default(),
     };
     (result, defs)
 }

@@ -39,6 +39,10 @@ pub struct FileResult {
     /// Error and MISSING nodes in the original's tree, counted when the scan
     /// parsed it, so validation does not parse the original a second time.
     pub original_errors: Option<usize>,
+    /// Byte offsets where the original's lines start, built the first time a
+    /// report asks for a line (so a file with many findings is not rescanned
+    /// from its start for each).
+    pub line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 impl FileResult {
@@ -54,15 +58,24 @@ impl FileResult {
     /// 1-based line and 0-based column (in characters) of a byte offset in the
     /// original text.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        line_col(&self.original, offset)
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', self.original.as_bytes()).map(|i| i + 1))
+                .collect()
+        });
+        let offset = offset.min(self.original.len());
+        // The last line start at or before `offset`.
+        let line = starts.partition_point(|&s| s <= offset);
+        let col = self.original[starts[line - 1]..offset].chars().count();
+        (line, col)
     }
 }
 
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map_or(before, |i| &before[i + 1..]);
-    (line, col.chars().count())
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = memchr::memchr_iter(b'\n', before).count() + 1;
+    let start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+    (line, text[start..before.len()].chars().count())
 }
 
 /// A path as reports, diffs and git write it: `/`-separated, or `None` when
@@ -75,4 +88,35 @@ pub fn slash_path(p: &std::path::Path) -> Option<String> {
     } else {
         s.to_string()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_index_agrees_with_a_scan_from_the_start() {
+        let text = "a\nbé c\n\n\u{1F600}x\nlast";
+        let f = FileResult {
+            path: PathBuf::from("t.py"),
+            rel: "t.py".into(),
+            lang: Lang::Python,
+            original: text.into(),
+            new_text: None,
+            edits: Vec::new(),
+            findings: Vec::new(),
+            rejected: None,
+            crlf: false,
+            original_errors: None,
+            line_starts: Default::default(),
+        };
+        let offsets = (0..=text.len() + 3).filter(|&o| o > text.len() || text.is_char_boundary(o));
+        for o in offsets {
+            assert_eq!(f.line_col(o), line_col(text, o), "offset {o}");
+        }
+        assert_eq!(f.line_col(0), (1, 0));
+        assert_eq!(f.line_col(text.find('c').unwrap()), (2, 3));
+        assert_eq!(f.line_col(text.find('x').unwrap()), (4, 1));
+        assert_eq!(f.line_col(text.len()), (5, 4));
+    }
 }

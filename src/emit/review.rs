@@ -578,6 +578,7 @@ mod tests {
             lang: crate::lang::Lang::from_name("python").expect("python"),
             original: text.into(),
             original_errors: None,
+            line_starts: Default::default(),
             new_text: None,
             edits: edits
                 .iter()
