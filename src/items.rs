@@ -144,8 +144,36 @@ struct Items {
 }
 
 #[cfg(test)]
+impl Items {
+    /// Each top-level item's text.
+    fn texts<'t>(&self, text: &'t str) -> Vec<&'t str> {
+        let mut cuts: Vec<usize> = self.items.iter().map(|i| i.start.byte).collect();
+        cuts.push(text.len());
+        cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
+    }
+
+    /// The first item's header, members and closing line (just the item
+    /// when it is not cut).
+    fn first_parts<'t>(&self, text: &'t str) -> Vec<&'t str> {
+        let item = &self.items[0];
+        let mut cuts = vec![item.start.byte];
+        cuts.extend(item.members.iter().map(|m| m.byte));
+        cuts.extend(item.tail.map(|t| t.byte));
+        cuts.push(self.items.get(1).map_or(text.len(), |n| n.start.byte));
+        cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    fn spans<'t>(plan: &Plan, text: &'t str) -> Vec<&'t str> {
+        plan.ranges
+            .iter()
+            .map(|r| &text[r.start_byte..r.end_byte])
+            .collect()
+    }
 
     #[test]
     fn kept_items_become_merged_ranges_with_their_positions() {
@@ -154,13 +182,8 @@ mod tests {
             memchr::memmem::find(item, b"None").is_some()
         })
         .expect("split");
-        let spans: Vec<&str> = plan
-            .ranges
-            .iter()
-            .map(|r| &text[r.start_byte..r.end_byte])
-            .collect();
         assert_eq!(
-            spans,
+            spans(&plan, text),
             [
                 "def f():\n    return x == None\n\n",
                 "class C:\n    y = None\n\n"
@@ -190,11 +213,9 @@ mod tests {
             memchr::memmem::find(item, b"None").is_some()
         })
         .expect("split");
-        let spans: Vec<&str> = plan
-            .ranges
-            .iter()
-            .map(|r| &text[r.start_byte..r.end_byte])
-            .collect();
-        assert_eq!(spans, ["impl S {\n", "    fn b() { None }\n}\n"]);
+        assert_eq!(
+            spans(&plan, text),
+            ["impl S {\n", "    fn b() { None }\n}\n"]
+        );
     }
 }

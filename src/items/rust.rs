@@ -354,24 +354,12 @@ mod tests {
     use super::*;
 
     fn cut(text: &str) -> Vec<&str> {
-        let items = items(text.as_bytes()).expect("followed");
-        let mut out = Vec::new();
-        for (i, item) in items.items.iter().enumerate() {
-            let end = items.items.get(i + 1).map_or(text.len(), |n| n.start.byte);
-            out.push(&text[item.start.byte..end]);
-        }
-        out
+        items(text.as_bytes()).expect("followed").texts(text)
     }
 
-    /// The first item's header, members and closing line.
+    /// The first item's header, members (and closing line).
     fn parts(text: &str) -> Vec<&str> {
-        let items = items(text.as_bytes()).expect("followed");
-        let item = &items.items[0];
-        let mut cuts = vec![item.start.byte];
-        cuts.extend(item.members.iter().map(|m| m.byte));
-        cuts.extend(item.tail.map(|t| t.byte));
-        cuts.push(items.items.get(1).map_or(text.len(), |n| n.start.byte));
-        cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
+        items(text.as_bytes()).expect("followed").first_parts(text)
     }
 
     #[test]

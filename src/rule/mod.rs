@@ -195,22 +195,7 @@ impl Rule {
         src: &str,
         file: &FileCtx<'t>,
     ) -> Option<RuleMatch<'t>> {
-        if !self.may_match_kind(node) {
-            return None;
-        }
-        let ctx = Ctx {
-            src,
-            utils: &self.utils,
-            file,
-        };
-        let mut env = Env::new();
-        if !self.matcher.matches(node, ctx, &mut env) {
-            return None;
-        }
-        let mut m = Match { node, env };
-        if !self.constraints_ok(&mut m, ctx) {
-            return None;
-        }
+        let (m, ctx) = self.matched(node, src, file)?;
         Some(self.finish(m, src, ctx))
     }
 
@@ -221,8 +206,19 @@ impl Rule {
         src: &str,
         file: &FileCtx<'t>,
     ) -> bool {
+        self.matched(node, src, file).is_some()
+    }
+
+    /// The match at `node`, constraints checked, with the context it was
+    /// found in.
+    fn matched<'a, 't>(
+        &'a self,
+        node: tree_sitter::Node<'t>,
+        src: &'a str,
+        file: &'a FileCtx<'t>,
+    ) -> Option<(Match<'t>, Ctx<'a, 't>)> {
         if !self.may_match_kind(node) {
-            return false;
+            return None;
         }
         let ctx = Ctx {
             src,
@@ -231,10 +227,10 @@ impl Rule {
         };
         let mut env = Env::new();
         if !self.matcher.matches(node, ctx, &mut env) {
-            return false;
+            return None;
         }
         let mut m = Match { node, env };
-        self.constraints_ok(&mut m, ctx)
+        self.constraints_ok(&mut m, ctx).then_some((m, ctx))
     }
 
     /// Checks `constraints:` on the single metavariables the rule bound, as
