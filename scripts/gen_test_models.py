@@ -16,6 +16,11 @@ model.onnx + tokenizer.json + model.json following docs/canvas.md (format v1).
   no_query    same as `lookup` without the query_positions input (logits for
               every position, [batch, seq, vocab]).
   bad_inputs  contract-breaking model: input named `tokens` (float32).
+  cpu_graph   `lookup` whose model.json names a CPU graph (`onnx_cpu`), which is
+              `tiny_transformer`'s graph: ONNX Runtime's CPU provider runs that one,
+              every other engine the lookup, so a test can tell which ran.
+  bad_cpu_graph  `lookup` with a CPU graph ONNX Runtime rejects (an operator of
+              an unknown domain, same inputs and output): the float graph runs.
 
 Usage: python3 scripts/gen_test_models.py [OUT_DIR]   (default fixtures/models)
        python3 scripts/gen_test_models.py --bench OUT_DIR [TOKENIZER_JSON]
@@ -306,6 +311,28 @@ def bad_inputs_model(tok, out_dir):
     save(graph, out_dir, model_json(V, None, False, "bad"), tok)
 
 
+def cpu_graph_models(out_dir):
+    """`cpu_graph` and `bad_cpu_graph` from the `lookup` and `tiny_transformer` folders."""
+    import shutil
+    for name in ("cpu_graph", "bad_cpu_graph"):
+        d = os.path.join(out_dir, name)
+        os.makedirs(d, exist_ok=True)
+        for f in ("model.onnx", "tokenizer.json"):
+            shutil.copy(os.path.join(out_dir, "lookup", f), os.path.join(d, f))
+        with open(os.path.join(out_dir, "lookup", "model.json")) as f:
+            cfg = json.load(f)
+        cfg["onnx_cpu"] = "model.cpu.onnx"
+        with open(os.path.join(d, "model.json"), "w") as f:
+            f.write(json.dumps(cfg, indent=2) + "\n")
+    shutil.copy(os.path.join(out_dir, "tiny_transformer", "model.onnx"),
+                os.path.join(out_dir, "cpu_graph", "model.cpu.onnx"))
+    m = onnx.load(os.path.join(out_dir, "tiny_transformer", "model.onnx"))
+    m.graph.node[0].op_type = "NoSuchOp"
+    m.graph.node[0].domain = "com.example"
+    m.opset_import.append(helper.make_opsetid("com.example", 1))
+    onnx.save(m, os.path.join(out_dir, "bad_cpu_graph", "model.cpu.onnx"))
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if len(sys.argv) > 2 and sys.argv[1] == "--bench":
@@ -322,6 +349,7 @@ def main():
     lookup_model(tok, os.path.join(out, "no_query"), with_q=False)
     transformer_model(tok, os.path.join(out, "tiny_transformer"))
     bad_inputs_model(tok, os.path.join(out, "bad_inputs"))
+    cpu_graph_models(out)
     print("vocab", tok.get_vocab_size(), "written to", out)
 
 

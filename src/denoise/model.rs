@@ -56,6 +56,11 @@ pub struct ModelConfig {
     pub tokenizer: String,
     #[serde(default)]
     pub supports_query_positions: bool,
+    /// An optional second graph of the same weights for ONNX Runtime's CPU
+    /// execution provider (`model/cpu_graph.py`: fused ops, int8 matrix
+    /// products). Every other engine runs `onnx`.
+    #[serde(default)]
+    pub onnx_cpu: Option<String>,
     #[serde(default)]
     pub provenance: serde_json::Value,
 }
@@ -72,6 +77,9 @@ pub struct Model {
     pub config: ModelConfig,
     pub tokenizer: tokenizers::Tokenizer,
     pub onnx: Cow<'static, [u8]>,
+    /// `model.json`'s `onnx_cpu` graph, when it names one: what ONNX Runtime runs
+    /// on a CPU (see [`ModelConfig::onnx_cpu`]).
+    pub onnx_cpu: Option<Cow<'static, [u8]>>,
     /// The graph takes `query_positions` (else logits come for every position).
     pub has_query_positions: bool,
     /// Where it came from, for messages ("embedded default" or the folder).
@@ -101,6 +109,13 @@ mod embedded {
         env!("CARGO_MANIFEST_DIR"),
         "/model/default/model.onnx"
     ));
+    #[cfg(refactor_default_cpu_graph)]
+    pub const ONNX_CPU: Option<&[u8]> = Some(include_bytes!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/model/default/model.cpu.onnx"
+    )));
+    #[cfg(not(refactor_default_cpu_graph))]
+    pub const ONNX_CPU: Option<&[u8]> = None;
 }
 
 /// Whether this build embeds a default model.
@@ -118,12 +133,16 @@ impl Model {
 
     #[cfg(refactor_default_model)]
     fn load_default() -> Result<Model> {
-        Self::from_parts(
+        let model = Self::from_parts(
             embedded::MODEL_JSON,
             embedded::TOKENIZER,
             Cow::Borrowed(embedded::ONNX),
             "embedded default model".into(),
-        )
+        )?;
+        match embedded::ONNX_CPU {
+            Some(bytes) => model.with_cpu_graph(Cow::Borrowed(bytes), "model.cpu.onnx"),
+            None => Ok(model),
+        }
     }
 
     #[cfg(not(refactor_default_model))]
@@ -158,12 +177,38 @@ impl Model {
         let onnx_path = dir.join(&config.onnx);
         let onnx = std::fs::read(&onnx_path)
             .with_context(|| format!("{}: cannot read the ONNX model", onnx_path.display()))?;
-        Self::from_files(
+        let model = Self::from_files(
             (&json, &json_path.display().to_string()),
             (&tok, &tok_path.display().to_string()),
             (Cow::Owned(onnx), &onnx_path.display().to_string()),
             dir.display().to_string(),
-        )
+        )?;
+        match model.config.onnx_cpu.clone() {
+            Some(name) => {
+                let p = dir.join(&name);
+                let bytes = std::fs::read(&p).with_context(|| {
+                    format!(
+                        "{}: cannot read the CPU graph that model.json names (`onnx_cpu`)",
+                        p.display()
+                    )
+                })?;
+                model.with_cpu_graph(Cow::Owned(bytes), &p.display().to_string())
+            }
+            None => Ok(model),
+        }
+    }
+
+    /// Adds the CPU graph after checking that it has the float graph's inputs and
+    /// output (same contract, other operators).
+    pub fn with_cpu_graph(mut self, onnx: Cow<'static, [u8]>, name: &str) -> Result<Model> {
+        let signature = onnx_proto::read_signature(&onnx)
+            .with_context(|| format!("{name}: the ONNX file is corrupt or not an ONNX model"))?;
+        let q = check_signature(&self.config, &signature).map_err(|e| anyhow!("{name}: {e}"))?;
+        if q != self.has_query_positions {
+            bail!("{name}: the CPU graph and the float graph disagree on `query_positions`");
+        }
+        self.onnx_cpu = Some(onnx);
+        Ok(self)
     }
 
     /// Builds and validates a model from the three files' bytes.
@@ -208,6 +253,7 @@ impl Model {
             config,
             tokenizer,
             onnx,
+            onnx_cpu: None,
             has_query_positions,
             origin,
         })

@@ -8,8 +8,10 @@
 //! of its token at position *j*, with positions `0..j` holding its first *j* tokens and
 //! the rest of the row as decoding would see it before any commit (other slots
 //! masked). One row per distinct prefix and slot answers every candidate sharing that
-//! prefix; all prefixes of one length, for every hole, go through the engine together
-//! (one level per slot position, each level batched like a decoding step). Tied slots
+//! prefix, and slots whose rows are the same (the first level of every slot of one
+//! row) share one engine row, each asking for its own position; all prefixes of one
+//! length, for every hole, go through the engine together (one level per slot
+//! position, each level batched like a decoding step). Tied slots
 //! add their log-probabilities, as they vote together in decoding.
 //!
 //! Pruning, per tie group and level: a candidate is dropped once its partial
@@ -420,9 +422,12 @@ struct Request {
     query: i64,
 }
 
-/// Runs every request (longest rows first, in chunks of the decoder's batch size, each
-/// call cut to its longest row unless the engine needs full rows) and returns each
-/// request's log-probabilities over the vocabulary.
+/// Runs every request and returns each request's log-probabilities over the
+/// vocabulary. Requests with the same row content share one engine row, each
+/// asking for its own position: at the first level every slot of a row scores
+/// from the same untouched row (the keyword holes of one call, the parameters of
+/// one signature). Unique rows go longest first, in chunks of the decoder's batch
+/// size, each call cut to its longest row unless the engine needs full rows.
 fn run_requests(
     canvas: &Canvas,
     engine: &dyn Engine,
@@ -435,10 +440,21 @@ fn run_requests(
     let seq = canvas.seq_len;
     let content = |r: usize| canvas.rows[r].mask.iter().filter(|&&m| m != 0).count();
     let fixed = engine.fixed_seq_len();
-    let mut order: Vec<(usize, usize)> =
-        (0..reqs.len()).map(|i| (i, content(reqs[i].row))).collect();
+    // Unique (row, ids) -> the requests it answers, in first-seen order.
+    let mut unique: Vec<Vec<usize>> = Vec::new();
+    let mut seen: HashMap<(usize, &[i64]), usize> = HashMap::new();
+    for (i, r) in reqs.iter().enumerate() {
+        let u = *seen.entry((r.row, &r.ids[..])).or_insert_with(|| {
+            unique.push(Vec::new());
+            unique.len() - 1
+        });
+        unique[u].push(i);
+    }
+    let mut order: Vec<(usize, usize)> = (0..unique.len())
+        .map(|u| (u, content(reqs[unique[u][0]].row)))
+        .collect();
     if !fixed {
-        order.sort_by_key(|&(i, len)| (std::cmp::Reverse(len), i));
+        order.sort_by_key(|&(u, len)| (std::cmp::Reverse(len), u));
     }
     let chunk = match (opts.max_batch, engine.max_batch()) {
         (0, 0) => DEFAULT_MAX_BATCH,
@@ -453,32 +469,41 @@ fn run_requests(
         } else {
             part.iter().map(|&(_, len)| len).max().unwrap_or(1).max(1)
         };
+        let k = part
+            .iter()
+            .map(|&(u, _)| unique[u].len())
+            .max()
+            .unwrap_or(1);
         let mut ids = Vec::with_capacity(b * run_seq);
         let mut mask = Vec::with_capacity(b * run_seq);
-        let mut q = Vec::with_capacity(b);
-        for &(i, len) in part {
-            let r = &reqs[i];
-            ids.extend_from_slice(&r.ids[..run_seq]);
-            mask.extend_from_slice(&canvas.rows[r.row].mask[..run_seq]);
-            q.push(r.query);
+        let mut q = Vec::with_capacity(b * k);
+        for &(u, len) in part {
+            let first = &reqs[unique[u][0]];
+            ids.extend_from_slice(&first.ids[..run_seq]);
+            mask.extend_from_slice(&canvas.rows[first.row].mask[..run_seq]);
+            q.extend(unique[u].iter().map(|&i| reqs[i].query));
+            q.extend(std::iter::repeat_n(first.query, k - unique[u].len()));
             stats.tokens_content += len;
         }
         let t0 = std::time::Instant::now();
-        let logits = engine.run(&ids, &mask, b, run_seq, &q, 1)?;
+        let logits = engine.run(&ids, &mask, b, run_seq, &q, k)?;
         stats.engine_seconds += t0.elapsed().as_secs_f64();
         stats.forward_passes += 1;
         stats.row_passes += b;
         stats.candidate_rows += b;
         stats.tokens_run += b * run_seq;
-        if logits.len() != b * vocab {
+        if logits.len() != b * k * vocab {
             bail!(
                 "the engine returned {} logits, expected {}",
                 logits.len(),
-                b * vocab
+                b * k * vocab
             );
         }
-        for (bi, &(i, _)) in part.iter().enumerate() {
-            out[i] = log_softmax(&logits[bi * vocab..(bi + 1) * vocab]);
+        for (bi, &(u, _)) in part.iter().enumerate() {
+            for (qi, &i) in unique[u].iter().enumerate() {
+                let s = (bi * k + qi) * vocab;
+                out[i] = log_softmax(&logits[s..s + vocab]);
+            }
         }
     }
     Ok(out)
