@@ -85,8 +85,8 @@ impl std::fmt::Display for HoleProblem {
 }
 
 /// Decimals that show a threshold exactly: 2 (`0.93`), or 3 for one such as the
-/// 0.999 of ranked names, so that a confidence of 0.996 does not read as `1.00`
-/// against a threshold of `1.00`. Confidences shown beside it use the same.
+/// 0.995 of ranked names, which two would show as `1.00` (and a confidence of 0.996
+/// as `1.00` against it). Confidences shown beside it use the same.
 pub fn threshold_decimals(threshold: f32) -> usize {
     let hundredths = threshold * 100.0;
     if (hundredths.round() - hundredths).abs() < 1e-3 {

@@ -89,7 +89,7 @@ fn candidates_off_goes_back_to_free_decoding() {
 #[test]
 fn ranked_fill_below_the_threshold_is_reported_never_written() {
     // pick(widget, C=False, D=False): the lookup model scores "C" and "D" alike, so the
-    // best of the two has half the probability of the set, under the 0.999 default of
+    // best of the two has half the probability of the set, under the 0.995 default of
     // ranked names.
     let dir = copy_fixture("candidates");
     let app = std::fs::read_to_string(dir.path().join("pkg/app.py")).unwrap();
@@ -122,7 +122,7 @@ fn ranked_fill_below_the_threshold_is_reported_never_written() {
     );
     let err = stderr(&out);
     let line = "pkg/app.py:6:13: suggestion[bool-kwarg-2]: hole KW suggested (0.500): -> C \
-                (below the threshold 0.999; not applied)";
+                (below the threshold 0.995; not applied)";
     assert!(err.contains(line), "{err}");
 }
 
