@@ -44,11 +44,36 @@ pub struct Signature {
     pub bases: Option<Vec<String>>,
 }
 
-/// Every `def` and `class` of the walked Python files, by name.
+/// What one Python file offers: its definitions, and the annotations its code
+/// already writes (type candidates).
+#[derive(Debug, Clone, Default)]
+pub struct FileDefs {
+    /// Every `def` and `class`, by name.
+    pub defs: Vec<(String, Signature)>,
+    /// Every annotation of a parameter (`name: T`, `name: T = v`) and every return
+    /// annotation (`def name(...) -> T`), whitespace collapsed.
+    pub annotations: Vec<(AnnotationOf, String)>,
+}
+
+/// What an annotation is written for: type holes take the annotations the code
+/// writes for the same parameter name, or the same function name's return.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AnnotationOf {
+    Param(String),
+    Return(String),
+}
+
+/// Every `def` and `class` of the walked Python files, by name, and the
+/// annotations they write.
 #[derive(Debug, Clone, Default)]
 pub struct DefIndex {
     defs: HashMap<String, Vec<Signature>>,
+    /// Annotation text -> how often, per parameter or function name.
+    annotations: HashMap<AnnotationOf, HashMap<String, usize>>,
 }
+
+/// Most type candidates a hole takes (the most often written first).
+pub const MAX_TYPE_CANDIDATES: usize = 6;
 
 impl DefIndex {
     /// Indexes the definitions of Python source texts.
@@ -60,18 +85,40 @@ impl DefIndex {
         idx
     }
 
-    /// Adds definitions found by [`file_defs`].
-    pub fn extend(&mut self, defs: Vec<(String, Signature)>) {
-        for (name, sig) in defs {
+    /// Adds what [`file_defs`] found in one file.
+    pub fn extend(&mut self, found: FileDefs) {
+        for (name, sig) in found.defs {
             let list = self.defs.entry(name).or_default();
             if !list.contains(&sig) {
                 list.push(sig);
             }
         }
+        for (of, text) in found.annotations {
+            *self
+                .annotations
+                .entry(of)
+                .or_default()
+                .entry(text)
+                .or_default() += 1;
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.defs.is_empty()
+        self.defs.is_empty() && self.annotations.is_empty()
+    }
+
+    /// The annotations the code writes for `of`, most often written first (ties by
+    /// text), at most [`MAX_TYPE_CANDIDATES`].
+    pub fn annotations(&self, of: &AnnotationOf) -> Vec<String> {
+        let Some(counts) = self.annotations.get(of) else {
+            return Vec::new();
+        };
+        let mut v: Vec<(&String, &usize)> = counts.iter().collect();
+        v.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        v.into_iter()
+            .take(MAX_TYPE_CANDIDATES)
+            .map(|(t, _)| t.clone())
+            .collect()
     }
 
     /// The definitions named `name`.
@@ -126,20 +173,22 @@ impl DefIndex {
     }
 }
 
-/// The `def`s and `class`es of one Python text (nested ones and methods included).
-pub fn file_defs(text: &str) -> Vec<(String, Signature)> {
+/// The `def`s and `class`es of one Python text (nested ones and methods included),
+/// and its parameter and return annotations.
+pub fn file_defs(text: &str) -> FileDefs {
     if !text.contains("def ") && !text.contains("class ") {
-        return Vec::new();
+        return FileDefs::default();
     }
     defs_in(&Lang::Python.parse(text), text)
 }
 
 /// [`file_defs`] on a tree the caller already parsed from `text`.
-pub fn defs_in(tree: &tree_sitter::Tree, text: &str) -> Vec<(String, Signature)> {
+pub fn defs_in(tree: &tree_sitter::Tree, text: &str) -> FileDefs {
     if !text.contains("def ") && !text.contains("class ") {
-        return Vec::new();
+        return FileDefs::default();
     }
     let mut out = Vec::new();
+    let mut annotations = Vec::new();
     let mut stack = vec![tree.root_node()];
     while let Some(n) = stack.pop() {
         match n.kind() {
@@ -148,7 +197,15 @@ pub fn defs_in(tree: &tree_sitter::Tree, text: &str) -> Vec<(String, Signature)>
                     n.child_by_field_name("name"),
                     n.child_by_field_name("parameters"),
                 ) {
-                    out.push((node_text(name, text).to_string(), signature(params, text)));
+                    let fname = node_text(name, text);
+                    out.push((fname.to_string(), signature(params, text)));
+                    if let Some(ret) = n.child_by_field_name("return_type") {
+                        annotations.push((
+                            AnnotationOf::Return(fname.to_string()),
+                            collapse(node_text(ret, text)),
+                        ));
+                    }
+                    param_annotations(params, text, &mut annotations);
                 }
             }
             "class_definition" => {
@@ -161,11 +218,48 @@ pub fn defs_in(tree: &tree_sitter::Tree, text: &str) -> Vec<(String, Signature)>
         let mut c = n.walk();
         stack.extend(n.named_children(&mut c));
     }
-    out
+    FileDefs {
+        defs: out,
+        annotations,
+    }
 }
 
 fn node_text<'a>(n: Node, text: &'a str) -> &'a str {
     &text[n.byte_range()]
+}
+
+/// `text` with every run of whitespace as one space (how fills are compared).
+fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The annotations of a parameter list's named parameters (`x: T`, `x: T = v`;
+/// `*args: T` and `**kw: T` annotate their elements and are left out).
+fn param_annotations(params: Node, text: &str, out: &mut Vec<(AnnotationOf, String)>) {
+    let mut c = params.walk();
+    for p in params.named_children(&mut c) {
+        if let Some((name, ty)) = typed_param_name(p) {
+            out.push((
+                AnnotationOf::Param(node_text(name, text).to_string()),
+                collapse(node_text(ty, text)),
+            ));
+        }
+    }
+}
+
+/// The name and type nodes of a typed parameter, `None` for splats and others.
+fn typed_param_name(p: Node) -> Option<(Node, Node)> {
+    let name = match p.kind() {
+        "typed_default_parameter" => p.child_by_field_name("name")?,
+        "typed_parameter" => {
+            let mut c = p.walk();
+            let inner = p.named_children(&mut c).next()?;
+            inner
+        }
+        _ => return None,
+    };
+    (name.kind() == "identifier").then_some(())?;
+    Some((name, p.child_by_field_name("type")?))
 }
 
 /// A parameter list as a call sees it.
@@ -402,9 +496,44 @@ pub fn for_file(
         else {
             continue;
         };
-        *slot = kwarg_candidates(node, &marked, defs);
+        *slot =
+            kwarg_candidates(node, &marked, defs).or_else(|| type_candidates(node, &marked, defs));
     }
     out
+}
+
+/// The candidates of a hole that is a whole annotation: the annotations the walked
+/// code writes for a parameter of the same name (`verify: $?TYPE` takes the types
+/// written for `verify` elsewhere), or for the return of a function of the same
+/// name (`def close(self) -> $?RET`). The set is open: free decoding competes.
+fn type_candidates(hole: Node, text: &str, defs: &DefIndex) -> Option<Candidates> {
+    let ty = hole.parent().filter(|p| p.kind() == "type")?;
+    if ty.named_child_count() != 1 {
+        return None;
+    }
+    let owner = ty.parent()?;
+    let of = match owner.kind() {
+        "typed_parameter" | "typed_default_parameter" => {
+            let (name, t) = typed_param_name(owner)?;
+            (t == ty).then_some(())?;
+            AnnotationOf::Param(node_text(name, text).to_string())
+        }
+        "function_definition" => {
+            (owner.child_by_field_name("return_type")? == ty).then_some(())?;
+            AnnotationOf::Return(node_text(owner.child_by_field_name("name")?, text).to_string())
+        }
+        _ => return None,
+    };
+    let texts: Vec<String> = defs
+        .annotations(&of)
+        .into_iter()
+        .filter(|t| !t.contains(PLACEHOLDER))
+        .collect();
+    (!texts.is_empty()).then_some(Candidates {
+        texts,
+        closed: false,
+        exclusive: None,
+    })
 }
 
 /// The candidates of the identifier `name` when it is the name of a keyword
@@ -488,8 +617,65 @@ fn kwarg_candidates(name: Node, text: &str, defs: &DefIndex) -> Option<Candidate
 mod tests {
     use super::*;
 
+    #[test]
+    fn type_holes_take_the_annotations_written_for_the_same_name() {
+        let defs = DefIndex::build([
+            "def a(verify: bool = True): pass\n\
+             def b(self, verify: ssl.SSLContext  |  str | bool = True, *args: int): pass\n\
+             def c(verify: bool, timeout: float) -> None: pass\n\
+             class S:\n    def close(self) -> None: pass\n\
+             class T:\n    def close(self) -> Optional[int]: pass\n    def close(self) -> None: pass\n",
+        ]);
+        // holes: `verify: _` (parameter), `-> _` (return), a default value, a call argument
+        let text =
+            "def d(verify: , x=1) -> :\n    pass\ndef close(self) -> :\n    y = \n    f(verify=)\n";
+        let offsets = [
+            text.find("verify: ").unwrap() + 8,
+            text.find("-> :").unwrap() + 3,
+            text.rfind("-> :").unwrap() + 3,
+            text.find("y = ").unwrap() + 4,
+            text.find("verify=)").unwrap() + 7,
+        ];
+        let got = for_file(text, &offsets, &[true; 5], &defs);
+        let texts = |i: usize| {
+            got[i]
+                .as_ref()
+                .map(|c| (c.texts.clone(), c.closed, c.exclusive))
+        };
+        // most often written first, whitespace collapsed; open sets, never exclusive
+        assert_eq!(
+            texts(0),
+            Some((
+                vec!["bool".into(), "ssl.SSLContext | str | bool".into()],
+                false,
+                None
+            ))
+        );
+        // `d` returns nothing the code annotates elsewhere
+        assert_eq!(texts(1), None);
+        assert_eq!(
+            texts(2),
+            Some((vec!["None".into(), "Optional[int]".into()], false, None))
+        );
+        assert_eq!(texts(3), None);
+        assert_eq!(
+            texts(4),
+            None,
+            "a keyword of an unknown callee is no type hole"
+        );
+        // `*args: int` annotates the elements: not offered for a parameter `args`
+        assert!(defs
+            .annotations(&AnnotationOf::Param("args".into()))
+            .is_empty());
+        assert_eq!(
+            defs.annotations(&AnnotationOf::Param("timeout".into())),
+            vec!["float"]
+        );
+    }
+
     fn sig(text: &str, name: &str) -> Signature {
         file_defs(text)
+            .defs
             .into_iter()
             .find(|(n, _)| n == name)
             .map(|(_, s)| s)

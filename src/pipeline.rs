@@ -204,7 +204,7 @@ fn scan_all(
             let t = Instant::now();
             let loaded = walk::load(c, opts.walk.max_filesize);
             clock.add(&clock.read, t);
-            let mut defs = Vec::new();
+            let mut defs = candidates::FileDefs::default();
             let r = loaded.map(|f| {
                 let glob_rel = match &rules_root {
                     Some(rr) => relative_to(rr, &f.path),
@@ -420,7 +420,7 @@ fn scan_file_and_defs(
     prefilter: bool,
     clock: &StageClock,
     want_defs: bool,
-) -> (FileResult, Vec<(String, candidates::Signature)>) {
+) -> (FileResult, candidates::FileDefs) {
     let crlf = plan::is_crlf(&f.text);
     clock
         .bytes
@@ -498,7 +498,7 @@ fn scan_file_and_defs(
     let defs = match (&tree, want_defs) {
         (Some(tree), true) => candidates::defs_in(tree, &f.text),
         (None, true) => candidates::file_defs(&f.text),
-        (_, false) => Vec::new(),
+        (_, false) => candidates::FileDefs::default(),
     };
     let result = FileResult {
         path: f.path,

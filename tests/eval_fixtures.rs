@@ -162,3 +162,33 @@ fn keyword_names_rank_the_callees_parameters_unless_off() {
     assert_eq!(j["ranked"], 0.0, "{j}");
     assert_eq!(j["candidate_rows"], 0, "{j}");
 }
+
+/// Type holes rank the annotations the code writes for the same parameter name, or
+/// for the return of a function of the same name, against their free decoding
+/// (fixtures/eval/types: `path: AB` and `read(...) -> AB` are written again in b.py;
+/// with `--limit 1` only a.py's first site is taken out).
+#[test]
+fn type_holes_rank_the_annotations_the_code_writes() {
+    for task in ["py-param-type", "py-return-type"] {
+        let (on, _) = eval(&["--task", task, "--limit", "1", "fixtures/eval/types"]);
+        assert_eq!(on["sites"], 1, "{task}: {on}");
+        assert_eq!(on["ranked"], 1.0, "{task}: {on}");
+        assert_eq!(on["exact_match"], 1.0, "{task}: {on}");
+        assert!(on["candidate_rows"].as_u64().unwrap() > 0, "{task}: {on}");
+        let (off, _) = eval(&[
+            "--task",
+            task,
+            "--limit",
+            "1",
+            "--candidates",
+            "off",
+            "fixtures/eval/types",
+        ]);
+        assert_eq!(off["ranked"], 0.0, "{task}: {off}");
+        assert_eq!(off["candidate_rows"], 0, "{task}: {off}");
+    }
+    // Every site taken out: no annotation of `path` or `read` is left to offer.
+    let (all, _) = eval(&["--task", "py-param-type", "fixtures/eval/types"]);
+    assert_eq!(all["sites"], 5, "{all}");
+    assert_eq!(all["ranked"], 0.0, "{all}");
+}
