@@ -18,6 +18,11 @@
 //! the bases of the enclosing class. A definition with `**kwargs`, or a base class
 //! not in the code, makes the set open: free decoding stays one of the competitors.
 //! Keyword holes of one call are exclusive (`Candidates::exclusive`).
+//!
+//! A hole that is a whole annotation (`x: $?TYPE`, `def f() -> $?RET`) takes the
+//! annotations the walked code writes for parameters named `x`, or for the
+//! returns of functions named `f` ([`DefIndex::annotations`]); such a set is
+//! always open.
 
 use crate::denoise::Candidates;
 use crate::lang::Lang;
