@@ -27,6 +27,7 @@ argmax agreement) and prints each graph's time per 256-token row in calls of 32 
 import argparse
 import json
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +35,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from onnx_storage import fp16_storage  # noqa: E402
 
 
 def to_float32(m):
@@ -140,22 +144,6 @@ def quantize(path_in, path_out):
 
     quantize_dynamic(str(path_in), str(path_out), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
                      extra_options={"DefaultTensorType": TensorProto.FLOAT})
-
-
-def fp16_storage(m, min_elems=4096):
-    g = m.graph
-    casts = []
-    for init in list(g.initializer):
-        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < min_elems:
-            continue
-        arr = numpy_helper.to_array(init)
-        g.initializer.remove(init)
-        g.initializer.append(numpy_helper.from_array(arr.astype(np.float16), init.name + "__fp16"))
-        casts.append(helper.make_node("Cast", [init.name + "__fp16"], [init.name], to=TensorProto.FLOAT,
-                                      name=init.name + "__cast"))
-    for i, c in enumerate(casts):
-        g.node.insert(i, c)
-    return len(casts)
 
 
 def build(src, out_file, cfg):
