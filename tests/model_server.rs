@@ -433,10 +433,16 @@ fn triton_server_fills_equal_in_process() {
     ] {
         let dir = copy_fixture(fixture);
         let args = ["apply", "--rule", &rule(rule_file), "--json"];
+        // The server runs the exported float graph; so does the in-process engine
+        // here (on a CPU it would otherwise run the model's int8 CPU graph).
         let local = run(
             dir.path(),
             &args,
-            &[("REFACTOR_ENGINE", "ort"), ("ORT_DYLIB_PATH", &ort)],
+            &[
+                ("REFACTOR_ENGINE", "ort"),
+                ("ORT_DYLIB_PATH", &ort),
+                ("REFACTOR_CPU_GRAPH", "float"),
+            ],
         );
         assert_eq!(local.status.code(), Some(0), "{}", stderr(&local));
         let mut remote_args = args.to_vec();

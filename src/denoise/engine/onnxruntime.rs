@@ -275,37 +275,9 @@ impl OrtEngine {
         let mut errors = Vec::new();
         for p in order {
             let graphs = graphs_for(model, p);
-            for (i, (graph, onnx)) in graphs.iter().enumerate() {
+            for (i, &(graph, onnx)) in graphs.iter().enumerate() {
                 match Self::session_for(&rt.env, model, onnx, p) {
-                    Ok(session) => {
-                        let provider = match p {
-                            Provider::TensorRt => "TensorRT",
-                            Provider::Cuda => "CUDA",
-                            Provider::Cpu => "CPU",
-                        };
-                        let (label, graph_note) = match graph {
-                            Graph::Cpu => {
-                                let file = model.config.onnx_cpu.as_deref().unwrap_or("CPU graph");
-                                (format!("{provider}, {file}"), format!(", graph {file}"))
-                            }
-                            Graph::Float => (provider.to_string(), String::new()),
-                        };
-                        log(&format!(
-                            "running the denoiser with ONNX Runtime ({provider} execution provider{graph_note}, {})",
-                            rt.path.display()
-                        ));
-                        return Ok(OrtEngine {
-                            session: Mutex::new(session),
-                            name: format!("onnxruntime ({label})"),
-                            vocab: model.vocab_size(),
-                            has_q: model.has_query_positions,
-                            max_batch: match p {
-                                Provider::TensorRt => TENSORRT_MAX_BATCH,
-                                Provider::Cpu => CPU_MAX_BATCH,
-                                Provider::Cuda => 0,
-                            },
-                        });
-                    }
+                    Ok(session) => return Ok(Self::started(session, model, &rt.path, p, graph)),
                     // The CPU graph uses ONNX Runtime's own fused operators; a build
                     // without them still runs the float graph.
                     Err(e) if i + 1 < graphs.len() => log(&format!(
@@ -319,6 +291,38 @@ impl OrtEngine {
             "ONNX Runtime cannot run the model on device {device:?}: {}",
             errors.join("; ")
         )
+    }
+
+    /// The engine around a started session, named after its provider and graph
+    /// (`onnxruntime (CPU, model.cpu.onnx)`), with a log line saying what runs.
+    fn started(session: Session, model: &Model, lib: &Path, p: Provider, graph: Graph) -> Self {
+        let provider = match p {
+            Provider::TensorRt => "TensorRT",
+            Provider::Cuda => "CUDA",
+            Provider::Cpu => "CPU",
+        };
+        let (label, graph_note) = match graph {
+            Graph::Cpu => {
+                let file = model.config.onnx_cpu.as_deref().unwrap_or("CPU graph");
+                (format!("{provider}, {file}"), format!(", graph {file}"))
+            }
+            Graph::Float => (provider.to_string(), String::new()),
+        };
+        log(&format!(
+            "running the denoiser with ONNX Runtime ({provider} execution provider{graph_note}, {})",
+            lib.display()
+        ));
+        OrtEngine {
+            session: Mutex::new(session),
+            name: format!("onnxruntime ({label})"),
+            vocab: model.vocab_size(),
+            has_q: model.has_query_positions,
+            max_batch: match p {
+                Provider::TensorRt => TENSORRT_MAX_BATCH,
+                Provider::Cpu => CPU_MAX_BATCH,
+                Provider::Cuda => 0,
+            },
+        }
     }
 
     fn session_for(
