@@ -233,8 +233,9 @@ fn node_text<'a>(n: Node, text: &'a str) -> &'a str {
     &text[n.byte_range()]
 }
 
-/// `text` with every run of whitespace as one space (how fills are compared).
-fn collapse(text: &str) -> String {
+/// `text` with every run of whitespace as one space and no space around it (how
+/// fills and answers are compared; `eval` uses it too).
+pub fn collapse(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -256,11 +257,7 @@ fn param_annotations(params: Node, text: &str, out: &mut Vec<(AnnotationOf, Stri
 fn typed_param_name(p: Node) -> Option<(Node, Node)> {
     let name = match p.kind() {
         "typed_default_parameter" => p.child_by_field_name("name")?,
-        "typed_parameter" => {
-            let mut c = p.walk();
-            let inner = p.named_children(&mut c).next()?;
-            inner
-        }
+        "typed_parameter" => p.named_child(0)?,
         _ => return None,
     };
     (name.kind() == "identifier").then_some(())?;

@@ -170,7 +170,7 @@ impl Report {
 
 /// Collapses whitespace runs to one space and trims (answers may span lines).
 pub fn normalize(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::candidates::collapse(s)
 }
 
 /// Runs one task over `paths` (at most `limit` sites, 0 for all, in path order).
