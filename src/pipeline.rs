@@ -640,12 +640,16 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
             .collect();
         implicated.sort_unstable();
         implicated.dedup();
-        let filled = f
-            .edits
-            .iter()
-            .filter(|e| e.is_live() && !e.holes.is_empty())
-            .count();
-        let all = implicated.is_empty() || implicated.len() == filled;
+        let filled: Vec<usize> = (0..f.edits.len())
+            .filter(|&i| f.edits[i].is_live() && !f.edits[i].holes.is_empty())
+            .collect();
+        // An error that spans every fill (an unclosed bracket swallows the rest of
+        // the file) or none of them says nothing: search for the fills that break
+        // the file by parsing halves of them.
+        if (implicated.is_empty() || implicated.len() == filled.len()) && filled.len() > 1 {
+            implicated = breaking_fills(f, before, &filled);
+        }
+        let all = implicated.is_empty() || implicated.len() == filled.len();
         for (i, e) in f.edits.iter_mut().enumerate() {
             if e.is_live() && !e.holes.is_empty() && (all || implicated.binary_search(&i).is_ok()) {
                 e.status = EditStatus::Rejected(RejectReason::FilledFileBroken);
@@ -663,6 +667,45 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
     if ok && text != f.original {
         f.new_text = Some(text);
     }
+}
+
+/// The fills among `fills` (live edits with holes) that break the file on their
+/// own: the text with only the non-hole edits and a subset of the fills is parsed,
+/// halving the subsets that break it (a few parses per broken fill). Empty when
+/// none breaks it alone (the fills break it together).
+fn breaking_fills(f: &FileResult, before: usize, fills: &[usize]) -> Vec<usize> {
+    let parses = |subset: &[usize]| {
+        let edits: Vec<Edit> = f
+            .edits
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let mut e = e.clone();
+                if !e.holes.is_empty() && subset.binary_search(&i).is_err() {
+                    e.status = EditStatus::Rejected(RejectReason::FilledFileBroken);
+                }
+                e
+            })
+            .collect();
+        let (text, _) = plan::apply(&f.original, &edits, f.crlf);
+        count_errors(&f.lang.parse(&text)) <= before
+    };
+    let mut broken = Vec::new();
+    let mut todo: Vec<&[usize]> = vec![fills];
+    while let Some(set) = todo.pop() {
+        if parses(set) {
+            continue;
+        }
+        if set.len() == 1 {
+            broken.push(set[0]);
+            continue;
+        }
+        let (a, b) = set.split_at(set.len() / 2);
+        todo.push(b);
+        todo.push(a);
+    }
+    broken.sort_unstable();
+    broken
 }
 
 /// Python holes of `kind: type` whose fill names something the file never spells

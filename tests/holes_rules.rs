@@ -404,6 +404,44 @@ fn a_fill_that_breaks_the_file_does_not_cost_the_others() {
     assert_eq!(read(d, "a.py"), "foo(AB)\nbar = 2\nfoo(AB)\n");
 }
 
+/// A fill whose syntax error swallows the rest of the file (an unclosed
+/// bracket) still costs only itself: the error overlaps every fill, so the
+/// fills that break the file are found by parsing subsets of them.
+#[test]
+fn a_fill_whose_error_spans_the_file_does_not_cost_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(&d.join("a.py"), "bar = 2\nfoo()\nfoo()\n");
+    write(
+        &d.join("r.yml"),
+        "id: arg\nlanguage: python\nrule:\n  pattern: foo()\nfix: foo($?A)\n\
+         holes:\n  A: {max_tokens: 4}\n---\n\
+         id: open\nlanguage: python\nrule:\n  pattern: bar = 2\nfix: bar = (2 + $?B\n\
+         holes:\n  B: {max_tokens: 4}\n",
+    );
+    let out = apply(d, &["-r", "r.yml", "--threshold", "0.4", "--json", "a.py"]);
+    let recs = records(&out);
+    let status = |rule: &str| -> Vec<String> {
+        recs.iter()
+            .filter(|r| r["rule"] == rule)
+            .map(|r| {
+                r["holes"][0]["status"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(status("arg"), ["applied", "applied"], "{recs:?}");
+    assert_eq!(
+        status("open"),
+        ["rejected: the filled file no longer parses"],
+        "{recs:?}"
+    );
+    apply(d, &["-r", "r.yml", "--threshold", "0.4", "--write", "a.py"]);
+    assert_eq!(read(d, "a.py"), "bar = 2\nfoo(AB)\nfoo(AB)\n");
+}
+
 /// A Python type fill that names something its file never spells would not
 /// resolve (a `NameError` when the annotation is evaluated): it is rejected and
 /// reported with the name, while the same fill is written where the file defines
