@@ -39,6 +39,19 @@ fn apply(dir: &Path, args: &[&str]) -> std::process::Output {
     out
 }
 
+/// The status of the first hole of every record of `rule`.
+fn first_hole_status(recs: &[Value], rule: &str) -> Vec<String> {
+    recs.iter()
+        .filter(|r| r["rule"] == rule)
+        .map(|r| {
+            r["holes"][0]["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
 fn read(dir: &Path, rel: &str) -> String {
     std::fs::read_to_string(dir.join(rel)).expect("read")
 }
@@ -383,17 +396,7 @@ fn a_fill_that_breaks_the_file_does_not_cost_the_others() {
     );
     let out = apply(d, &["-r", "r.yml", "--threshold", "0.4", "--json", "a.py"]);
     let recs = records(&out);
-    let status = |rule: &str| -> Vec<String> {
-        recs.iter()
-            .filter(|r| r["rule"] == rule)
-            .map(|r| {
-                r["holes"][0]["status"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
-            })
-            .collect()
-    };
+    let status = |rule: &str| first_hole_status(&recs, rule);
     assert_eq!(status("arg"), ["applied", "applied"], "{recs:?}");
     assert_eq!(
         status("suffix"),
@@ -421,17 +424,7 @@ fn a_fill_whose_error_spans_the_file_does_not_cost_the_others() {
     );
     let out = apply(d, &["-r", "r.yml", "--threshold", "0.4", "--json", "a.py"]);
     let recs = records(&out);
-    let status = |rule: &str| -> Vec<String> {
-        recs.iter()
-            .filter(|r| r["rule"] == rule)
-            .map(|r| {
-                r["holes"][0]["status"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string()
-            })
-            .collect()
-    };
+    let status = |rule: &str| first_hole_status(&recs, rule);
     assert_eq!(status("arg"), ["applied", "applied"], "{recs:?}");
     assert_eq!(
         status("open"),
