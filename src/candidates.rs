@@ -58,6 +58,9 @@ pub struct FileDefs {
     /// Every annotation of a parameter (`name: T`, `name: T = v`) and every return
     /// annotation (`def name(...) -> T`), whitespace collapsed.
     pub annotations: Vec<(AnnotationOf, String)>,
+    /// Every keyword argument of every call, as (callee's last name, keyword):
+    /// how often a callee's keywords are written ranks its keyword candidates.
+    pub keywords: Vec<(String, String)>,
 }
 
 /// What an annotation is written for: type holes take the annotations the code
@@ -75,6 +78,8 @@ pub struct DefIndex {
     defs: HashMap<String, Vec<Signature>>,
     /// Annotation text -> how often, per parameter or function name.
     annotations: HashMap<AnnotationOf, HashMap<String, usize>>,
+    /// Callee's last name -> keyword -> how often calls pass it.
+    keywords: HashMap<String, HashMap<String, usize>>,
 }
 
 /// Most type candidates a hole takes (the most often written first).
@@ -106,15 +111,32 @@ impl DefIndex {
                 .entry(text)
                 .or_default() += 1;
         }
+        for (callee, kw) in found.keywords {
+            *self
+                .keywords
+                .entry(callee)
+                .or_default()
+                .entry(kw)
+                .or_default() += 1;
+        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.defs.is_empty() && self.annotations.is_empty()
     }
 
-    /// The annotations the code writes for `of`, most often written first (ties by
-    /// text), at most [`MAX_TYPE_CANDIDATES`].
-    pub fn annotations(&self, of: &AnnotationOf) -> Vec<String> {
+    /// How often the walked calls of `callee` (by last name) pass keyword `kw`.
+    pub fn keyword_count(&self, callee: &str, kw: &str) -> usize {
+        self.keywords
+            .get(callee)
+            .and_then(|k| k.get(kw))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The annotations the code writes for `of`, with how often each is written, most
+    /// often written first (ties by text), at most [`MAX_TYPE_CANDIDATES`].
+    pub fn annotations(&self, of: &AnnotationOf) -> Vec<(String, usize)> {
         let Some(counts) = self.annotations.get(of) else {
             return Vec::new();
         };
@@ -122,7 +144,7 @@ impl DefIndex {
         v.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
         v.into_iter()
             .take(MAX_TYPE_CANDIDATES)
-            .map(|(t, _)| t.clone())
+            .map(|(t, n)| (t.clone(), *n))
             .collect()
     }
 
@@ -179,9 +201,9 @@ impl DefIndex {
 }
 
 /// The `def`s and `class`es of one Python text (nested ones and methods included),
-/// and its parameter and return annotations.
+/// its parameter and return annotations, and the keywords its calls pass.
 pub fn file_defs(text: &str) -> FileDefs {
-    if !text.contains("def ") && !text.contains("class ") {
+    if !text.contains("def ") && !text.contains("class ") && !text.contains('=') {
         return FileDefs::default();
     }
     defs_in(&Lang::Python.parse(text), text)
@@ -189,11 +211,12 @@ pub fn file_defs(text: &str) -> FileDefs {
 
 /// [`file_defs`] on a tree the caller already parsed from `text`.
 pub fn defs_in(tree: &tree_sitter::Tree, text: &str) -> FileDefs {
-    if !text.contains("def ") && !text.contains("class ") {
+    if !text.contains("def ") && !text.contains("class ") && !text.contains('=') {
         return FileDefs::default();
     }
     let mut out = Vec::new();
     let mut annotations = Vec::new();
+    let mut keywords = Vec::new();
     let mut stack = vec![tree.root_node()];
     while let Some(n) = stack.pop() {
         match n.kind() {
@@ -218,6 +241,7 @@ pub fn defs_in(tree: &tree_sitter::Tree, text: &str) -> FileDefs {
                     out.push((node_text(name, text).to_string(), class_signature(n, text)));
                 }
             }
+            "call" => call_keywords(n, text, &mut keywords),
             _ => {}
         }
         let mut c = n.walk();
@@ -226,6 +250,46 @@ pub fn defs_in(tree: &tree_sitter::Tree, text: &str) -> FileDefs {
     FileDefs {
         defs: out,
         annotations,
+        keywords,
+    }
+}
+
+/// The last name a Python call calls: `f` of `f(x)` and `obj.f(x)`.
+fn callee_name(f: Node) -> Option<Node> {
+    match f.kind() {
+        "identifier" => Some(f),
+        "attribute" => f.child_by_field_name("attribute"),
+        _ => None,
+    }
+}
+
+/// The keyword names `call` passes, each with its callee's last name
+/// (`super().__init__(...)` is left out: its callee is no name of its own).
+fn call_keywords(call: Node, text: &str, out: &mut Vec<(String, String)>) {
+    let (Some(f), Some(args)) = (
+        call.child_by_field_name("function"),
+        call.child_by_field_name("arguments"),
+    ) else {
+        return;
+    };
+    if args.kind() != "argument_list" || is_super_init(f, text) {
+        return;
+    }
+    let Some(callee) = callee_name(f) else { return };
+    let mut c = args.walk();
+    for a in args.named_children(&mut c) {
+        if a.kind() != "keyword_argument" {
+            continue;
+        }
+        if let Some(n) = a
+            .child_by_field_name("name")
+            .filter(|n| n.kind() == "identifier")
+        {
+            out.push((
+                node_text(callee, text).to_string(),
+                node_text(n, text).to_string(),
+            ));
+        }
     }
 }
 
@@ -526,15 +590,16 @@ fn type_candidates(hole: Node, text: &str, defs: &DefIndex) -> Option<Candidates
         }
         _ => return None,
     };
-    let texts: Vec<String> = defs
+    let (texts, counts): (Vec<String>, Vec<usize>) = defs
         .annotations(&of)
         .into_iter()
-        .filter(|t| !t.contains(PLACEHOLDER))
-        .collect();
+        .filter(|(t, _)| !t.contains(PLACEHOLDER))
+        .unzip();
     (!texts.is_empty()).then_some(Candidates {
         texts,
         closed: false,
         exclusive: None,
+        counts,
     })
 }
 
@@ -548,12 +613,9 @@ fn kwarg_candidates(name: Node, text: &str, defs: &DefIndex) -> Option<Candidate
     let args = kw.parent().filter(|p| p.kind() == "argument_list")?;
     let call = args.parent().filter(|c| c.kind() == "call")?;
     let f = call.child_by_field_name("function")?;
-    let callee = match f.kind() {
-        "identifier" => f,
-        "attribute" => f.child_by_field_name("attribute")?,
-        _ => return None,
-    };
-    let sigs = if is_super_init(f, text) {
+    let callee = callee_name(f)?;
+    let super_init = is_super_init(f, text);
+    let sigs = if super_init {
         // `super().__init__(...)`: the bases of the enclosing class.
         let class = enclosing_class(call)?;
         let bases = base_names(class, text);
@@ -608,10 +670,23 @@ fn kwarg_candidates(name: Node, text: &str, defs: &DefIndex) -> Option<Candidate
     if names.is_empty() {
         return None;
     }
+    // How often the code's other calls of this callee pass each name; a
+    // `super().__init__` call has no callee name to count by.
+    let counts = names
+        .iter()
+        .map(|n| {
+            if super_init {
+                0
+            } else {
+                defs.keyword_count(node_text(callee, text), n)
+            }
+        })
+        .collect();
     Some(Candidates {
         texts: names,
         closed: !open,
         exclusive: Some(args.start_byte()),
+        counts,
     })
 }
 
@@ -671,8 +746,39 @@ mod tests {
             .is_empty());
         assert_eq!(
             defs.annotations(&AnnotationOf::Param("timeout".into())),
-            vec!["float"]
+            vec![("float".to_string(), 1)]
         );
+        // how often each is written goes with it (the ranker's prior)
+        assert_eq!(got[0].as_ref().unwrap().counts, vec![2, 1]);
+        assert_eq!(got[2].as_ref().unwrap().counts, vec![2, 1]);
+    }
+
+    #[test]
+    fn keyword_candidates_count_how_often_the_callee_takes_each_name() {
+        let defs = DefIndex::build(["def f(a, b=1, c=2): pass
+             class C:
+    def __init__(self, x=0):
+        super().__init__(b=2)
+             f(1, c=3)
+obj.f(0, c=4, b=5)
+f(a=1, c=1)
+g(b=1)
+"]);
+        assert_eq!(defs.keyword_count("f", "c"), 3);
+        assert_eq!(defs.keyword_count("f", "b"), 1);
+        assert_eq!(defs.keyword_count("f", "a"), 1);
+        assert_eq!(defs.keyword_count("g", "b"), 1);
+        assert_eq!(
+            defs.keyword_count("__init__", "b"),
+            0,
+            "super().__init__ is not counted"
+        );
+        let text = "f(0, =9)
+";
+        let got = for_file(text, &[5], &[true], &defs);
+        let c = got[0].as_ref().unwrap();
+        assert_eq!(c.texts, vec!["b", "c"]);
+        assert_eq!(c.counts, vec![1, 3]);
     }
 
     fn sig(text: &str, name: &str) -> Signature {

@@ -127,6 +127,34 @@ fn ranked_fill_below_the_threshold_is_reported_never_written() {
 }
 
 #[test]
+fn the_name_other_calls_pass_is_chosen_but_not_made_surer() {
+    // The lookup model cannot tell `C` from `D` for `pick(w, True)`; when the
+    // code's other calls of `pick` pass `D`, `D` is chosen, but a keyword fill's
+    // confidence stays the model's share: at most 0.5 (less when `C`, ranked below
+    // by the counts, is no longer scored to the end and counts with the probability
+    // of its first token), so it is still only suggested.
+    let dir = copy_fixture("candidates");
+    std::fs::write(
+        dir.path().join("pkg/more.py"),
+        "from .widgets import pick\n\n\ndef other(w):\n    pick(w, D=1)\n    return pick(w, D=2)\n",
+    )
+    .unwrap();
+    let app = std::fs::read_to_string(dir.path().join("pkg/app.py")).unwrap();
+    let out = run(dir.path(), &["--rule", "kwarg.yml", "--json", "pkg"]);
+    let h = hole_at(&out, &app, "pick(w, True)");
+    assert_eq!(h["text"], "D", "{h}");
+    assert_eq!(h["status"], "unresolved", "{h}");
+    let c = h["confidence"].as_f64().unwrap();
+    assert!(c > 0.1 && c < 0.5 + 1e-3, "{h}");
+    // the other holes are unchanged
+    let h = hole_at(&out, &app, "set_visible(w, True)");
+    assert_eq!(
+        (h["text"].as_str(), h["status"].as_str()),
+        (Some("visible"), Some("applied"))
+    );
+}
+
+#[test]
 fn a_bad_candidates_value_names_the_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let rule = std::fs::read_to_string(fixture("candidates/kwarg.yml"))

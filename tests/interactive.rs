@@ -266,7 +266,7 @@ fn a_low_confidence_fill_is_a_suggestion_written_only_when_accepted() {
     let first = prompt(&mut p);
     assert!(first.contains("+def total(prices) -> AB:"), "{first}");
     assert!(
-        first.contains("hole $?RET = `AB` (suggestion, confidence 0.46, below the threshold 0.94"),
+        first.contains("hole $?RET = `AB` (suggestion, confidence 0.46, below the threshold 0.93"),
         "{first}"
     );
     key(&mut p, "n");

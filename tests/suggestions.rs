@@ -3,7 +3,7 @@
 //! prints them. The hand-built `lookup` model (fixtures/models/,
 //! scripts/gen_test_models.py) fills every slot here with "AB" at confidence
 //! 0.95 * 0.50 * 0.97 = 0.4607, so it is a suggestion at the default
-//! threshold 0.94 (the default for `kind: type`) and an applied fill at `--threshold 0.46`.
+//! threshold 0.93 (the default for `kind: type`) and an applied fill at `--threshold 0.46`.
 
 mod common;
 
@@ -19,7 +19,7 @@ const SOURCE: &str = "def f(x):\n    return x == None\n";
 
 /// `def f(x):` → `def f(x) -> $?RET:` (py-return-type, severity info).
 const SUGGESTION: &str = "a.py:1:6: suggestion[py-return-type]: hole RET suggested (0.46): -> AB \
-                          (below the threshold 0.94; not applied)";
+                          (below the threshold 0.93; not applied)";
 
 fn git(dir: &Path, args: &[&str]) -> Output {
     Command::new("git")
@@ -205,7 +205,7 @@ fn check_github_adds_a_notice_per_suggestion() {
         "::notice file=a.py,line=1,col=6,endLine=1,endColumn=9,title=py-return-type::\
          Function has no return annotation; add one.\n\
          ::notice file=a.py,line=1,col=6,endLine=1,endColumn=9,title=py-return-type suggestion::\
-         hole RET suggested (0.46): -> AB (below the threshold 0.94; not applied)\n"
+         hole RET suggested (0.46): -> AB (below the threshold 0.93; not applied)\n"
     );
 }
 
@@ -249,14 +249,14 @@ fn check_sarif_carries_the_suggestion_in_the_message_and_no_fix() {
     assert_eq!(
         hole["message"]["text"],
         "Function has no return annotation; add one.\n\
-         Suggestion: hole RET suggested (0.46): -> AB (below the threshold 0.94; not applied)"
+         Suggestion: hole RET suggested (0.46): -> AB (below the threshold 0.93; not applied)"
     );
     assert!(hole.get("fixes").is_none(), "{hole:#}");
     let s = &hole["properties"]["suggestions"][0];
     assert_eq!(s["hole"], "RET");
     assert_eq!(s["text"], "AB");
     assert!((s["confidence"].as_f64().unwrap() - 0.4607).abs() < 1e-3);
-    assert!((s["threshold"].as_f64().unwrap() - 0.94).abs() < 1e-6);
+    assert!((s["threshold"].as_f64().unwrap() - 0.93).abs() < 1e-6);
     // The confident edit keeps its fix and its plain message.
     let eq = &results[1];
     assert_eq!(eq["ruleId"], "eq-none");

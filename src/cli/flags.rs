@@ -269,8 +269,8 @@ pub struct ModelArgs {
 
     /// Confidence a fill needs to be applied, between 0 and 1, for every hole (a
     /// hole's min_confidence overrides it). Without it each hole gets a default
-    /// calibrated on held-out code for 95 % right fills: 0.94 for `kind: type` and
-    /// `kind: identifier`, 0.995 for names chosen among candidates, else 0.95.
+    /// calibrated on held-out code for 95 % right fills: 0.93 for `kind: type`, 0.94
+    /// for `kind: identifier`, 0.995 for names chosen among candidates, else 0.95.
     #[arg(
         long,
         value_name = "T",

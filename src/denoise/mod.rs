@@ -74,6 +74,10 @@ pub struct Candidates {
     /// names of one call): the most confident hole takes its best candidate first,
     /// the others choose among the rest.
     pub exclusive: Option<usize>,
+    /// Per text, how often the walked code already writes it at such a site (the
+    /// same parameter's annotation, the same callee's keyword); empty or 0 when
+    /// unknown. The ranker adds a prior that grows with it (`rank::prior`).
+    pub counts: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
