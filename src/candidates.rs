@@ -226,7 +226,7 @@ pub fn defs_in(tree: &tree_sitter::Tree, text: &str) -> FileDefs {
                     n.child_by_field_name("parameters"),
                 ) {
                     let fname = node_text(name, text);
-                    out.push((fname.to_string(), signature(params, text)));
+                    out.push((fname.to_string(), signature(params, text, is_method(n))));
                     if let Some(ret) = n.child_by_field_name("return_type") {
                         annotations.push((
                             AnnotationOf::Return(fname.to_string()),
@@ -328,8 +328,21 @@ fn typed_param_name(p: Node) -> Option<(Node, Node)> {
     Some((name, p.child_by_field_name("type")?))
 }
 
-/// A parameter list as a call sees it.
-fn signature(params: Node, text: &str) -> Signature {
+/// Whether a `function_definition` is a method: defined (or decorated) directly in
+/// a class body, so that its first parameter is the instance or the class.
+fn is_method(def: Node) -> bool {
+    let mut p = def.parent();
+    if p.is_some_and(|d| d.kind() == "decorated_definition") {
+        p = p.and_then(|d| d.parent());
+    }
+    p.is_some_and(|b| b.kind() == "block")
+        && p.and_then(|b| b.parent())
+            .is_some_and(|c| c.kind() == "class_definition")
+}
+
+/// A parameter list as a call sees it; a method's first parameter named `self` or
+/// `cls` is left out (a call passes it implicitly), a function's is not.
+fn signature(params: Node, text: &str, method: bool) -> Signature {
     let mut sig = Signature::default();
     let mut keyword_only = false;
     let mut first = true;
@@ -373,7 +386,7 @@ fn signature(params: Node, text: &str) -> Signature {
             continue;
         };
         let name = node_text(name, text);
-        if was_first && (name == "self" || name == "cls") {
+        if method && was_first && (name == "self" || name == "cls") {
             continue;
         }
         if keyword_only {
@@ -452,7 +465,7 @@ fn class_signature(class: Node, text: &str) -> Signature {
                 .is_some_and(|n| node_text(n, text) == "__init__")
             {
                 if let Some(params) = d.child_by_field_name("parameters") {
-                    return signature(params, text);
+                    return signature(params, text, true);
                 }
             }
             continue;
@@ -751,6 +764,15 @@ mod tests {
         // how often each is written goes with it (the ranker's prior)
         assert_eq!(got[0].as_ref().unwrap().counts, vec![2, 1]);
         assert_eq!(got[2].as_ref().unwrap().counts, vec![2, 1]);
+    }
+
+    #[test]
+    fn only_a_methods_first_cls_or_self_is_implicit() {
+        let text = "def make(cls, attrs, frozen): pass\n\
+                    class K:\n    def m(self, a): pass\n    @classmethod\n    def c(cls, b): pass\n";
+        assert_eq!(sig(text, "make").positional, vec!["cls", "attrs", "frozen"]);
+        assert_eq!(sig(text, "m").positional, vec!["a"]);
+        assert_eq!(sig(text, "c").positional, vec!["b"]);
     }
 
     #[test]
