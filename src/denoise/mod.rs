@@ -291,7 +291,7 @@ impl Denoiser {
         } else {
             let free: Vec<bool> = plan
                 .iter()
-                .map(|p| p.as_ref().is_none_or(|p| !p.closed))
+                .map(|p| p.as_ref().is_none_or(|p| !p.closed()))
                 .collect();
             let (mut fills, mut stats) =
                 decode::decode_groups(&canvas, engine, &self.model, opts, &free)?;

@@ -114,16 +114,21 @@ fn prior(weight: f64, count: usize) -> f64 {
 /// The candidates of one tie group.
 #[derive(Debug, Clone)]
 pub struct GroupPlan {
-    /// Whether the answer must be a candidate (else free decoding competes).
-    pub closed: bool,
+    /// How the group's confidence is read.
+    kind: SetKind,
     /// Candidate texts, their tokens (each fits the slot) and their prior.
     targets: Vec<(String, Vec<u32>, f64)>,
     /// Common slot length of the group.
     len: usize,
     /// `(file, key)` of [`Candidates::exclusive`] for a group of one slot.
     exclusive: Option<(usize, usize)>,
-    /// Whether the prior may raise the confidence ([`SetKind::prior_confident`]).
-    prior_confident: bool,
+}
+
+impl GroupPlan {
+    /// Whether the answer must be a candidate (else free decoding competes).
+    pub fn closed(&self) -> bool {
+        self.kind.closed
+    }
 }
 
 fn tokenize(model: &Model, text: &str) -> Result<Vec<u32>> {
@@ -193,11 +198,13 @@ pub fn plan(
             _ => None,
         };
         out.push((!targets.is_empty()).then(|| GroupPlan {
-            closed: sets.iter().all(|c| c.closed),
+            kind: SetKind {
+                closed: sets.iter().all(|c| c.closed),
+                prior_confident: !keyword,
+            },
             targets,
             len,
             exclusive,
-            prior_confident: !keyword,
         }));
     }
     Ok(out)
@@ -262,7 +269,7 @@ pub fn rank(
             groups.push(None);
             continue;
         };
-        if !p.closed {
+        if !p.closed() {
             let first = &canvas.slots[canvas.groups[g][0]];
             let free = &fills[first.file][first.hole].text;
             if !free.is_empty() && !p.targets.iter().any(|(t, _, _)| t == free) {
@@ -273,7 +280,7 @@ pub fn rank(
             }
         }
         // One name left in a closed set: it is the answer, nothing to score.
-        let certain = p.closed && p.targets.len() == 1;
+        let certain = p.closed() && p.targets.len() == 1;
         let cands = p
             .targets
             .into_iter()
@@ -296,11 +303,7 @@ pub fn rank(
                 }
             })
             .collect();
-        let kind = SetKind {
-            closed: p.closed,
-            prior_confident: p.prior_confident,
-        };
-        groups.push(Some((p.len, kind, cands)));
+        groups.push(Some((p.len, p.kind, cands)));
     }
 
     let base = base_rows(canvas);
