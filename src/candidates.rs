@@ -25,7 +25,7 @@
 //! always open.
 
 use crate::denoise::Candidates;
-use crate::lang::Lang;
+use crate::lang::{callee_name, Lang};
 use std::collections::{BTreeSet, HashMap};
 use tree_sitter::Node;
 
@@ -82,6 +82,15 @@ pub struct DefIndex {
     keywords: HashMap<String, HashMap<String, usize>>,
 }
 
+/// Adds one to how often `item` is seen under `key`.
+fn count<K: Eq + std::hash::Hash, T: Eq + std::hash::Hash>(
+    map: &mut HashMap<K, HashMap<T, usize>>,
+    key: K,
+    item: T,
+) {
+    *map.entry(key).or_default().entry(item).or_default() += 1;
+}
+
 /// Most type candidates a hole takes (the most often written first).
 pub const MAX_TYPE_CANDIDATES: usize = 6;
 
@@ -104,20 +113,10 @@ impl DefIndex {
             }
         }
         for (of, text) in found.annotations {
-            *self
-                .annotations
-                .entry(of)
-                .or_default()
-                .entry(text)
-                .or_default() += 1;
+            count(&mut self.annotations, of, text);
         }
         for (callee, kw) in found.keywords {
-            *self
-                .keywords
-                .entry(callee)
-                .or_default()
-                .entry(kw)
-                .or_default() += 1;
+            count(&mut self.keywords, callee, kw);
         }
     }
 
@@ -254,15 +253,6 @@ pub fn defs_in(tree: &tree_sitter::Tree, text: &str) -> FileDefs {
     }
 }
 
-/// The last name a Python call calls: `f` of `f(x)` and `obj.f(x)`.
-fn callee_name(f: Node) -> Option<Node> {
-    match f.kind() {
-        "identifier" => Some(f),
-        "attribute" => f.child_by_field_name("attribute"),
-        _ => None,
-    }
-}
-
 /// The keyword names `call` passes, each with its callee's last name
 /// (`super().__init__(...)` is left out: its callee is no name of its own).
 fn call_keywords(call: Node, text: &str, out: &mut Vec<(String, String)>) {
@@ -275,7 +265,9 @@ fn call_keywords(call: Node, text: &str, out: &mut Vec<(String, String)>) {
     if args.kind() != "argument_list" || is_super_init(f, text) {
         return;
     }
-    let Some(callee) = callee_name(f) else { return };
+    let Some(callee) = callee_name(call, text) else {
+        return;
+    };
     let mut c = args.walk();
     for a in args.named_children(&mut c) {
         if a.kind() != "keyword_argument" {
@@ -285,10 +277,7 @@ fn call_keywords(call: Node, text: &str, out: &mut Vec<(String, String)>) {
             .child_by_field_name("name")
             .filter(|n| n.kind() == "identifier")
         {
-            out.push((
-                node_text(callee, text).to_string(),
-                node_text(n, text).to_string(),
-            ));
+            out.push((callee.to_string(), node_text(n, text).to_string()));
         }
     }
 }
@@ -626,7 +615,7 @@ fn kwarg_candidates(name: Node, text: &str, defs: &DefIndex) -> Option<Candidate
     let args = kw.parent().filter(|p| p.kind() == "argument_list")?;
     let call = args.parent().filter(|c| c.kind() == "call")?;
     let f = call.child_by_field_name("function")?;
-    let callee = callee_name(f)?;
+    let callee = callee_name(call, text)?;
     let super_init = is_super_init(f, text);
     let sigs = if super_init {
         // `super().__init__(...)`: the bases of the enclosing class.
@@ -642,7 +631,7 @@ fn kwarg_candidates(name: Node, text: &str, defs: &DefIndex) -> Option<Candidate
         }
         sigs
     } else {
-        defs.resolve(node_text(callee, text))
+        defs.resolve(callee)
     };
     if sigs.is_empty() {
         return None;
@@ -691,7 +680,7 @@ fn kwarg_candidates(name: Node, text: &str, defs: &DefIndex) -> Option<Candidate
             if super_init {
                 0
             } else {
-                defs.keyword_count(node_text(callee, text), n)
+                defs.keyword_count(callee, n)
             }
         })
         .collect();

@@ -332,6 +332,22 @@ impl fmt::Display for Lang {
     }
 }
 
+/// The name a call calls: `f` in `f(x)`, `obj.f(x)`, `a::f(x)`, `f::<T>(x)`.
+pub fn callee_name<'t>(call: tree_sitter::Node, text: &'t str) -> Option<&'t str> {
+    let mut f = call.child_by_field_name("function")?;
+    loop {
+        let next = match f.kind() {
+            "attribute" => f.child_by_field_name("attribute"),
+            "field_expression" => f.child_by_field_name("field"),
+            "scoped_identifier" => f.child_by_field_name("name"),
+            "generic_function" => f.child_by_field_name("function"),
+            "identifier" | "field_identifier" => return text.get(f.byte_range()),
+            _ => None,
+        };
+        f = next?;
+    }
+}
+
 /// Number of ERROR and MISSING nodes in a tree: validation compares this
 /// before and after a rewrite.
 pub fn count_errors(tree: &tree_sitter::Tree) -> usize {

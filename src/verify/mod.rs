@@ -26,7 +26,7 @@
 mod cargo;
 mod mypy;
 
-use crate::lang::Lang;
+use crate::lang::{callee_name, Lang};
 use crate::plan::{self, EditStatus, HoleProblem};
 use crate::results::{line_col, FileResult};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -495,22 +495,6 @@ fn call_shapes(lang: Lang) -> (&'static [&'static str], &'static str) {
             "call_expression",
         ),
         _ => (&[], ""),
-    }
-}
-
-/// The name a call calls: `f` in `f(x)`, `obj.f(x)`, `a::f(x)`, `f::<T>(x)`.
-fn callee_name<'t>(call: tree_sitter::Node, text: &'t str) -> Option<&'t str> {
-    let mut f = call.child_by_field_name("function")?;
-    loop {
-        let next = match f.kind() {
-            "attribute" => f.child_by_field_name("attribute"),
-            "field_expression" => f.child_by_field_name("field"),
-            "scoped_identifier" => f.child_by_field_name("name"),
-            "generic_function" => f.child_by_field_name("function"),
-            "identifier" | "field_identifier" => return text.get(f.byte_range()),
-            _ => None,
-        };
-        f = next?;
     }
 }
 
