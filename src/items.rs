@@ -1,18 +1,22 @@
 //! Partial parsing: a file's top-level items (statements and definitions
-//! directly under its root), and the byte ranges a scan must parse when it
-//! only needs the items that hold some rule's literals.
+//! directly under its root), the members of the blocks among them, and the
+//! byte ranges a scan must parse when it only needs the parts that hold
+//! some rule's literals.
 //!
-//! Parsing dominates a scan, and in a big file most top-level items hold
-//! none of the rules' tokens. When every active rule is item-local
-//! (`matcher::locality`), tree-sitter parses only the items that hold a
-//! rule's literals (`Parser::set_included_ranges`: nodes keep their
+//! Parsing dominates a scan, and in a big file most items hold none of the
+//! rules' tokens. When every active rule is local to the unit that holds
+//! its match (`matcher::locality`), tree-sitter parses only the units that
+//! hold a rule's literals (`Parser::set_included_ranges`: nodes keep their
 //! positions in the whole file). The pipeline treats that parse as a
 //! search: a file whose partial parse has no match and no syntax error is
 //! done; any match, or any error, and the file is parsed and matched whole,
 //! so every reported match, edit and diff comes from a full parse.
 //!
-//! Python (`python.rs`) and Rust (`rust.rs`) are split; other languages
-//! are parsed whole.
+//! The units nest: a Python class is cut into its members, and with
+//! [`Depth::Bodies`] a function (top-level, a method, or nested in one) is
+//! cut into the statements of its body as well; a Rust `impl`, `trait` or
+//! `mod` block is cut into its members. Python (`python.rs`) and Rust
+//! (`rust.rs`) are split; other languages are parsed whole.
 
 mod python;
 mod rust;
@@ -20,12 +24,28 @@ mod rust;
 use crate::lang::Lang;
 use tree_sitter::{Point, Range};
 
-/// Node kinds that may enclose an item without lying in it (besides the
-/// file's root): what a class around a member becomes in the tree.
-pub fn containers(lang: Lang) -> &'static [&'static str] {
-    match lang {
-        Lang::Python => &["class_definition", "block", "decorated_definition"],
-        Lang::Rust => &["impl_item", "trait_item", "mod_item", "declaration_list"],
+/// How finely a file may be cut: what the active rules' locality allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Top-level items, and the members of classes and blocks.
+    Items,
+    /// Also the statements of function bodies (Python).
+    Bodies,
+}
+
+/// Node kinds that may enclose a unit without lying in it (besides the
+/// file's root): what a class or function around a member or statement
+/// becomes in the tree, when the file is cut down to `depth`.
+pub fn containers(lang: Lang, depth: Depth) -> &'static [&'static str] {
+    match (lang, depth) {
+        (Lang::Python, Depth::Items) => &["class_definition", "block", "decorated_definition"],
+        (Lang::Python, Depth::Bodies) => &[
+            "class_definition",
+            "block",
+            "decorated_definition",
+            "function_definition",
+        ],
+        (Lang::Rust, _) => &["impl_item", "trait_item", "mod_item", "declaration_list"],
         _ => &[],
     }
 }
@@ -41,20 +61,47 @@ pub struct Plan {
 /// Above this share of a file's bytes, parsing it whole costs no more.
 pub const MOST: f64 = 0.9;
 
-/// The items of `text` that `keep` accepts (given each item's bytes), as
-/// ranges to parse; `None` when the file should be parsed whole (language
-/// not split, text the splitter does not follow, or at least `most` of its
-/// bytes kept: [`MOST`], or above 1 to split whenever possible).
-pub fn plan(lang: Lang, text: &str, most: f64, keep: impl Fn(&[u8]) -> bool) -> Option<Plan> {
+/// The units of `text` that `keep` accepts (given each unit's bytes), cut
+/// down to `depth`, as ranges to parse; `None` when the file should be
+/// parsed whole (language not split, text the splitter does not follow, or
+/// at least `most` of its bytes kept: [`MOST`], or above 1 to split
+/// whenever possible).
+///
+/// A block is kept as its header, the members that hold something (the
+/// first one if only the header does: a body cannot be empty) and its
+/// closing line; a block that holds nothing as a whole is dropped without
+/// looking at its members (`keep` is monotone: a part of a text holds no
+/// more than the text).
+pub fn plan(
+    lang: Lang,
+    text: &str,
+    most: f64,
+    depth: Depth,
+    keep: impl Fn(&[u8]) -> bool,
+) -> Option<Plan> {
     let items = match lang {
         Lang::Python => python::items(text.as_bytes())?,
         Lang::Rust => rust::items(text.as_bytes())?,
         _ => return None,
     };
     let bytes = text.as_bytes();
+    let file_end = Start {
+        byte: bytes.len(),
+        row: items.end.row,
+    };
+    let cutter = Cutter {
+        bytes,
+        depth,
+        keep: &keep,
+    };
+    let mut pieces: Vec<(Start, Start)> = Vec::new();
+    for (i, item) in items.items.iter().enumerate() {
+        let end = items.items.get(i + 1).map_or(file_end, |next| next.start);
+        cutter.pieces(item, end, false, &mut pieces);
+    }
     let mut ranges: Vec<Range> = Vec::new();
     let mut kept = 0;
-    let mut add = |from: Start, to: Start| {
+    for (from, to) in pieces {
         let end_point = if to.byte == bytes.len() {
             items.end
         } else {
@@ -73,41 +120,6 @@ pub fn plan(lang: Lang, text: &str, most: f64, keep: impl Fn(&[u8]) -> bool) -> 
                 end_point,
             }),
         }
-    };
-    let file_end = Start {
-        byte: bytes.len(),
-        row: items.end.row,
-    };
-    for (i, item) in items.items.iter().enumerate() {
-        let end = items.items.get(i + 1).map_or(file_end, |next| next.start);
-        let text_of = |from: Start, to: Start| &bytes[from.byte..to.byte];
-        let Some(&first) = item.members.first() else {
-            if keep(text_of(item.start, end)) {
-                add(item.start, end);
-            }
-            continue;
-        };
-        // A class or block: its header, then the members that hold
-        // something (the first one if only the header does: a body cannot
-        // be empty), then its closing line if it has one.
-        let body_end = item.tail.unwrap_or(end);
-        let member_end = |k: usize| item.members.get(k + 1).copied().unwrap_or(body_end);
-        let mut wanted: Vec<bool> = (0..item.members.len())
-            .map(|k| keep(text_of(item.members[k], member_end(k))))
-            .collect();
-        if !wanted.contains(&true) {
-            if !keep(text_of(item.start, first)) {
-                continue;
-            }
-            wanted[0] = true;
-        }
-        add(item.start, first);
-        for (k, _) in wanted.iter().enumerate().filter(|(_, w)| **w) {
-            add(item.members[k], member_end(k));
-        }
-        if let Some(tail) = item.tail {
-            add(tail, end);
-        }
     }
     if kept as f64 >= most * bytes.len() as f64 {
         return None;
@@ -118,6 +130,59 @@ pub fn plan(lang: Lang, text: &str, most: f64, keep: impl Fn(&[u8]) -> bool) -> 
     })
 }
 
+/// Cuts items into the pieces a plan keeps.
+struct Cutter<'a, F> {
+    bytes: &'a [u8],
+    depth: Depth,
+    keep: &'a F,
+}
+
+impl<F: Fn(&[u8]) -> bool> Cutter<'_, F> {
+    fn holds(&self, from: Start, to: Start) -> bool {
+        (self.keep)(&self.bytes[from.byte..to.byte])
+    }
+
+    fn cut(&self, item: &Item) -> bool {
+        !item.members.is_empty()
+            && match item.kind {
+                Kind::Block => true,
+                Kind::Function => self.depth == Depth::Bodies,
+            }
+    }
+
+    /// Appends the pieces of `item` (which ends at `end`) that hold
+    /// something, or with `force` its smallest well-formed part (header and
+    /// first member, down to a leaf); returns whether it kept any.
+    fn pieces(&self, item: &Item, end: Start, force: bool, out: &mut Vec<(Start, Start)>) -> bool {
+        if !force && !self.holds(item.start, end) {
+            return false;
+        }
+        if !self.cut(item) {
+            out.push((item.start, end));
+            return true;
+        }
+        let body_end = item.tail.unwrap_or(end);
+        let member_end = |k: usize| item.members.get(k + 1).map_or(body_end, |m| m.start);
+        let first = item.members[0].start;
+        let mut inner = Vec::new();
+        for (k, member) in item.members.iter().enumerate() {
+            self.pieces(member, member_end(k), false, &mut inner);
+        }
+        if inner.is_empty() {
+            if !force && !self.holds(item.start, first) {
+                return false;
+            }
+            self.pieces(&item.members[0], member_end(0), true, &mut inner);
+        }
+        out.push((item.start, first));
+        out.extend(inner);
+        if let Some(tail) = item.tail {
+            out.push((tail, end));
+        }
+        true
+    }
+}
+
 /// Where an item starts: a line start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Start {
@@ -125,14 +190,37 @@ struct Start {
     row: usize,
 }
 
-/// A top-level item; a class or block also lists where its members start
-/// (its header is what comes before the first) and where its closing line
-/// starts, if it has one (Rust's `}`).
+/// How an item with members is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A class or block: always cut into its members.
+    Block,
+    /// A function: its members are the statements of its body, cut only
+    /// at [`Depth::Bodies`].
+    Function,
+}
+
+/// An item; a class, block or function also lists its members (its header
+/// is what comes before the first; each member ends where the next
+/// starts, the last at the closing line or the item's end) and where its
+/// closing line starts, if it has one (Rust's `}`).
 #[derive(Debug)]
 struct Item {
     start: Start,
-    members: Vec<Start>,
+    kind: Kind,
+    members: Vec<Item>,
     tail: Option<Start>,
+}
+
+impl Item {
+    fn leaf(start: Start) -> Item {
+        Item {
+            start,
+            kind: Kind::Block,
+            members: Vec::new(),
+            tail: None,
+        }
+    }
 }
 
 /// A file cut into top-level items: the first starts at byte 0, each ends
@@ -157,7 +245,7 @@ impl Items {
     fn first_parts<'t>(&self, text: &'t str) -> Vec<&'t str> {
         let item = &self.items[0];
         let mut cuts = vec![item.start.byte];
-        cuts.extend(item.members.iter().map(|m| m.byte));
+        cuts.extend(item.members.iter().map(|m| m.start.byte));
         cuts.extend(item.tail.map(|t| t.byte));
         cuts.push(self.items.get(1).map_or(text.len(), |n| n.start.byte));
         cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
@@ -178,7 +266,7 @@ mod tests {
     #[test]
     fn kept_items_become_merged_ranges_with_their_positions() {
         let text = "import os\n\ndef f():\n    return x == None\n\ndef g():\n    pass\n\nclass C:\n    y = None\n\n    def h(self):\n        pass\n";
-        let plan = plan(Lang::Python, text, MOST, |item| {
+        let plan = plan(Lang::Python, text, MOST, Depth::Items, |item| {
             memchr::memmem::find(item, b"None").is_some()
         })
         .expect("split");
@@ -194,7 +282,7 @@ mod tests {
         assert_eq!(plan.ranges[1].end_point, Point::new(11, 0));
         // A class whose header alone holds something keeps its first
         // member, so the body is not empty.
-        let plan = self::plan(Lang::Python, text, MOST, |item| {
+        let plan = self::plan(Lang::Python, text, MOST, Depth::Items, |item| {
             memchr::memmem::find(item, b"class").is_some()
         })
         .expect("split");
@@ -203,13 +291,13 @@ mod tests {
             "class C:\n    y = None\n\n"
         );
         // Nearly everything kept: parse whole.
-        assert!(self::plan(Lang::Python, text, MOST, |_| true).is_none());
-        assert!(self::plan(Lang::Python, text, 1.1, |_| true).is_some());
+        assert!(self::plan(Lang::Python, text, MOST, Depth::Items, |_| true).is_none());
+        assert!(self::plan(Lang::Python, text, 1.1, Depth::Items, |_| true).is_some());
         // Languages without a splitter are parsed whole.
-        assert!(self::plan(Lang::Go, "func f() {}\n", 1.1, |_| false).is_none());
+        assert!(self::plan(Lang::Go, "func f() {}\n", 1.1, Depth::Items, |_| false).is_none());
         // A Rust block keeps its closing line.
         let text = "impl S {\n    fn a() {}\n\n    fn b() { None }\n}\nfn c() {}\n";
-        let plan = self::plan(Lang::Rust, text, MOST, |item| {
+        let plan = self::plan(Lang::Rust, text, MOST, Depth::Items, |item| {
             memchr::memmem::find(item, b"None").is_some()
         })
         .expect("split");

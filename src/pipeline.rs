@@ -535,7 +535,12 @@ fn settled_by_items(f: &SourceFile, rules: &[Rule], active: &[usize], clock: &St
     } else {
         crate::items::MOST
     };
-    let Some(plan) = crate::items::plan(f.lang, &f.text, most, holds) else {
+    let depth = if active.iter().all(|&ri| rules[ri].body_local) {
+        crate::items::Depth::Bodies
+    } else {
+        crate::items::Depth::Items
+    };
+    let Some(plan) = crate::items::plan(f.lang, &f.text, most, depth, holds) else {
         return false;
     };
     if !plan.ranges.is_empty() {

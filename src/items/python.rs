@@ -2,19 +2,21 @@
 //! (every prefix and quote style, f-string fields nested in them), brackets,
 //! comments and `\` continuations, without parsing.
 //!
-//! A new item starts at a line that begins at column 0 with a letter, `_`
-//! or `@`, outside any string or bracket, not after a `\` continuation,
-//! and that is neither a clause continuing a compound statement (`else`,
-//! `elif`, `except`, `finally`) nor the definition under a decorator line.
-//! Blank and comment lines stay with the item before them. A top-level
-//! class (decorated or not) is cut further into its header and its
-//! members, by the same rule one indentation level down (the first member
-//! line fixes the level; a line indented otherwise keeps the class whole).
-//! Anything the
-//! scanner cannot follow (an unclosed string or bracket, a closing bracket
-//! with none open) gives `None`: the file is parsed whole.
+//! Every logical line (outside any string or bracket, not after a `\`
+//! continuation, and not blank or a comment) is noted with its
+//! indentation; items are built from those lines. A new item starts at a
+//! line at column 0 that is neither a clause continuing a compound
+//! statement (`else`, `elif`, `except`, `finally`) nor the definition
+//! under a decorator line. Blank and comment lines stay with the item
+//! before them. A class or function (decorated or not, `async` or not) is
+//! cut further into its header and its members (the statements of its
+//! body) by the same rule one indentation level down: the first body line
+//! fixes the level, and a body line indented otherwise keeps that class or
+//! function whole. Anything the scanner cannot follow (an unclosed string
+//! or bracket, a closing bracket with none open) gives `None`: the file is
+//! parsed whole.
 
-use super::{Item, Items, Start};
+use super::{Item, Items, Kind, Start};
 use tree_sitter::Point;
 
 /// What the scanner is inside, innermost last; an empty stack is top-level
@@ -41,39 +43,25 @@ fn ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// Where the scanner is in the current top-level item, for splitting a
-/// class into its members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ClassState {
-    /// Decorator lines so far: a class may follow.
-    Decorated,
-    /// A class whose body indentation (the leading whitespace of its first
-    /// member, as a byte range) is known once a member line is seen.
-    Class { body: Option<(usize, usize)> },
-    /// Not a class, or a class whose body the scanner does not follow.
-    Other,
+/// A logical line that holds code: where it starts and where its code
+/// starts (the bytes between are its indentation).
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    start: Start,
+    code: usize,
 }
 
 pub(super) fn items(text: &[u8]) -> Option<Items> {
     let n = text.len();
-    let mut items = vec![Item {
-        start: Start { byte: 0, row: 0 },
-        members: Vec::new(),
-        tail: None,
-    }];
+    let mut lines: Vec<Line> = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
-    // Bracket depth of top-level code.
+    // Bracket depth of code outside strings.
     let mut depth: u32 = 0;
     let mut row = 0;
     let mut line_start = 0;
     let mut at_line_start = true;
     // The line before ended in a `\` continuation.
     let mut continued = false;
-    // A decorator line began the current item (or member): the definition
-    // under it is still pending.
-    let mut after_decorator = false;
-    let mut member_after_decorator = false;
-    let mut class = ClassState::Decorated;
     let mut i = 0;
     while i < n {
         if at_line_start {
@@ -84,60 +72,11 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
                     .take_while(|&&b| matches!(b, b' ' | b'\t' | b'\x0c'))
                     .count();
                 let first = text.get(code).copied().unwrap_or(b'\n');
-                let blank = matches!(first, b'\n' | b'\r' | b'#');
-                let clause = CONTINUATIONS.iter().any(|kw| {
-                    text[code..].starts_with(kw)
-                        && !text.get(code + kw.len()).copied().is_some_and(ident_byte)
-                });
-                let start = Start { byte: i, row };
-                if blank {
-                    // Comments and blank lines stay with what is above.
-                } else if code == i {
-                    if !clause && !after_decorator && i > 0 {
-                        items.push(Item {
-                            start,
-                            members: Vec::new(),
-                            tail: None,
-                        });
-                        class = ClassState::Decorated;
-                    }
-                    after_decorator = first == b'@';
-                    class = match class {
-                        ClassState::Decorated if first == b'@' => ClassState::Decorated,
-                        ClassState::Decorated
-                            if text[i..].starts_with(b"class")
-                                && !text.get(i + 5).copied().is_some_and(ident_byte) =>
-                        {
-                            ClassState::Class { body: None }
-                        }
-                        _ => ClassState::Other,
-                    };
-                } else if let ClassState::Class { body } = class {
-                    let item = items.last_mut().expect("an item");
-                    let indent = &text[i..code];
-                    match body {
-                        None => {
-                            class = ClassState::Class {
-                                body: Some((i, code)),
-                            };
-                            item.members.push(start);
-                            member_after_decorator = first == b'@';
-                        }
-                        Some((s, e)) if indent == &text[s..e] => {
-                            if !clause && !member_after_decorator {
-                                item.members.push(start);
-                            }
-                            member_after_decorator = first == b'@';
-                        }
-                        Some((s, e)) if indent.len() > e - s && indent.starts_with(&text[s..e]) => {
-                        }
-                        Some(_) => {
-                            // Indentation the scanner does not follow:
-                            // keep the class whole.
-                            item.members.clear();
-                            class = ClassState::Other;
-                        }
-                    }
+                if !matches!(first, b'\n' | b'\r' | b'#') {
+                    lines.push(Line {
+                        start: Start { byte: i, row },
+                        code,
+                    });
                 }
             }
             continued = false;
@@ -264,10 +203,97 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
     if !stack.is_empty() || depth != 0 {
         return None;
     }
+    let mut items = level(text, &lines, b"").unwrap_or_default();
+    match items.first_mut() {
+        // The first item starts at the file's start (comments and blank
+        // lines before the first code stay with it).
+        Some(first) => first.start = Start { byte: 0, row: 0 },
+        None => items.push(Item::leaf(Start { byte: 0, row: 0 })),
+    }
     Some(Items {
         items,
         end: Point::new(row, n - line_start),
     })
+}
+
+/// Whether `text` at `at` starts with the word `word`.
+fn word_at(text: &[u8], at: usize, word: &[u8]) -> bool {
+    text[at..].starts_with(word) && !text.get(at + word.len()).copied().is_some_and(ident_byte)
+}
+
+/// The items of `lines`, all indented by at least `indent`: one starts at
+/// each line indented by exactly `indent`, unless it is a clause or the
+/// definition under a decorator. `None` when a line is indented otherwise
+/// (the caller keeps its block whole).
+fn level(text: &[u8], lines: &[Line], indent: &[u8]) -> Option<Vec<Item>> {
+    // Where each item's lines begin.
+    let mut firsts: Vec<usize> = Vec::new();
+    let mut after_decorator = false;
+    for (k, line) in lines.iter().enumerate() {
+        let own = &text[line.start.byte..line.code];
+        if own.len() > indent.len() && own.starts_with(indent) {
+            continue;
+        }
+        if own != indent || own.contains(&b'\x0c') {
+            return None;
+        }
+        let clause = CONTINUATIONS.iter().any(|kw| word_at(text, line.code, kw));
+        if !clause && !after_decorator {
+            firsts.push(k);
+        }
+        after_decorator = text[line.code] == b'@';
+    }
+    if firsts.first() != Some(&0) {
+        return None;
+    }
+    let items = firsts
+        .iter()
+        .enumerate()
+        .map(|(j, &k)| {
+            let end = firsts.get(j + 1).copied().unwrap_or(lines.len());
+            item(text, &lines[k..end], indent.len())
+        })
+        .collect();
+    Some(items)
+}
+
+/// One item from its lines (the first at the item's level, `width` bytes
+/// of indentation): a class or function with an indented body gets its
+/// members.
+fn item(text: &[u8], lines: &[Line], width: usize) -> Item {
+    let mut it = Item::leaf(lines[0].start);
+    // The definition under any decorator lines.
+    let Some(head) = lines
+        .iter()
+        .position(|l| l.code - l.start.byte == width && text[l.code] != b'@')
+    else {
+        return it;
+    };
+    let at = lines[head].code;
+    let async_def = word_at(text, at, b"async") && {
+        let after = at + 5 + text[at + 5..].iter().take_while(|&&b| matches!(b, b' ' | b'\t')).count();
+        word_at(text, after, b"def")
+    };
+    let kind = if word_at(text, at, b"class") {
+        Kind::Block
+    } else if word_at(text, at, b"def") || async_def {
+        Kind::Function
+    } else {
+        return it;
+    };
+    let body = &lines[head + 1..];
+    let Some(first) = body.first() else {
+        return it;
+    };
+    let indent = &text[first.start.byte..first.code];
+    if indent.len() <= width {
+        return it;
+    }
+    if let Some(members) = level(text, body, indent) {
+        it.kind = kind;
+        it.members = members;
+    }
+    it
 }
 
 /// For the quote at `at`: whether its string is formatted (`f`/`t` in the
@@ -357,11 +383,7 @@ mod tests {
                 "    try:\n        z = 1\n    except E:\n        z = 2\n",
             ]
         );
-        // Functions are not cut; nor is a class indented inconsistently.
-        assert_eq!(
-            members("def f():\n    a\n    b\n"),
-            ["def f():\n    a\n    b\n"]
-        );
+        // Nor is a class indented inconsistently.
         assert_eq!(
             members("class C:\n    a = 1\n  b = 2\n"),
             ["class C:\n    a = 1\n  b = 2\n"]
@@ -371,6 +393,50 @@ mod tests {
             cut("class C: pass\nx = 1\n"),
             ["class C: pass\n", "x = 1\n"]
         );
+    }
+
+    /// The parts of the first item's first member.
+    fn first_member_parts(text: &str) -> Vec<&str> {
+        let items = items(text.as_bytes()).expect("followed");
+        let item = &items.items[0];
+        let end = items.items.get(1).map_or(text.len(), |n| n.start.byte);
+        let member = &item.members[0];
+        let mut cuts = vec![member.start.byte];
+        cuts.extend(member.members.iter().map(|m| m.start.byte));
+        cuts.push(item.members.get(1).map_or(end, |m| m.start.byte));
+        cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
+    }
+
+    #[test]
+    fn functions_are_cut_into_the_statements_of_their_body() {
+        let text = "@cache\nasync  def f(a,\n        b):\n    \"\"\"Doc.\"\"\"\n    # note\n    if a:\n        return 1\n    elif b:\n        return 2\n    x = \\\n  3\n\n    @wraps(g)\n    def inner():\n        pass\n    return x\ny = 1\n";
+        assert_eq!(
+            members(text),
+            [
+                "@cache\nasync  def f(a,\n        b):\n",
+                "    \"\"\"Doc.\"\"\"\n    # note\n",
+                "    if a:\n        return 1\n    elif b:\n        return 2\n",
+                "    x = \\\n  3\n\n",
+                "    @wraps(g)\n    def inner():\n        pass\n",
+                "    return x\n",
+            ]
+        );
+        let items = items(text.as_bytes()).unwrap();
+        assert_eq!(items.items[0].kind, Kind::Function);
+        // The nested function is cut as well.
+        assert_eq!(items.items[0].members[3].members.len(), 1);
+        // A method's body, one level further down.
+        let text = "class C:\n    def m(self):\n        a = 1\n        return a\n\n    z = 2\n";
+        assert_eq!(
+            first_member_parts(text),
+            ["    def m(self):\n", "        a = 1\n", "        return a\n\n"]
+        );
+        // A one-line function, a body indented inconsistently, and other
+        // compound statements are not cut.
+        assert_eq!(cut("def f(): return 1\nx = 1\n"), ["def f(): return 1\n", "x = 1\n"]);
+        assert_eq!(members("def f():\n    a\n  b\n"), ["def f():\n    a\n  b\n"]);
+        assert_eq!(members("for x in y:\n    a\n    b\n"), ["for x in y:\n    a\n    b\n"]);
+        assert_eq!(members("define = 1\n    \n"), ["define = 1\n    \n"]);
     }
 
     #[test]

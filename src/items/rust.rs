@@ -61,11 +61,7 @@ struct Block {
 
 pub(super) fn items(text: &[u8]) -> Option<Items> {
     let n = text.len();
-    let mut items = vec![Item {
-        start: Start { byte: 0, row: 0 },
-        members: Vec::new(),
-        tail: None,
-    }];
+    let mut items = vec![Item::leaf(Start { byte: 0, row: 0 })];
     let mut depth: u32 = 0;
     let mut row = 0;
     let mut line_start = 0;
@@ -92,11 +88,7 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
             let start = Start { byte: i, row };
             if !blank && depth == 0 && code == i {
                 if boundary && i > 0 && !matches!(first, b'}' | b')' | b']') {
-                    items.push(Item {
-                        start,
-                        members: Vec::new(),
-                        tail: None,
-                    });
+                    items.push(Item::leaf(start));
                     kind_known = false;
                     block = None;
                 }
@@ -112,11 +104,11 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
                         _ if first == b'}' => {}
                         None if b.boundary => {
                             b.indent = Some((i, code));
-                            item.members.push(start);
+                            item.members.push(Item::leaf(start));
                         }
                         Some((s, e)) if indent == &text[s..e] => {
                             if b.boundary {
-                                item.members.push(start);
+                                item.members.push(Item::leaf(start));
                             }
                         }
                         Some((s, e)) if indent.len() > e - s && indent.starts_with(&text[s..e]) => {

@@ -394,12 +394,15 @@ pub fn load_one_with(
     let holes = at.holes(&file, fix.as_ref(), &mut c, &bound)?;
     let labels = at.labels(&file, &bound)?;
     let literals = crate::matcher::prefilter::required(&matcher, &utils, lang);
-    let item_local = {
+    // Whether a parse of only the units that hold the rule's literals
+    // finds all its matches, with files cut into items and class members,
+    // and with function bodies cut into statements as well.
+    let local_at = |depth: crate::items::Depth| {
         let constraint_rules: Vec<&Matcher> = constraints.iter().map(|(_, m)| m).collect();
         let grammar = lang.grammar();
         let mut containers = vec![lang.parse("").root_node().kind_id()];
         containers.extend(
-            crate::items::containers(lang)
+            crate::items::containers(lang, depth)
                 .iter()
                 .map(|name| grammar.id_for_node_kind(name, true))
                 .filter(|&id| id != 0),
@@ -412,6 +415,8 @@ pub fn load_one_with(
             u16::MAX,
         )
     };
+    let item_local = local_at(crate::items::Depth::Items);
+    let body_local = item_local && local_at(crate::items::Depth::Bodies);
     let warnings = c
         .warnings
         .iter()
@@ -423,6 +428,7 @@ pub fn load_one_with(
     Ok(Rule {
         literals,
         item_local,
+        body_local,
         warnings,
         kinds: Some(kind_table(lang, kinds)),
         id: file.id.clone(),

@@ -135,6 +135,10 @@ pub struct Rule {
     /// item (`matcher::locality`), so a parse of only the items that hold
     /// the rule's literals finds all its matches.
     pub item_local: bool,
+    /// Item-local, and also local to the statement of a function body that
+    /// holds the match (the function around it is only a container), so
+    /// function bodies may be cut into statements too.
+    pub body_local: bool,
     /// `path:line: message` of patterns that parse only with error
     /// recovery; printed as warnings by the commands that run rules.
     pub warnings: Vec<String>,
