@@ -286,6 +286,9 @@ pub struct Stats {
     pub items_files: usize,
     pub items_skipped_bytes: u64,
     pub items_reparsed: usize,
+    /// Files whose findings came from their partial parse (a match there,
+    /// and nothing that could differ in a full parse).
+    pub items_reused: usize,
 }
 
 /// Wall times measured by `run` itself.
@@ -311,6 +314,7 @@ pub struct StageClock {
     items_files: AtomicU64,
     items_skipped_bytes: AtomicU64,
     items_reparsed: AtomicU64,
+    items_reused: AtomicU64,
 }
 
 impl StageClock {
@@ -337,6 +341,7 @@ impl StageClock {
             items_files: self.items_files.into_inner() as usize,
             items_skipped_bytes: self.items_skipped_bytes.into_inner(),
             items_reparsed: self.items_reparsed.into_inner() as usize,
+            items_reused: self.items_reused.into_inner() as usize,
         }
     }
 }
@@ -425,8 +430,6 @@ fn scan_file_and_defs(
     clock
         .bytes
         .fetch_add(f.text.len() as u64, Ordering::Relaxed);
-    let mut edits = Vec::new();
-    let mut findings = Vec::new();
     // Rules that can match here: the file's language and globs, and (unless
     // switched off) the rule's literal text present in the file.
     let active: Vec<usize> = (0..rules.len())
@@ -442,26 +445,245 @@ fn scan_file_and_defs(
             .skipped_bytes
             .fetch_add(f.text.len() as u64, Ordering::Relaxed);
     }
-    // A partial parse that finds nothing settles the file; a match (or a
-    // syntax error) sends it to the full parse below.
-    let settled = !active.is_empty() && prefilter && settled_by_items(&f, rules, &active, clock);
+    // A partial parse that finds nothing settles the file. One that finds
+    // a match serves as the file's tree when its findings cannot differ
+    // from a full parse's (`partial_findings`); otherwise, or on a syntax
+    // error, the file is parsed whole.
+    let partial = if !active.is_empty() && prefilter {
+        partial_scan(&f, rules, &active, clock)
+    } else {
+        Partial::Whole
+    };
+    let mut tree = None;
+    let mut found = None;
+    let mut whole_tree = true;
+    let mut settled = false;
+    match partial {
+        Partial::Whole => {}
+        Partial::Settled => settled = true,
+        Partial::Found(t) => {
+            // Keyword candidates need every definition: only a whole tree.
+            if !want_defs {
+                let time = Instant::now();
+                found = partial_findings(&t, &f.text, rules, &active);
+                clock.add(&clock.matching, time);
+            }
+            match &found {
+                Some((pe, pd)) => {
+                    clock.items_reused.fetch_add(1, Ordering::Relaxed);
+                    if check_items() {
+                        let whole = f.lang.parse(&f.text);
+                        let (e, d) = find_all(&whole, &f.text, rules, &active);
+                        assert_eq!(
+                            format!("{pe:?}{pd:?}"),
+                            format!("{e:?}{d:?}"),
+                            "a partial parse's findings differ in {}",
+                            f.path.display()
+                        );
+                    }
+                    tree = Some(t);
+                    whole_tree = false;
+                }
+                None => {
+                    clock.items_reparsed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+    let (edits, mut findings) = match found {
+        Some(found) => found,
+        None => {
+            if !active.is_empty() && !settled {
+                let t = Instant::now();
+                tree = Some(f.lang.parse(&f.text));
+                clock.add(&clock.parse, t);
+            }
+            let t = Instant::now();
+            let out = match &tree {
+                Some(tree) => find_all(tree, &f.text, rules, &active),
+                None => (Vec::new(), Vec::new()),
+            };
+            clock.add(&clock.matching, t);
+            out
+        }
+    };
     let t = Instant::now();
-    let tree = (!active.is_empty() && !settled).then(|| f.lang.parse(&f.text));
-    clock.add(&clock.parse, t);
-    let t = Instant::now();
+    // Overlap resolution reorders edits: keep findings pointing at theirs.
+    let mut order: Vec<usize> = (0..edits.len()).collect();
+    order.sort_by_key(|&i| plan::position_key(&edits[i].range, edits[i].rule));
+    let mut new_index = vec![0; edits.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_index[old] = new;
+    }
+    let mut sorted: Vec<Edit> = order.iter().map(|&i| edits[i].clone()).collect();
+    plan::resolve_overlaps(&mut sorted, rule_ids, |off| line_col(&f.text, off).0);
+    for fd in &mut findings {
+        fd.edit = fd.edit.map(|i| new_index[i]);
+    }
+    clock.add(&clock.matching, t);
+    let edits_empty = sorted.is_empty();
+    let defs = match (&tree, want_defs) {
+        // Keyword candidates need every definition: a partial tree
+        // never gets here with `want_defs` (see above).
+        (Some(tree), true) => candidates::defs_in(tree, &f.text),
+        (None, true) => candidates::file_defs(&f.text),
+        (_, false) => candidates::FileDefs::default(),
+    };
+    let result = FileResult {
+        path: f.path,
+        rel: at.rel.to_string(),
+        lang: f.lang,
+        original: f.text,
+        new_text: None,
+        edits: sorted,
+        findings,
+        rejected: None,
+        crlf,
+        // Only files with edits are validated; the count walks only into
+        // subtrees that hold an error, so it is cheap either way.
+        // (A partial tree holds no error; the whole file's count is left to
+        // validation, which needs it only when the new text has errors.)
+        original_errors: tree
+            .as_ref()
+            .filter(|_| !edits_empty && whole_tree)
+            .map(count_errors),
+        line_starts: Default::default(),
+    };
+    (result, defs)
+}
+
+/// What a partial parse showed.
+enum Partial {
+    /// No partial parse (a rule in play is not item-local, the language
+    /// is not split, or nearly the whole file would be parsed anyway).
+    Whole,
+    /// The parsed units hold no match: the file has none.
+    Settled,
+    /// The parsed units hold a match and no syntax error: the partial tree.
+    Found(tree_sitter::Tree),
+}
+
+/// Parses only the units (top-level items, class members, with
+/// `Depth::Bodies` statements of function bodies) that hold some active
+/// rule's literals (`crate::items`), when every active rule is item-local,
+/// and tells whether any rule matches there. A partial parse with a syntax
+/// error proves nothing: the caller parses the file whole.
+fn partial_scan(f: &SourceFile, rules: &[Rule], active: &[usize], clock: &StageClock) -> Partial {
+    if !active.iter().all(|&ri| rules[ri].item_local) {
+        return Partial::Whole;
+    }
+    let holds = |item: &[u8]| active.iter().any(|&ri| rules[ri].literals.holds(item));
+    // The check mode splits even files that are nearly all kept, so small
+    // test files exercise the partial path.
+    let most = if check_items() {
+        1.1
+    } else {
+        crate::items::MOST
+    };
+    let depth = if active.iter().all(|&ri| rules[ri].body_local) {
+        crate::items::Depth::Bodies
+    } else {
+        crate::items::Depth::Items
+    };
+    let Some(plan) = crate::items::plan(f.lang, &f.text, most, depth, holds) else {
+        return Partial::Whole;
+    };
+    if !plan.ranges.is_empty() {
+        let t = Instant::now();
+        let tree = f.lang.parse_ranges(&f.text, &plan.ranges);
+        clock.add(&clock.parse, t);
+        let Some(tree) = tree else {
+            return Partial::Whole;
+        };
+        if tree.root_node().has_error() {
+            clock.items_reparsed.fetch_add(1, Ordering::Relaxed);
+            return Partial::Whole;
+        }
+        let t = Instant::now();
+        let found = any_match(&tree, &f.text, rules, active);
+        clock.add(&clock.matching, t);
+        if found {
+            return Partial::Found(tree);
+        }
+    }
+    if check_items() {
+        let tree = f.lang.parse(&f.text);
+        assert!(
+            !any_match(&tree, &f.text, rules, active),
+            "partial parse missed a match in {}",
+            f.path.display()
+        );
+    }
+    clock.items_files.fetch_add(1, Ordering::Relaxed);
+    clock
+        .items_skipped_bytes
+        .fetch_add((f.text.len() - plan.bytes) as u64, Ordering::Relaxed);
+    Partial::Settled
+}
+
+/// The findings of a partial tree that held a match, when they are those
+/// a full parse would give: no active rule's fix expands over siblings
+/// (`expandStart` / `expandEnd`: a unit's siblings differ in a partial
+/// tree), and no finding's range or label reaches outside its matched node
+/// (an `inside` rule's ancestor may be a class or function, whose extent
+/// differs in a partial tree). Every match and what it looks at lies in
+/// one parsed unit (item locality), which parses as it does in the file.
+/// `None`: parse the file whole.
+fn partial_findings(
+    tree: &tree_sitter::Tree,
+    src: &str,
+    rules: &[Rule],
+    active: &[usize],
+) -> Option<(Vec<Edit>, Vec<Finding>)> {
+    let expands = |ri: usize| {
+        rules[ri]
+            .fix
+            .as_ref()
+            .is_some_and(|fx| fx.expand_start.is_some() || fx.expand_end.is_some())
+    };
+    if active.iter().any(|&ri| expands(ri)) {
+        return None;
+    }
+    let (edits, findings) = find_all(tree, src, rules, active);
+    let within = |r: &std::ops::Range<usize>, n: &std::ops::Range<usize>| {
+        n.start <= r.start && r.end <= n.end
+    };
+    let confined = findings.iter().all(|fd| {
+        within(&fd.range, &fd.node_range)
+            && fd.labels.iter().all(|l| within(&l.range, &fd.node_range))
+    });
+    confined.then_some((edits, findings))
+}
+
+/// Every active rule's matches in `tree`, as edits and findings: one
+/// pre-order traversal serves every rule, and each rule's matches stay in
+/// pre-order (as with a traversal per rule); findings point at their edits.
+fn find_all(
+    tree: &tree_sitter::Tree,
+    src: &str,
+    rules: &[Rule],
+    active: &[usize],
+) -> (Vec<Edit>, Vec<Finding>) {
     let mut per_rule: Vec<Vec<crate::rule::RuleMatch>> =
         active.iter().map(|_| Vec::new()).collect();
-    if let Some(tree) = &tree {
-        let root = tree.root_node();
-        let file = crate::matcher::FileCtx::new(root);
-        crate::matcher::preorder(root, |node| {
-            for (slot, &ri) in active.iter().enumerate() {
-                if let Some(m) = rules[ri].match_at(node, &f.text, &file) {
+    let root = tree.root_node();
+    let file = crate::matcher::FileCtx::new(root);
+    let kinds = KindFilter::new(rules, active);
+    crate::matcher::preorder(root, |node| {
+        let kind = node.kind_id();
+        if !kinds.any(kind) {
+            return;
+        }
+        for (slot, &ri) in active.iter().enumerate() {
+            if rules[ri].may_match_kind_id(kind) {
+                if let Some(m) = rules[ri].match_at(node, src, &file) {
                     per_rule[slot].push(m);
                 }
             }
-        });
-    }
+        }
+    });
+    let mut edits = Vec::new();
+    let mut findings = Vec::new();
     for (slot, matches) in per_rule.into_iter().enumerate() {
         let ri = active[slot];
         for m in matches {
@@ -481,96 +703,38 @@ fn scan_file_and_defs(
             });
         }
     }
-    // Overlap resolution reorders edits: keep findings pointing at theirs.
-    let mut order: Vec<usize> = (0..edits.len()).collect();
-    order.sort_by_key(|&i| plan::position_key(&edits[i].range, edits[i].rule));
-    let mut new_index = vec![0; edits.len()];
-    for (new, &old) in order.iter().enumerate() {
-        new_index[old] = new;
-    }
-    let mut sorted: Vec<Edit> = order.iter().map(|&i| edits[i].clone()).collect();
-    plan::resolve_overlaps(&mut sorted, rule_ids, |off| line_col(&f.text, off).0);
-    for fd in &mut findings {
-        fd.edit = fd.edit.map(|i| new_index[i]);
-    }
-    clock.add(&clock.matching, t);
-    let edits_empty = sorted.is_empty();
-    let defs = match (&tree, want_defs) {
-        (Some(tree), true) => candidates::defs_in(tree, &f.text),
-        (None, true) => candidates::file_defs(&f.text),
-        (_, false) => candidates::FileDefs::default(),
-    };
-    let result = FileResult {
-        path: f.path,
-        rel: at.rel.to_string(),
-        lang: f.lang,
-        original: f.text,
-        new_text: None,
-        edits: sorted,
-        findings,
-        rejected: None,
-        crlf,
-        // Only files with edits are validated; the count walks only into
-        // subtrees that hold an error, so it is cheap either way.
-        original_errors: tree.as_ref().filter(|_| !edits_empty).map(count_errors),
-        line_starts: Default::default(),
-    };
-    (result, defs)
+    (edits, findings)
 }
 
-/// Whether parsing only the top-level items that hold some active rule's
-/// literals (`crate::items`) shows that no rule matches in the file. Only
-/// when every active rule is item-local; a partial parse with a syntax
-/// error or a match proves nothing (the caller parses the file whole, so
-/// reported matches always come from a full parse).
-fn settled_by_items(f: &SourceFile, rules: &[Rule], active: &[usize], clock: &StageClock) -> bool {
-    if !active.iter().all(|&ri| rules[ri].item_local) {
-        return false;
-    }
-    let holds = |item: &[u8]| active.iter().any(|&ri| rules[ri].literals.holds(item));
-    // The check mode splits even files that are nearly all kept, so small
-    // test files exercise the partial path.
-    let most = if check_items() {
-        1.1
-    } else {
-        crate::items::MOST
-    };
-    let depth = if active.iter().all(|&ri| rules[ri].body_local) {
-        crate::items::Depth::Bodies
-    } else {
-        crate::items::Depth::Items
-    };
-    let Some(plan) = crate::items::plan(f.lang, &f.text, most, depth, holds) else {
-        return false;
-    };
-    if !plan.ranges.is_empty() {
-        let t = Instant::now();
-        let tree = f.lang.parse_ranges(&f.text, &plan.ranges);
-        clock.add(&clock.parse, t);
-        let Some(tree) = tree else {
-            return false;
-        };
-        let t = Instant::now();
-        let found = tree.root_node().has_error() || any_match(&tree, &f.text, rules, active);
-        clock.add(&clock.matching, t);
-        if found {
-            clock.items_reparsed.fetch_add(1, Ordering::Relaxed);
-            return false;
+/// The node kinds some active rule may match: most nodes of a file are
+/// passed over with one lookup instead of one per rule.
+struct KindFilter {
+    /// `None`: some rule may match any kind.
+    any: Option<Vec<bool>>,
+}
+
+impl KindFilter {
+    fn new(rules: &[Rule], active: &[usize]) -> KindFilter {
+        let mut any: Vec<bool> = Vec::new();
+        for &ri in active {
+            let Some(k) = &rules[ri].kinds else {
+                return KindFilter { any: None };
+            };
+            if any.len() < k.len() {
+                any.resize(k.len(), false);
+            }
+            for (a, &b) in any.iter_mut().zip(k.iter()) {
+                *a |= b;
+            }
         }
+        KindFilter { any: Some(any) }
     }
-    if check_items() {
-        let tree = f.lang.parse(&f.text);
-        assert!(
-            !any_match(&tree, &f.text, rules, active),
-            "partial parse missed a match in {}",
-            f.path.display()
-        );
+
+    fn any(&self, kind: u16) -> bool {
+        self.any
+            .as_ref()
+            .is_none_or(|a| a.get(kind as usize).copied().unwrap_or(false))
     }
-    clock.items_files.fetch_add(1, Ordering::Relaxed);
-    clock
-        .items_skipped_bytes
-        .fetch_add((f.text.len() - plan.bytes) as u64, Ordering::Relaxed);
-    true
 }
 
 /// `REFACTOR_CHECK_ITEMS=1`: files are split even when nearly every item is
@@ -585,12 +749,14 @@ fn check_items() -> bool {
 fn any_match(tree: &tree_sitter::Tree, src: &str, rules: &[Rule], active: &[usize]) -> bool {
     let root = tree.root_node();
     let file = crate::matcher::FileCtx::new(root);
+    let kinds = KindFilter::new(rules, active);
     let mut found = false;
     crate::matcher::preorder(root, |node| {
         found = found
-            || active
-                .iter()
-                .any(|&ri| rules[ri].matches_at(node, src, &file));
+            || kinds.any(node.kind_id())
+                && active
+                    .iter()
+                    .any(|&ri| rules[ri].matches_at(node, src, &file));
     });
     found
 }
@@ -603,10 +769,12 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
     if !f.edits.iter().any(|e| e.is_live()) {
         return;
     }
-    let before = f.errors_before();
     let (text, placed) = plan::apply(&f.original, &f.edits, f.crlf);
     let tree = f.lang.parse(&text);
-    let mut ok = count_errors(&tree) <= before;
+    // The original's errors are counted only when the new text has some
+    // (a file matched from a partial parse has no count yet).
+    let after = count_errors(&tree);
+    let mut ok = after == 0 || after <= f.errors_before();
     // Holes with a `kind` must parse as that kind in place.
     if ok {
         let mut bad_kind = Vec::new();
@@ -652,7 +820,7 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
         // the file) or none of them says nothing: search for the fills that break
         // the file by parsing halves of them.
         if (implicated.is_empty() || implicated.len() == filled.len()) && filled.len() > 1 {
-            implicated = breaking_fills(f, before, &filled);
+            implicated = breaking_fills(f, f.errors_before(), &filled);
         }
         let all = implicated.is_empty() || implicated.len() == filled.len();
         for (i, e) in f.edits.iter_mut().enumerate() {

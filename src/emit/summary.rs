@@ -118,10 +118,12 @@ pub fn print_stats(stats: &Stats, output: Duration) {
             mb(stats.prefilter_skipped_bytes),
         );
         eprintln!(
-            "stats: partial parse: {} files settled with only their matching top-level items \
-             ({:.1} MB not parsed); {} files parsed whole after a partial match",
+            "stats: partial parse: {} files settled with only their matching parts \
+             ({:.1} MB not parsed); {} files matched from their partial parse; {} files \
+             parsed whole after a partial match or syntax error",
             stats.items_files,
             mb(stats.items_skipped_bytes),
+            stats.items_reused,
             stats.items_reparsed,
         );
     } else {
@@ -154,5 +156,6 @@ pub fn stats_json(stats: &Stats, output: Duration) -> serde_json::Value {
         "partial_parse_files": stats.items_files,
         "partial_parse_skipped_bytes": stats.items_skipped_bytes,
         "partial_parse_reparsed_files": stats.items_reparsed,
+        "partial_parse_matched_files": stats.items_reused,
     }})
 }

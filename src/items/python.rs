@@ -271,7 +271,12 @@ fn item(text: &[u8], lines: &[Line], width: usize) -> Item {
     };
     let at = lines[head].code;
     let async_def = word_at(text, at, b"async") && {
-        let after = at + 5 + text[at + 5..].iter().take_while(|&&b| matches!(b, b' ' | b'\t')).count();
+        let after = at
+            + 5
+            + text[at + 5..]
+                .iter()
+                .take_while(|&&b| matches!(b, b' ' | b'\t'))
+                .count();
         word_at(text, after, b"def")
     };
     let kind = if word_at(text, at, b"class") {
@@ -429,13 +434,26 @@ mod tests {
         let text = "class C:\n    def m(self):\n        a = 1\n        return a\n\n    z = 2\n";
         assert_eq!(
             first_member_parts(text),
-            ["    def m(self):\n", "        a = 1\n", "        return a\n\n"]
+            [
+                "    def m(self):\n",
+                "        a = 1\n",
+                "        return a\n\n"
+            ]
         );
         // A one-line function, a body indented inconsistently, and other
         // compound statements are not cut.
-        assert_eq!(cut("def f(): return 1\nx = 1\n"), ["def f(): return 1\n", "x = 1\n"]);
-        assert_eq!(members("def f():\n    a\n  b\n"), ["def f():\n    a\n  b\n"]);
-        assert_eq!(members("for x in y:\n    a\n    b\n"), ["for x in y:\n    a\n    b\n"]);
+        assert_eq!(
+            cut("def f(): return 1\nx = 1\n"),
+            ["def f(): return 1\n", "x = 1\n"]
+        );
+        assert_eq!(
+            members("def f():\n    a\n  b\n"),
+            ["def f():\n    a\n  b\n"]
+        );
+        assert_eq!(
+            members("for x in y:\n    a\n    b\n"),
+            ["for x in y:\n    a\n    b\n"]
+        );
         assert_eq!(members("define = 1\n    \n"), ["define = 1\n    \n"]);
     }
 

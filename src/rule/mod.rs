@@ -186,9 +186,14 @@ impl Rule {
 
     /// Whether `node`'s kind can match at all (cheap pre-filter).
     pub fn may_match_kind(&self, node: tree_sitter::Node) -> bool {
+        self.may_match_kind_id(node.kind_id())
+    }
+
+    /// [`Rule::may_match_kind`] for a node kind id.
+    pub fn may_match_kind_id(&self, kind: u16) -> bool {
         self.kinds
             .as_ref()
-            .is_none_or(|k| k.get(node.kind_id() as usize).copied().unwrap_or(false))
+            .is_none_or(|k| k.get(kind as usize).copied().unwrap_or(false))
     }
 
     /// Matches one node (constraints included) and renders its fix.
