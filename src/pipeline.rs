@@ -434,7 +434,7 @@ fn scan_file_and_defs(
     // switched off) the rule's literal text present in the file.
     let active: Vec<usize> = (0..rules.len())
         .filter(|&ri| rules[ri].lang == f.lang && rules[ri].applies_to(Path::new(at.glob_rel)))
-        .filter(|&ri| !prefilter || rules[ri].literals.holds(f.text.as_bytes()))
+        .filter(|&ri| !prefilter || rules[ri].needles.holds(f.text.as_bytes()))
         .collect();
     // One parse and one pre-order traversal of the file serve every rule
     // (each rule's matches stay in pre-order, as with a traversal per rule);
@@ -572,7 +572,7 @@ fn partial_scan(f: &SourceFile, rules: &[Rule], active: &[usize], clock: &StageC
     if !active.iter().all(|&ri| rules[ri].item_local) {
         return Partial::Whole;
     }
-    let holds = |item: &[u8]| active.iter().any(|&ri| rules[ri].literals.holds(item));
+    let holds = |item: &[u8]| active.iter().any(|&ri| rules[ri].needles.holds(item));
     // The check mode splits even files that are nearly all kept, so small
     // test files exercise the partial path.
     let most = if check_items() {

@@ -36,6 +36,19 @@ enum Frame {
     Spec,
 }
 
+/// Bytes that change the scanner's state in code: everything else is
+/// skipped in one run.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut k = 0;
+    let bytes = b"\n#\\\"'()[]{}:";
+    while k < bytes.len() {
+        t[bytes[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
 /// Clauses that continue the compound statement above them.
 const CONTINUATIONS: [&[u8]; 4] = [b"else", b"elif", b"except", b"finally"];
 
@@ -149,7 +162,14 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
                             *top = Frame::Spec;
                         }
                     }
-                    _ => {}
+                    _ => {
+                        // Ordinary code: on to the next byte that matters.
+                        i += 1 + text[i + 1..]
+                            .iter()
+                            .position(|&c| SPECIAL[c as usize])
+                            .unwrap_or(n - i - 1);
+                        continue;
+                    }
                 }
                 i += 1;
             }
@@ -186,7 +206,18 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
                         i += 1;
                     }
                 }
-                _ => i += 1,
+                _ => {
+                    // String text: on to the next quote, escape, line end
+                    // (or field, in a formatted string).
+                    let rest = &text[i + 1..];
+                    let next = if fmt {
+                        rest.iter()
+                            .position(|&c| c == quote || matches!(c, b'\\' | b'\n' | b'{'))
+                    } else {
+                        memchr::memchr3(quote, b'\\', b'\n', rest)
+                    };
+                    i += 1 + next.unwrap_or(rest.len());
+                }
             },
             Some(Frame::Spec) => {
                 match b {

@@ -59,6 +59,20 @@ impl Literals {
         }
     }
 
+    /// The same condition with each needle's searcher built once: a scan
+    /// asks it of every file and of every unit a partial parse considers.
+    pub fn compile(&self) -> Needles {
+        let finder = |s: &str| memmem::Finder::new(s.as_bytes()).into_owned();
+        Needles(match self {
+            Literals::Any => Needle::Any,
+            Literals::Has(s) => Needle::Has(finder(s)),
+            Literals::Word(s) => Needle::Word(finder(s)),
+            Literals::Starts(s) => Needle::Starts(finder(s)),
+            Literals::All(parts) => Needle::All(parts.iter().map(|p| p.compile().0).collect()),
+            Literals::OneOf(parts) => Needle::OneOf(parts.iter().map(|p| p.compile().0).collect()),
+        })
+    }
+
     /// A literal with the boundaries `text` allows in `lang`.
     fn token(text: &str, whole: bool, lang: Lang) -> Literals {
         let word_start = text
@@ -114,15 +128,59 @@ fn is_word_byte(b: u8) -> bool {
 /// `whole`, not followed by `[A-Za-z0-9_]`). The ends of `text` count as
 /// boundaries, so a slice cut at line starts is checked conservatively.
 fn occurs(text: &[u8], needle: &[u8], whole: bool) -> bool {
-    memmem::find_iter(text, needle).any(|at| {
+    occurs_with(text, memmem::find_iter(text, needle), needle.len(), whole)
+}
+
+/// [`occurs`] over the places `found` gives.
+fn occurs_with(
+    text: &[u8],
+    mut found: impl Iterator<Item = usize>,
+    len: usize,
+    whole: bool,
+) -> bool {
+    found.any(|at| {
         let before_ok = at == 0 || {
             let b = text[at - 1];
             !(b.is_ascii_alphabetic() || b == b'_')
         };
-        let end = at + needle.len();
+        let end = at + len;
         let after_ok = !whole || end >= text.len() || !is_word_byte(text[end]);
         before_ok && after_ok
     })
+}
+
+/// [`Literals`] compiled for searching ([`Literals::compile`]).
+#[derive(Debug, Clone)]
+pub struct Needles(Needle);
+
+#[derive(Debug, Clone)]
+enum Needle {
+    Any,
+    Has(memmem::Finder<'static>),
+    Word(memmem::Finder<'static>),
+    Starts(memmem::Finder<'static>),
+    All(Vec<Needle>),
+    OneOf(Vec<Needle>),
+}
+
+impl Needles {
+    /// Whether `text` may hold a match ([`Literals::holds`]).
+    pub fn holds(&self, text: &[u8]) -> bool {
+        self.0.holds(text)
+    }
+}
+
+impl Needle {
+    fn holds(&self, text: &[u8]) -> bool {
+        match self {
+            Needle::Any => true,
+            Needle::Has(f) => f.find(text).is_some(),
+            Needle::Word(f) => occurs_with(text, f.find_iter(text), f.needle().len(), true),
+            Needle::Starts(f) => occurs_with(text, f.find_iter(text), f.needle().len(), false),
+            Needle::All(parts) => parts.iter().all(|p| p.holds(text)),
+            Needle::OneOf(parts) => parts.iter().any(|p| p.holds(text)),
+        }
+    }
 }
 
 /// Languages whose keywords and identifiers are lexed greedily as maximal

@@ -426,6 +426,7 @@ pub fn load_one_with(
         })
         .collect();
     Ok(Rule {
+        needles: literals.compile(),
         literals,
         item_local,
         body_local,

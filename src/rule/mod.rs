@@ -131,6 +131,8 @@ pub struct Rule {
     pub rewriters: Vec<rewrite::Rewriter>,
     /// Text a file must contain for the rule to match in it.
     pub literals: matcher::prefilter::Literals,
+    /// `literals`, compiled for searching.
+    pub needles: matcher::prefilter::Needles,
     /// Every node a match looks at lies in the matched node's top-level
     /// item (`matcher::locality`), so a parse of only the items that hold
     /// the rule's literals finds all its matches.
