@@ -99,11 +99,20 @@ pub fn plan(
         let end = items.items.get(i + 1).map_or(file_end, |next| next.start);
         cutter.pieces(item, end, false, &mut pieces);
     }
+    let plan = to_plan(&pieces, bytes, items.end);
+    if plan.bytes as f64 >= most * bytes.len() as f64 {
+        return None;
+    }
+    Some(plan)
+}
+
+/// Pieces (in order) as included ranges, adjacent ones merged.
+fn to_plan(pieces: &[(Start, Start)], bytes: &[u8], end: Point) -> Plan {
     let mut ranges: Vec<Range> = Vec::new();
     let mut kept = 0;
-    for (from, to) in pieces {
+    for &(from, to) in pieces {
         let end_point = if to.byte == bytes.len() {
-            items.end
+            end
         } else {
             Point::new(to.row, 0)
         };
@@ -121,15 +130,51 @@ pub fn plan(
             }),
         }
     }
-    if kept as f64 >= most * bytes.len() as f64 {
-        return None;
-    }
-    Some(Plan {
+    Plan {
         ranges,
         bytes: kept,
-    })
+    }
 }
 
+/// The parts of `new` (a rewrite of `old`) that differ from `old`, as
+/// ranges of `new` to parse, when both texts cut into units of the same
+/// shape (the same items, members and kinds at every level, down to
+/// function bodies): a unit whose text is unchanged parses as before, so
+/// parsing the changed units (with the headers of the blocks around them)
+/// tells whether the rewrite added a syntax error. `None` when the shapes
+/// differ, the splitter does not follow either text, or at least `most`
+/// of `new` changed.
+pub fn changed(lang: Lang, old: &str, new: &str, most: f64) -> Option<Plan> {
+    let split = |text: &str| match lang {
+        Lang::Python => python::items(text.as_bytes()),
+        Lang::Rust => rust::items(text.as_bytes()),
+        _ => None,
+    };
+    let (a, b) = (split(old)?, split(new)?);
+    if a.items.len() != b.items.len() {
+        return None;
+    }
+    let ends = |items: &Items, text: &str| {
+        let file_end = Start {
+            byte: text.len(),
+            row: items.end.row,
+        };
+        (0..items.items.len())
+            .map(|i| items.items.get(i + 1).map_or(file_end, |n| n.start))
+            .collect::<Vec<_>>()
+    };
+    let (ea, eb) = (ends(&a, old), ends(&b, new));
+    let mut pieces = Vec::new();
+    for (k, (x, y)) in a.items.iter().zip(&b.items).enumerate() {
+        let pair = Pair {
+            old: old.as_bytes(),
+            new: new.as_bytes(),
+        };
+        pair.diff(x, ea[k], y, eb[k], &mut pieces)?;
+    }
+    let plan = to_plan(&pieces, new.as_bytes(), b.end);
+    ((plan.bytes as f64) < most * new.len() as f64).then_some(plan)
+}
 /// Cuts items into the pieces a plan keeps.
 struct Cutter<'a, F> {
     bytes: &'a [u8],
@@ -180,6 +225,66 @@ impl<F: Fn(&[u8]) -> bool> Cutter<'_, F> {
             out.push((tail, end));
         }
         true
+    }
+}
+
+/// An item of the original text and its counterpart in the rewrite.
+struct Pair<'a> {
+    old: &'a [u8],
+    new: &'a [u8],
+}
+
+impl Pair<'_> {
+    /// Appends the pieces of `y` (ending at `ye`) that differ from `x`
+    /// (ending at `xe`); `None` when the two are shaped differently.
+    fn diff(
+        &self,
+        x: &Item,
+        xe: Start,
+        y: &Item,
+        ye: Start,
+        out: &mut Vec<(Start, Start)>,
+    ) -> Option<()> {
+        if x.kind != y.kind
+            || x.members.len() != y.members.len()
+            || x.tail.is_some() != y.tail.is_some()
+        {
+            return None;
+        }
+        let same = |a: Start, b: Start, c: Start, d: Start| {
+            self.old[a.byte..b.byte] == self.new[c.byte..d.byte]
+        };
+        if same(x.start, xe, y.start, ye) {
+            return Some(());
+        }
+        if x.members.is_empty() {
+            out.push((y.start, ye));
+            return Some(());
+        }
+        let (xb, yb) = (x.tail.unwrap_or(xe), y.tail.unwrap_or(ye));
+        let header_same = same(x.start, x.members[0].start, y.start, y.members[0].start);
+        let tail_same = match (x.tail, y.tail) {
+            (Some(xt), Some(yt)) => same(xt, xe, yt, ye),
+            _ => true,
+        };
+        if !header_same || !tail_same {
+            // What the header or closing line say may change how the body
+            // parses: the whole block.
+            out.push((y.start, ye));
+            return Some(());
+        }
+        let mut inner = Vec::new();
+        for k in 0..x.members.len() {
+            let xk = x.members.get(k + 1).map_or(xb, |m| m.start);
+            let yk = y.members.get(k + 1).map_or(yb, |m| m.start);
+            self.diff(&x.members[k], xk, &y.members[k], yk, &mut inner)?;
+        }
+        out.push((y.start, y.members[0].start));
+        out.extend(inner);
+        if let Some(t) = y.tail {
+            out.push((t, ye));
+        }
+        Some(())
     }
 }
 
@@ -261,6 +366,50 @@ mod tests {
             .iter()
             .map(|r| &text[r.start_byte..r.end_byte])
             .collect()
+    }
+
+    #[test]
+    fn a_rewrite_is_parsed_only_where_it_changed_a_unit() {
+        let old = "import os\n\nclass C:\n    def m(self):\n        a = 1\n        return a == None\n\n    def n(self):\n        pass\n\ndef f():\n    return 2\n";
+        let new = old.replace("a == None", "a is None");
+        let plan = changed(Lang::Python, old, &new, 1.1).expect("same shape");
+        assert_eq!(
+            spans(&plan, &new),
+            [
+                "class C:\n    def m(self):\n",
+                "        return a is None\n\n"
+            ]
+        );
+        assert_eq!(plan.ranges[1].start_point, Point::new(5, 0));
+        // Nothing changed: nothing to parse.
+        assert!(changed(Lang::Python, old, old, 1.1)
+            .unwrap()
+            .ranges
+            .is_empty());
+        // A changed header takes its whole block.
+        let new = old.replace("def f():", "def f(x):");
+        let plan = changed(Lang::Python, old, &new, 1.1).expect("same shape");
+        assert_eq!(spans(&plan, &new), ["def f(x):\n    return 2\n"]);
+        // Another shape (a new item, a statement turned into two, a string
+        // left open, a body indented otherwise): parse whole.
+        for new in [
+            old.replace("import os\n", "import os\nimport re\n"),
+            old.replace("        pass\n", "        pass\n        pass\n"),
+            old.replace("return 2", "return '''2"),
+            old.replace("        a = 1\n", "          a = 1\n"),
+        ] {
+            assert!(changed(Lang::Python, old, &new, 1.1).is_none(), "{new}");
+        }
+        // Rust: a changed member of an impl block.
+        let old = "impl S {\n    fn a() {}\n\n    fn b() -> bool { v.len() == 0 }\n}\nfn c() {}\n";
+        let new = old.replace("v.len() == 0", "v.is_empty()");
+        let plan = changed(Lang::Rust, old, &new, 1.1).expect("same shape");
+        assert_eq!(
+            spans(&plan, &new),
+            ["impl S {\n", "    fn b() -> bool { v.is_empty() }\n}\n"]
+        );
+        // Languages without a splitter are parsed whole.
+        assert!(changed(Lang::Go, "a\n", "b\n", 1.1).is_none());
     }
 
     #[test]

@@ -115,16 +115,21 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
     let t = Instant::now();
     let fill_summary = fill_holes_if_any(&mut results, rules, &opts.fill, Some(&defs))?;
     let fill_time = t.elapsed();
-    let t = Instant::now();
-    results.par_iter_mut().for_each(|f| finalize(f, rules));
-    let validate_time = t.elapsed();
+    // Files without holes were validated by the scan's workers.
+    results
+        .par_iter_mut()
+        .filter(|f| has_hole_edits(f))
+        .for_each(|f| {
+            let t = Instant::now();
+            finalize(f, rules);
+            clock.add(&clock.validate, t);
+        });
     let t = Instant::now();
     let verify_summary = verify_fills(&mut results, rules, &opts.verify)?;
     let verify_time = t.elapsed();
     let stats = clock.finish(StageTimes {
         walk: walk_time,
         fill: fill_time,
-        validate: validate_time,
         verify: verify_time,
         total: started.elapsed(),
         files: read_files,
@@ -216,9 +221,16 @@ fn scan_all(
                 };
                 let size = f.text.len();
                 let want = want_defs && f.lang == Lang::Python;
-                let (r, d) =
+                let (mut r, d) =
                     scan_file_and_defs(f, at, rules, &rule_ids, opts.prefilter, clock, want);
                 defs = d;
+                // Stage 5 right away for a file no hole waits on: the
+                // rewrite is checked while other files are still parsed.
+                if !has_hole_edits(&r) {
+                    let t = Instant::now();
+                    finalize(&mut r, rules);
+                    clock.add(&clock.validate, t);
+                }
                 if size >= TRIM_AFTER_BYTES {
                     release_freed_memory();
                 }
@@ -242,6 +254,12 @@ fn scan_all(
     (out, index)
 }
 
+/// Whether some live edit of `f` has holes (it is validated after the
+/// fill stage).
+fn has_hole_edits(f: &FileResult) -> bool {
+    f.edits.iter().any(|e| e.is_live() && !e.holes.is_empty())
+}
+
 /// Files at least this large leave a parse tree big enough to be worth
 /// handing back to the system once it is dropped.
 const TRIM_AFTER_BYTES: usize = 64 * 1024;
@@ -261,8 +279,9 @@ fn release_freed_memory() {
     }
 }
 
-/// Where a run's time went (`--stats`). Read, parse and match are summed
-/// over the worker threads (CPU time); the others are wall time.
+/// Where a run's time went (`--stats`). Read, parse, match and validate
+/// are summed over the worker threads (CPU time); the others are wall
+/// time.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
     pub total: Duration,
@@ -295,7 +314,6 @@ pub struct Stats {
 struct StageTimes {
     walk: Duration,
     fill: Duration,
-    validate: Duration,
     verify: Duration,
     total: Duration,
     files: usize,
@@ -315,6 +333,7 @@ pub struct StageClock {
     items_skipped_bytes: AtomicU64,
     items_reparsed: AtomicU64,
     items_reused: AtomicU64,
+    validate: AtomicU64,
 }
 
 impl StageClock {
@@ -331,7 +350,7 @@ impl StageClock {
             parse: ns(self.parse),
             matching: ns(self.matching),
             fill: t.fill,
-            validate: t.validate,
+            validate: ns(self.validate),
             verify: t.verify,
             files: t.files,
             bytes: self.bytes.into_inner(),
@@ -770,6 +789,12 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
         return;
     }
     let (text, placed) = plan::apply(&f.original, &f.edits, f.crlf);
+    if !has_hole_edits(f) && validated_by_parts(f, &text) {
+        if text != f.original {
+            f.new_text = Some(text);
+        }
+        return;
+    }
     let tree = f.lang.parse(&text);
     // The original's errors are counted only when the new text has some
     // (a file matched from a partial parse has no count yet).
@@ -840,6 +865,36 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
     if ok && text != f.original {
         f.new_text = Some(text);
     }
+}
+
+/// Whether the rewrite `text` of `f` is shown to parse by parsing only the
+/// units it changed (`crate::items::changed`: the same unit structure as
+/// the original, and the changed units, with the headers of the blocks
+/// around them, parse with no error). Units hold their own brackets,
+/// strings and indentation, so an unchanged unit parses as before and the
+/// whole text has no more errors than the original. `false`: parse it
+/// whole. Not for files with filled holes, whose checks need the whole
+/// tree.
+fn validated_by_parts(f: &FileResult, text: &str) -> bool {
+    let Some(plan) = crate::items::changed(f.lang, &f.original, text, crate::items::MOST) else {
+        return false;
+    };
+    if !plan.ranges.is_empty() {
+        let Some(tree) = f.lang.parse_ranges(text, &plan.ranges) else {
+            return false;
+        };
+        if tree.root_node().has_error() {
+            return false;
+        }
+    }
+    if check_items() {
+        assert!(
+            count_errors(&f.lang.parse(text)) <= f.errors_before(),
+            "the changed units of {} parse, the whole rewrite does not",
+            f.path.display()
+        );
+    }
+    true
 }
 
 /// The fills among `fills` (live edits with holes) that break the file on their

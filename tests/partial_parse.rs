@@ -390,3 +390,50 @@ fn rust_impl_blocks_are_cut_into_members() {
         stdout(&out)
     );
 }
+
+#[test]
+fn a_rewrite_that_breaks_a_unit_is_refused_and_one_that_does_not_is_checked_by_its_units() {
+    // A big file; the rule's rewrite is checked by parsing only the
+    // statements it changed (self-check on: a full parse must agree).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("class K:\n");
+    for i in 0..100 {
+        text.push_str(&format!(
+            "    def m{i}(self, x):\n        return x + {i}\n\n"
+        ));
+    }
+    text.push_str("    def last(self, x):\n        y = 1\n        return x == None\n");
+    std::fs::write(dir.path().join("a.py"), &text).expect("write");
+    let rule =
+        |fix: &str| format!("id: t\nlanguage: python\nrule:\n  pattern: $A == None\nfix: {fix}\n");
+    std::fs::write(dir.path().join("good.yml"), rule("$A is None")).expect("write");
+    // `(` left open, and a string left open: the file must stay unchanged.
+    std::fs::write(dir.path().join("bad.yml"), rule("\"$A is (\"")).expect("write");
+    std::fs::write(dir.path().join("open.yml"), rule("\"'''$A\"")).expect("write");
+    let out = checked(dir.path(), &["apply", "--rule", "good.yml", "a.py"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("+        return x is None"),
+        "{}",
+        stdout(&out)
+    );
+    for bad in ["bad.yml", "open.yml"] {
+        for run in [checked, refactor_plain] {
+            let out = run(dir.path(), &["apply", "--write", "--rule", bad, "a.py"]);
+            assert!(
+                stderr(&out)
+                    .contains("a.py: the rewrite introduces parse errors; file left unchanged"),
+                "{bad}: {}",
+                stderr(&out)
+            );
+            assert_eq!(
+                std::fs::read_to_string(dir.path().join("a.py")).unwrap(),
+                text
+            );
+        }
+    }
+}
+
+fn refactor_plain(cwd: &Path, args: &[&str]) -> Output {
+    refactor(cwd, args)
+}

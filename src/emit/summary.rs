@@ -96,15 +96,15 @@ pub fn print_stats(stats: &Stats, output: Duration) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let mb = |b: u64| b as f64 / 1e6;
     eprintln!(
-        "stats: {:.0} ms in all; walk {:.0} ms; read {:.0} ms, parse {:.0} ms, match {:.0} ms \
-         (CPU, summed over threads); fill {:.0} ms; validate {:.0} ms; verify {:.0} ms; output {:.0} ms",
+        "stats: {:.0} ms in all; walk {:.0} ms; read {:.0} ms, parse {:.0} ms, match {:.0} ms, \
+         validate {:.0} ms (CPU, summed over threads); fill {:.0} ms; verify {:.0} ms; output {:.0} ms",
         ms(stats.total + output),
         ms(stats.walk),
         ms(stats.read),
         ms(stats.parse),
         ms(stats.matching),
-        ms(stats.fill),
         ms(stats.validate),
+        ms(stats.fill),
         ms(stats.verify),
         ms(output),
     );
