@@ -303,6 +303,38 @@ impl Lang {
         })
     }
 
+    /// Parses `new`, a rewrite of `old` (whose tree is `tree`), reusing
+    /// the subtrees the rewrite left alone. `spans`: each change, in
+    /// order, as its range in `old` and the range it took in `new`.
+    pub fn reparse(
+        self,
+        old: &str,
+        tree: &tree_sitter::Tree,
+        new: &str,
+        spans: &[(std::ops::Range<usize>, std::ops::Range<usize>)],
+    ) -> Option<tree_sitter::Tree> {
+        // Positions in `old`, found in one pass over it.
+        let mut rows = RowCounter::new(old);
+        let points: Vec<(tree_sitter::Point, tree_sitter::Point)> = spans
+            .iter()
+            .map(|(was, _)| (rows.point(was.start), rows.point(was.end)))
+            .collect();
+        let mut edited = tree.clone();
+        // From the last change back, so each edit's positions in `old`
+        // still hold in the tree edited so far.
+        for ((was, now), &(start_position, old_end_position)) in spans.iter().zip(&points).rev() {
+            edited.edit(&tree_sitter::InputEdit {
+                start_byte: was.start,
+                old_end_byte: was.end,
+                new_end_byte: was.start + now.len(),
+                start_position,
+                old_end_position,
+                new_end_position: advance(start_position, &new[now.clone()]),
+            });
+        }
+        self.with_parser(|p| p.parse(new, Some(&edited)))
+    }
+
     /// Runs `f` with this thread's parser for the language.
     fn with_parser<R>(self, f: impl FnOnce(&mut tree_sitter::Parser) -> R) -> R {
         thread_local! {
@@ -369,6 +401,45 @@ pub fn count_errors(tree: &tree_sitter::Tree) -> usize {
                 return count;
             }
         }
+    }
+}
+
+/// Rows and byte columns of increasing offsets in a text, counted in one
+/// pass.
+struct RowCounter<'a> {
+    text: &'a [u8],
+    at: usize,
+    row: usize,
+    line_start: usize,
+}
+
+impl<'a> RowCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        RowCounter {
+            text: text.as_bytes(),
+            at: 0,
+            row: 0,
+            line_start: 0,
+        }
+    }
+
+    /// The position of `offset` (not below the last one asked).
+    fn point(&mut self, offset: usize) -> tree_sitter::Point {
+        for i in memchr::memchr_iter(b'\n', &self.text[self.at..offset]) {
+            self.row += 1;
+            self.line_start = self.at + i + 1;
+        }
+        self.at = offset;
+        tree_sitter::Point::new(self.row, offset - self.line_start)
+    }
+}
+
+/// `at` moved past `inserted`.
+fn advance(at: tree_sitter::Point, inserted: &str) -> tree_sitter::Point {
+    let rows = memchr::memchr_iter(b'\n', inserted.as_bytes()).count();
+    match memchr::memrchr(b'\n', inserted.as_bytes()) {
+        Some(i) => tree_sitter::Point::new(at.row + rows, inserted.len() - i - 1),
+        None => tree_sitter::Point::new(at.row, at.column + inserted.len()),
     }
 }
 

@@ -221,16 +221,13 @@ fn scan_all(
                 };
                 let size = f.text.len();
                 let want = want_defs && f.lang == Lang::Python;
-                let (mut r, d) =
-                    scan_file_and_defs(f, at, rules, &rule_ids, opts.prefilter, clock, want);
+                let scan = Scan {
+                    prefilter: opts.prefilter,
+                    want_defs: want,
+                    validate: true,
+                };
+                let (r, d) = scan_file_and_defs(f, at, rules, &rule_ids, scan, clock);
                 defs = d;
-                // Stage 5 right away for a file no hole waits on: the
-                // rewrite is checked while other files are still parsed.
-                if !has_hole_edits(&r) {
-                    let t = Instant::now();
-                    finalize(&mut r, rules);
-                    clock.add(&clock.validate, t);
-                }
                 if size >= TRIM_AFTER_BYTES {
                     release_freed_memory();
                 }
@@ -431,7 +428,24 @@ pub fn scan_file(
     prefilter: bool,
     clock: &StageClock,
 ) -> FileResult {
-    scan_file_and_defs(f, at, rules, rule_ids, prefilter, clock, false).0
+    let scan = Scan {
+        prefilter,
+        want_defs: false,
+        validate: false,
+    };
+    scan_file_and_defs(f, at, rules, rule_ids, scan, clock).0
+}
+
+/// What a scan does besides parsing and matching.
+#[derive(Clone, Copy)]
+struct Scan {
+    /// Skip what the rules' literals show cannot match.
+    prefilter: bool,
+    /// Collect the file's definitions (keyword candidates).
+    want_defs: bool,
+    /// Validate a file no hole waits on right away (stage 5), while the
+    /// worker still holds its tree.
+    validate: bool,
 }
 
 /// [`scan_file`], and with `want_defs` the file's definitions for keyword
@@ -441,10 +455,14 @@ fn scan_file_and_defs(
     at: ScanAt,
     rules: &[Rule],
     rule_ids: &[String],
-    prefilter: bool,
+    scan: Scan,
     clock: &StageClock,
-    want_defs: bool,
 ) -> (FileResult, candidates::FileDefs) {
+    let Scan {
+        prefilter,
+        want_defs,
+        validate,
+    } = scan;
     let crlf = plan::is_crlf(&f.text);
     clock
         .bytes
@@ -568,6 +586,12 @@ fn scan_file_and_defs(
             .map(count_errors),
         line_starts: Default::default(),
     };
+    let mut result = result;
+    if validate && !has_hole_edits(&result) {
+        let t = Instant::now();
+        finalize_with(&mut result, rules, tree.as_ref().filter(|_| whole_tree));
+        clock.add(&clock.validate, t);
+    }
     (result, defs)
 }
 
@@ -688,7 +712,7 @@ fn find_all(
     let root = tree.root_node();
     let file = crate::matcher::FileCtx::new(root);
     let kinds = KindFilter::new(rules, active);
-    crate::matcher::preorder(root, |node| {
+    crate::matcher::preorder_tracked(root, &file, |node| {
         let kind = node.kind_id();
         if !kinds.any(kind) {
             return;
@@ -770,7 +794,7 @@ fn any_match(tree: &tree_sitter::Tree, src: &str, rules: &[Rule], active: &[usiz
     let file = crate::matcher::FileCtx::new(root);
     let kinds = KindFilter::new(rules, active);
     let mut found = false;
-    crate::matcher::preorder(root, |node| {
+    crate::matcher::preorder_tracked(root, &file, |node| {
         found = found
             || kinds.any(node.kind_id())
                 && active
@@ -785,11 +809,18 @@ fn any_match(tree: &tree_sitter::Tree, src: &str, rules: &[Rule], active: &[usiz
 /// else all of them); if the file still breaks, the whole file is left
 /// unchanged and reported.
 pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
+    finalize_with(f, rules, None)
+}
+
+/// [`finalize`], given the original's whole tree when the caller still
+/// holds it: a file without filled holes is then reparsed incrementally
+/// (only around its changes) instead of from scratch.
+fn finalize_with(f: &mut FileResult, rules: &[Rule], original_tree: Option<&tree_sitter::Tree>) {
     if !f.edits.iter().any(|e| e.is_live()) {
         return;
     }
-    let (text, placed) = plan::apply(&f.original, &f.edits, f.crlf);
-    if !has_hole_edits(f) && validated_by_parts(f, &text) {
+    let (text, placed, spans) = plan::apply_with_spans(&f.original, &f.edits, f.crlf);
+    if !has_hole_edits(f) && validated_without_full_parse(f, &text, original_tree, &spans) {
         if text != f.original {
             f.new_text = Some(text);
         }
@@ -865,6 +896,34 @@ pub fn finalize(f: &mut FileResult, rules: &[Rule]) {
     if ok && text != f.original {
         f.new_text = Some(text);
     }
+}
+
+/// Whether the rewrite `text` of `f` is shown to parse with no more errors
+/// than the original without parsing it from scratch: by its changed units
+/// ([`validated_by_parts`]), else by an incremental reparse of the
+/// original's tree. `false`: parse it whole.
+fn validated_without_full_parse(
+    f: &FileResult,
+    text: &str,
+    original_tree: Option<&tree_sitter::Tree>,
+    spans: &[crate::plan::Span],
+) -> bool {
+    if validated_by_parts(f, text) {
+        return true;
+    }
+    let Some(tree) = original_tree.and_then(|t| f.lang.reparse(&f.original, t, text, spans)) else {
+        return false;
+    };
+    let after = count_errors(&tree);
+    if check_items() {
+        assert_eq!(
+            after,
+            count_errors(&f.lang.parse(text)),
+            "an incremental reparse of {} counts other errors than a full parse",
+            f.path.display()
+        );
+    }
+    after == 0 || after <= f.errors_before()
 }
 
 /// Whether the rewrite `text` of `f` is shown to parse by parsing only the

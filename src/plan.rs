@@ -284,8 +284,24 @@ pub struct PlacedHole {
 /// when unfilled). With `crlf`, newlines in replacements become CRLF so a
 /// CRLF file stays CRLF. Returns the new text and where each hole landed.
 pub fn apply(text: &str, edits: &[Edit], crlf: bool) -> (String, Vec<PlacedHole>) {
+    let (out, placed, _) = apply_with_spans(text, edits, crlf);
+    (out, placed)
+}
+
+/// A change: its range in the original text and the range its
+/// replacement took in the new text.
+pub type Span = (Range<usize>, Range<usize>);
+
+/// [`apply`], and for each live edit, in order, its range in `text` and
+/// the range its replacement took in the new text.
+pub fn apply_with_spans(
+    text: &str,
+    edits: &[Edit],
+    crlf: bool,
+) -> (String, Vec<PlacedHole>, Vec<Span>) {
     let mut out = String::with_capacity(text.len());
     let mut placed = Vec::new();
+    let mut spans = Vec::new();
     let mut pos = 0;
     let conv = |s: &str| line_endings(s, crlf).into_owned();
     for (ei, e) in edits.iter().enumerate() {
@@ -293,6 +309,7 @@ pub fn apply(text: &str, edits: &[Edit], crlf: bool) -> (String, Vec<PlacedHole>
             continue;
         }
         out.push_str(&text[pos..e.range.start]);
+        let new_start = out.len();
         let mut last = 0;
         for (hi, h) in e.holes.iter().enumerate() {
             out.push_str(&conv(&e.replacement[last..h.offset]));
@@ -307,10 +324,11 @@ pub fn apply(text: &str, edits: &[Edit], crlf: bool) -> (String, Vec<PlacedHole>
             last = h.offset;
         }
         out.push_str(&conv(&e.replacement[last..]));
+        spans.push((e.range.clone(), new_start..out.len()));
         pos = e.range.end;
     }
     out.push_str(&text[pos..]);
-    (out, placed)
+    (out, placed, spans)
 }
 
 /// True when most line endings in `text` are CRLF.

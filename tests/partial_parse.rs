@@ -437,3 +437,47 @@ fn a_rewrite_that_breaks_a_unit_is_refused_and_one_that_does_not_is_checked_by_i
 fn refactor_plain(cwd: &Path, args: &[&str]) -> Output {
     refactor(cwd, args)
 }
+
+#[test]
+fn a_rewrite_in_a_language_without_a_splitter_is_checked_by_an_incremental_reparse() {
+    // TypeScript is parsed whole; its rewrite is reparsed from the
+    // original's tree (self-check on: a fresh parse must count the same
+    // errors). A rewrite that breaks the file leaves it unchanged.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::new();
+    for i in 0..200 {
+        text.push_str(&format!(
+            "export function f{i}(x: number): number {{\n  return x + {i};\n}}\n\n"
+        ));
+    }
+    text.push_str("let last: any = 1;\nconst s = `tpl ${last}`;\n");
+    std::fs::write(dir.path().join("a.ts"), &text).expect("write");
+    let rule = |fix: &str| {
+        format!("id: t\nlanguage: typescript\nrule:\n  kind: predefined_type\n  regex: ^any$\nfix: {fix}\n")
+    };
+    std::fs::write(dir.path().join("good.yml"), rule("unknown")).expect("write");
+    std::fs::write(dir.path().join("bad.yml"), rule("\"{\"")).expect("write");
+    let out = checked(
+        dir.path(),
+        &["apply", "--write", "--rule", "good.yml", "a.ts"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let written = std::fs::read_to_string(dir.path().join("a.ts")).unwrap();
+    assert_eq!(written, text.replace("let last: any", "let last: unknown"));
+    std::fs::write(dir.path().join("a.ts"), &text).expect("write");
+    for run in [checked, refactor_plain] {
+        let out = run(
+            dir.path(),
+            &["apply", "--write", "--rule", "bad.yml", "a.ts"],
+        );
+        assert!(
+            stderr(&out).contains("a.ts: the rewrite introduces parse errors; file left unchanged"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("a.ts")).unwrap(),
+            text
+        );
+    }
+}

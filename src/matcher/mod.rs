@@ -83,6 +83,9 @@ pub struct Ctx<'a, 't> {
 /// and memoised answers of `inside` rules that bind no metavariable.
 pub struct FileCtx<'t> {
     root: Node<'t>,
+    /// The node a [`preorder_tracked`] traversal is at, after its
+    /// ancestors from the root: their parents without the table.
+    path: RefCell<Vec<Node<'t>>>,
     /// Node id → parent, built by one traversal the first time a rule looks
     /// upwards (`Node::parent` walks down from the root each time, so
     /// calling it per level is quadratic in depth).
@@ -102,6 +105,7 @@ impl<'t> FileCtx<'t> {
     pub fn new(root: Node<'t>) -> Self {
         FileCtx {
             root,
+            path: RefCell::new(Vec::new()),
             parents: OnceCell::new(),
             comments: OnceCell::new(),
             inside: RefCell::new(HashMap::new()),
@@ -109,8 +113,16 @@ impl<'t> FileCtx<'t> {
         }
     }
 
-    /// The parent of `node`, in logarithmic time.
+    /// The parent of `node`: from the traversal's path when `node` is on
+    /// it (the node being matched or one of its ancestors), else from a
+    /// table of every node's parent, in logarithmic time.
     pub fn parent(&self, node: Node<'t>) -> Option<Node<'t>> {
+        {
+            let path = self.path.borrow();
+            if let Some(k) = path.iter().rposition(|n| n.id() == node.id()) {
+                return k.checked_sub(1).map(|p| path[p]);
+            }
+        }
         let parents = self.parents.get_or_init(|| {
             // A sorted vector of exactly the tree's size: a hash map of a
             // million nodes held twice that in buckets (peak RSS 78 MB
@@ -357,6 +369,14 @@ fn inside<'t>(rel: &Relation, node: Node<'t>, ctx: Ctx<'_, 't>, env: &mut Env<'t
         None if !matches!(rel.stop_by, StopBy::Neighbor) && binds_nothing(rel, ctx.utils) => {
             inside_memo(rel, node, ctx, env)
         }
+        // A neighbor relation looks at the parent only.
+        None if matches!(rel.stop_by, StopBy::Neighbor) => find_along(
+            rel,
+            ctx.file.parent(node).into_iter().collect(),
+            ctx,
+            env,
+            |_, _| true,
+        ),
         None => find_along(rel, ctx.file.ancestors(node), ctx, env, |_, _| true),
         Some(field) => {
             // The node one step below each ancestor must be that ancestor's
@@ -573,6 +593,34 @@ pub struct Match<'t> {
 
 /// Calls `f` on every node of `root` in pre-order, named and anonymous, as
 /// ast-grep visits them.
+/// [`preorder`] that keeps `file`'s path (the node visited and its
+/// ancestors) current, so parents of what a match looks at come from it.
+pub fn preorder_tracked<'t>(root: Node<'t>, file: &FileCtx<'t>, mut f: impl FnMut(Node<'t>)) {
+    let mut cursor = root.walk();
+    file.path.borrow_mut().clear();
+    file.path.borrow_mut().push(root);
+    loop {
+        f(cursor.node());
+        if cursor.goto_first_child() {
+            file.path.borrow_mut().push(cursor.node());
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                if let Some(last) = file.path.borrow_mut().last_mut() {
+                    *last = cursor.node();
+                }
+                break;
+            }
+            if !cursor.goto_parent() {
+                file.path.borrow_mut().clear();
+                return;
+            }
+            file.path.borrow_mut().pop();
+        }
+    }
+}
+
 pub fn preorder<'t>(root: Node<'t>, mut f: impl FnMut(Node<'t>)) {
     let mut cursor = root.walk();
     loop {
