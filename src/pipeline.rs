@@ -112,14 +112,18 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
         }
     }
 
+    // Files without holes were validated by the scan's workers; those
+    // with holes are, once filled (a fill below its threshold leaves its
+    // edit unresolved, so ask before filling).
+    let waiting: Vec<bool> = results.iter().map(has_hole_edits).collect();
     let t = Instant::now();
     let fill_summary = fill_holes_if_any(&mut results, rules, &opts.fill, Some(&defs))?;
     let fill_time = t.elapsed();
-    // Files without holes were validated by the scan's workers.
     results
         .par_iter_mut()
-        .filter(|f| has_hole_edits(f))
-        .for_each(|f| {
+        .zip(waiting)
+        .filter(|(_, waiting)| *waiting)
+        .for_each(|(f, _)| {
             let t = Instant::now();
             finalize(f, rules);
             clock.add(&clock.validate, t);

@@ -1,9 +1,12 @@
-//! Partial parsing (only the top-level items and class members that hold a
-//! rule's literals) never changes results: reports and diffs are the same
-//! as with `--no-prefilter` (every file parsed whole), the self-check
-//! (`REFACTOR_CHECK_ITEMS=1`: split every file it can, and parse each file a
-//! partial parse settled in full to look for a missed match) passes on the
-//! fixtures, and `--stats` shows what was settled.
+//! Partial parsing (only the top-level items, class members and statements
+//! of function bodies that hold a rule's literals) never changes results:
+//! reports and diffs are the same as with `--no-prefilter` (every file
+//! parsed whole), the self-check (`REFACTOR_CHECK_ITEMS=1`: split every
+//! file it can, parse each file a partial parse settled in full to look
+//! for a missed match, compare findings taken from a partial parse with a
+//! full parse's, and parse every rewrite accepted by its changed units or
+//! an incremental reparse in full) passes on the fixtures, and `--stats`
+//! shows what was settled.
 
 mod common;
 
