@@ -15,11 +15,13 @@
 //! The units nest: a Python class is cut into its members, and with
 //! [`Depth::Bodies`] a function (top-level, a method, or nested in one) is
 //! cut into the statements of its body as well; a Rust `impl`, `trait` or
-//! `mod` block is cut into its members. Python (`python.rs`) and Rust
-//! (`rust.rs`) are split; other languages are parsed whole.
+//! `mod` block is cut into its members. Python (`python.rs`), Rust
+//! (`rust.rs`) and TypeScript (`typescript.rs`, top-level items only) are
+//! split; other languages are parsed whole.
 
 mod python;
 mod rust;
+mod typescript;
 
 use crate::lang::Lang;
 use tree_sitter::{Point, Range};
@@ -82,6 +84,7 @@ pub fn plan(
     let items = match lang {
         Lang::Python => python::items(text.as_bytes())?,
         Lang::Rust => rust::items(text.as_bytes())?,
+        Lang::TypeScript => typescript::items(text.as_bytes())?,
         _ => return None,
     };
     let bytes = text.as_bytes();
@@ -148,6 +151,7 @@ pub fn changed(lang: Lang, old: &str, new: &str, most: f64) -> Option<Plan> {
     let split = |text: &str| match lang {
         Lang::Python => python::items(text.as_bytes()),
         Lang::Rust => rust::items(text.as_bytes()),
+        Lang::TypeScript => typescript::items(text.as_bytes()),
         _ => None,
     };
     let (a, b) = (split(old)?, split(new)?);

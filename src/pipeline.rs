@@ -903,20 +903,19 @@ fn finalize_with(f: &mut FileResult, rules: &[Rule], original_tree: Option<&tree
 }
 
 /// Whether the rewrite `text` of `f` is shown to parse with no more errors
-/// than the original without parsing it from scratch: by its changed units
-/// ([`validated_by_parts`]), else by an incremental reparse of the
-/// original's tree. `false`: parse it whole.
+/// than the original without parsing it from scratch: by an incremental
+/// reparse of the original's tree when the scan still holds it, else by its
+/// changed units ([`validated_by_parts`]). `false`: parse it whole.
 fn validated_without_full_parse(
     f: &FileResult,
     text: &str,
     original_tree: Option<&tree_sitter::Tree>,
     spans: &[crate::plan::Span],
 ) -> bool {
-    if validated_by_parts(f, text) {
-        return true;
-    }
+    // With the original's tree at hand, reparsing around the changes is the
+    // cheaper of the two.
     let Some(tree) = original_tree.and_then(|t| f.lang.reparse(&f.original, t, text, spans)) else {
-        return false;
+        return validated_by_parts(f, text);
     };
     let after = count_errors(&tree);
     if check_items() {

@@ -484,3 +484,47 @@ fn a_rewrite_in_a_language_without_a_splitter_is_checked_by_an_incremental_repar
         );
     }
 }
+
+#[test]
+fn typescript_items_far_from_the_match_are_not_parsed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("import { a } from './a';\n\n");
+    for i in 0..200 {
+        text.push_str(&format!(
+            "export interface I{i} {{\n  f{i}(x: string): number;\n}}\n\nexport function g{i}(x: number): number {{\n  return x + {i};\n}}\n\n"
+        ));
+    }
+    text.push_str("export const last = 'x == null';\n");
+    std::fs::write(dir.path().join("a.ts"), &text).expect("write");
+    std::fs::write(
+        dir.path().join("r.yml"),
+        "id: t\nlanguage: typescript\nrule:\n  pattern: $A == null\nfix: $A === null\n",
+    )
+    .expect("write");
+    let s = stats(dir.path(), &["--rule", "r.yml", "a.ts"], false);
+    assert_eq!(s["partial_parse_files"], 1, "{s}");
+    let skipped = s["partial_parse_skipped_bytes"].as_u64().unwrap() as usize;
+    assert!(
+        skipped > text.len() * 95 / 100,
+        "{skipped} of {}",
+        text.len()
+    );
+    // A real match in a function: found by the partial parse, reported
+    // as a full parse would.
+    let text = text.replace("return x + 7;", "return x == null ? 0 : 7;");
+    std::fs::write(dir.path().join("a.ts"), &text).expect("write");
+    let s = stats(dir.path(), &["--rule", "r.yml", "a.ts"], true);
+    assert_eq!(s["partial_parse_matched_files"], 1, "{s}");
+    let out = checked(dir.path(), &["apply", "--rule", "r.yml", "a.ts"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("+  return x === null ? 0 : 7;"),
+        "{}",
+        stdout(&out)
+    );
+    let whole = refactor(
+        dir.path(),
+        &["apply", "--no-prefilter", "--rule", "r.yml", "a.ts"],
+    );
+    assert_eq!(stdout(&whole), stdout(&out));
+}
