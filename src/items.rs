@@ -81,12 +81,7 @@ pub fn plan(
     depth: Depth,
     keep: impl Fn(&[u8]) -> bool,
 ) -> Option<Plan> {
-    let items = match lang {
-        Lang::Python => python::items(text.as_bytes())?,
-        Lang::Rust => rust::items(text.as_bytes())?,
-        Lang::TypeScript => typescript::items(text.as_bytes())?,
-        _ => return None,
-    };
+    let items = split(lang, text)?;
     let bytes = text.as_bytes();
     let file_end = Start {
         byte: bytes.len(),
@@ -107,6 +102,17 @@ pub fn plan(
         return None;
     }
     Some(plan)
+}
+
+/// `text` cut into items by its language's splitter; `None` for a language
+/// without one, or text the splitter does not follow.
+fn split(lang: Lang, text: &str) -> Option<Items> {
+    match lang {
+        Lang::Python => python::items(text.as_bytes()),
+        Lang::Rust => rust::items(text.as_bytes()),
+        Lang::TypeScript => typescript::items(text.as_bytes()),
+        _ => None,
+    }
 }
 
 /// Pieces (in order) as included ranges, adjacent ones merged.
@@ -148,13 +154,7 @@ fn to_plan(pieces: &[(Start, Start)], bytes: &[u8], end: Point) -> Plan {
 /// differ, the splitter does not follow either text, or at least `most`
 /// of `new` changed.
 pub fn changed(lang: Lang, old: &str, new: &str, most: f64) -> Option<Plan> {
-    let split = |text: &str| match lang {
-        Lang::Python => python::items(text.as_bytes()),
-        Lang::Rust => rust::items(text.as_bytes()),
-        Lang::TypeScript => typescript::items(text.as_bytes()),
-        _ => None,
-    };
-    let (a, b) = (split(old)?, split(new)?);
+    let (a, b) = (split(lang, old)?, split(lang, new)?);
     if a.items.len() != b.items.len() {
         return None;
     }
