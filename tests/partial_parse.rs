@@ -61,6 +61,15 @@ fn partial_parsing_changes_no_report_and_no_diff() {
     }
 }
 
+/// Asserts that `r.yml` on `file` (of `len` bytes) in `dir` is settled by
+/// a partial parse that leaves more than `percent` % of it unparsed.
+fn settled_sparing(dir: &Path, file: &str, len: usize, percent: usize) {
+    let s = stats(dir, &["--rule", "r.yml", file], false);
+    assert_eq!(s["partial_parse_files"], 1, "{s}");
+    let skipped = s["partial_parse_skipped_bytes"].as_u64().unwrap() as usize;
+    assert!(skipped * 100 > len * percent, "{skipped} of {len}");
+}
+
 /// The stats line of a `--stats --format json` run.
 fn stats(dir: &Path, args: &[&str], check: bool) -> serde_json::Value {
     let mut all = vec!["check", "--format", "json", "--fail-on", "never", "--stats"];
@@ -141,10 +150,7 @@ fn a_class_member_far_from_the_match_is_not_parsed() {
         dir.path().join("r.yml"),
     )
     .expect("copy rule");
-    let s = stats(dir.path(), &["--rule", "r.yml", "big.py"], false);
-    assert_eq!(s["partial_parse_files"], 1, "{s}");
-    let skipped = s["partial_parse_skipped_bytes"].as_u64().unwrap() as usize;
-    assert!(skipped > text.len() * 9 / 10, "{skipped} of {}", text.len());
+    settled_sparing(dir.path(), "big.py", text.len(), 90);
 
     // The same method with a real match: reported once, from a full parse.
     std::fs::write(
@@ -178,14 +184,7 @@ fn a_function_statement_far_from_the_match_is_not_parsed() {
         dir.path().join("r.yml"),
     )
     .expect("copy rule");
-    let s = stats(dir.path(), &["--rule", "r.yml", "big.py"], false);
-    assert_eq!(s["partial_parse_files"], 1, "{s}");
-    let skipped = s["partial_parse_skipped_bytes"].as_u64().unwrap() as usize;
-    assert!(
-        skipped > text.len() * 95 / 100,
-        "{skipped} of {}",
-        text.len()
-    );
+    settled_sparing(dir.path(), "big.py", text.len(), 95);
 
     // A real match in that statement, and one in the method: both found
     // by the partial parse and rewritten as a full parse would.
@@ -372,10 +371,7 @@ fn rust_impl_blocks_are_cut_into_members() {
         dir.path().join("r.yml"),
     )
     .expect("copy rule");
-    let s = stats(dir.path(), &["--rule", "r.yml", "big.rs"], false);
-    assert_eq!(s["partial_parse_files"], 1, "{s}");
-    let skipped = s["partial_parse_skipped_bytes"].as_u64().unwrap() as usize;
-    assert!(skipped > text.len() * 9 / 10, "{skipped} of {}", text.len());
+    settled_sparing(dir.path(), "big.rs", text.len(), 90);
     // With a real match in that method, the file is rewritten as before.
     std::fs::write(
         dir.path().join("big.rs"),
@@ -421,7 +417,7 @@ fn a_rewrite_that_breaks_a_unit_is_refused_and_one_that_does_not_is_checked_by_i
         stdout(&out)
     );
     for bad in ["bad.yml", "open.yml"] {
-        for run in [checked, refactor_plain] {
+        for run in [checked, refactor] {
             let out = run(dir.path(), &["apply", "--write", "--rule", bad, "a.py"]);
             assert!(
                 stderr(&out)
@@ -435,10 +431,6 @@ fn a_rewrite_that_breaks_a_unit_is_refused_and_one_that_does_not_is_checked_by_i
             );
         }
     }
-}
-
-fn refactor_plain(cwd: &Path, args: &[&str]) -> Output {
-    refactor(cwd, args)
 }
 
 #[test]
@@ -468,7 +460,7 @@ fn a_rewrite_in_a_language_without_a_splitter_is_checked_by_an_incremental_repar
     let written = std::fs::read_to_string(dir.path().join("a.ts")).unwrap();
     assert_eq!(written, text.replace("let last: any", "let last: unknown"));
     std::fs::write(dir.path().join("a.ts"), &text).expect("write");
-    for run in [checked, refactor_plain] {
+    for run in [checked, refactor] {
         let out = run(
             dir.path(),
             &["apply", "--write", "--rule", "bad.yml", "a.ts"],
@@ -501,14 +493,7 @@ fn typescript_items_far_from_the_match_are_not_parsed() {
         "id: t\nlanguage: typescript\nrule:\n  pattern: $A == null\nfix: $A === null\n",
     )
     .expect("write");
-    let s = stats(dir.path(), &["--rule", "r.yml", "a.ts"], false);
-    assert_eq!(s["partial_parse_files"], 1, "{s}");
-    let skipped = s["partial_parse_skipped_bytes"].as_u64().unwrap() as usize;
-    assert!(
-        skipped > text.len() * 95 / 100,
-        "{skipped} of {}",
-        text.len()
-    );
+    settled_sparing(dir.path(), "a.ts", text.len(), 95);
     // A real match in a function: found by the partial parse, reported
     // as a full parse would.
     let text = text.replace("return x + 7;", "return x == null ? 0 : 7;");
