@@ -12,10 +12,10 @@
 //! done; any match, or any error, and the file is parsed and matched whole,
 //! so every reported match, edit and diff comes from a full parse.
 //!
-//! The units nest: a Python class is cut into its members, and with
-//! [`Depth::Bodies`] a function (top-level, a method, or nested in one) is
-//! cut into the statements of its body as well; a Rust `impl`, `trait` or
-//! `mod` block is cut into its members. Python (`python.rs`), Rust
+//! The units nest: a Python class or a Rust `impl`, `trait` or `mod` block
+//! is cut into its members, and with [`Depth::Bodies`] a function
+//! (top-level, a method, or a nested Python one) is cut into the statements
+//! of its body as well. Python (`python.rs`), Rust
 //! (`rust.rs`) and TypeScript (`typescript.rs`, top-level items only) are
 //! split; other languages are parsed whole.
 
@@ -31,7 +31,7 @@ use tree_sitter::{Point, Range};
 pub enum Depth {
     /// Top-level items, and the members of classes and blocks.
     Items,
-    /// Also the statements of function bodies (Python).
+    /// Also the statements of function bodies.
     Bodies,
 }
 
@@ -47,7 +47,41 @@ pub fn containers(lang: Lang, depth: Depth) -> &'static [&'static str] {
             "decorated_definition",
             "function_definition",
         ],
-        (Lang::Rust, _) => &["impl_item", "trait_item", "mod_item", "declaration_list"],
+        (Lang::Rust, Depth::Items) => &["impl_item", "trait_item", "mod_item", "declaration_list"],
+        (Lang::Rust, Depth::Bodies) => &[
+            "impl_item",
+            "trait_item",
+            "mod_item",
+            "declaration_list",
+            "function_item",
+            "block",
+        ],
+        _ => &[],
+    }
+}
+
+/// Fields that only ever name a part of a container's header (what comes
+/// before its first member), which a partial parse keeps whenever it keeps
+/// any of the container: a function's or class's name, parameters, type
+/// parameters, return type or bases, an `impl`'s trait and type.
+pub fn header_fields(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::Python => &[
+            "name",
+            "parameters",
+            "return_type",
+            "type_parameters",
+            "superclasses",
+        ],
+        Lang::Rust => &[
+            "name",
+            "parameters",
+            "return_type",
+            "type_parameters",
+            "trait",
+            "type",
+            "bounds",
+        ],
         _ => &[],
     }
 }
@@ -195,7 +229,7 @@ impl<F: Fn(&[u8]) -> bool> Cutter<'_, F> {
         !item.members.is_empty()
             && match item.kind {
                 Kind::Block => true,
-                Kind::Function => self.depth == Depth::Bodies,
+                Kind::Function { .. } => self.depth == Depth::Bodies,
             }
     }
 
@@ -214,8 +248,13 @@ impl<F: Fn(&[u8]) -> bool> Cutter<'_, F> {
         let member_end = |k: usize| item.members.get(k + 1).map_or(body_end, |m| m.start);
         let first = item.members[0].start;
         let mut inner = Vec::new();
+        let last = item.members.len() - 1;
         for (k, member) in item.members.iter().enumerate() {
-            self.pieces(member, member_end(k), false, &mut inner);
+            // A Rust body's last statement may be its value, which parses
+            // otherwise once another statement follows it: keep it, so
+            // every kept statement has the place it has in the file.
+            let force = k == last && matches!(item.kind, Kind::Function { keep_last: true });
+            self.pieces(member, member_end(k), force, &mut inner);
         }
         if inner.is_empty() {
             if !force && !self.holds(item.start, first) {
@@ -305,8 +344,9 @@ enum Kind {
     /// A class or block: always cut into its members.
     Block,
     /// A function: its members are the statements of its body, cut only
-    /// at [`Depth::Bodies`].
-    Function,
+    /// at [`Depth::Bodies`]; with `keep_last` (Rust) the last statement is
+    /// kept whenever the body is.
+    Function { keep_last: bool },
 }
 
 /// An item; a class, block or function also lists its members (its header

@@ -337,6 +337,16 @@ fn item_locality_follows_what_a_rule_looks_at() {
     assert!(body_local(
         "  pattern: print($A)\n  inside:\n    kind: function_definition\n    stopBy: end\n"
     ));
+    // The function's name is in its header, parsed whenever its body is.
+    assert!(body_local(
+        "  pattern: $A == None\n  inside:\n    kind: function_definition\n    has: {field: name, regex: ^eq$}\n    stopBy: end\n"
+    ));
+    assert!(!body_local(
+        "  pattern: $A == None\n  inside:\n    kind: function_definition\n    has: {field: body, regex: x}\n    stopBy: end\n"
+    ));
+    assert!(!body_local(
+        "  pattern: $A == None\n  inside:\n    kind: function_definition\n    has: {pattern: x = 1, stopBy: end}\n    stopBy: end\n"
+    ));
     assert!(local("  kind: function_definition\n"));
     assert!(!body_local("  kind: function_definition\n"));
     assert!(!body_local(
@@ -385,6 +395,76 @@ fn rust_impl_blocks_are_cut_into_members() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("+        if self.0.is_empty()"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn rust_function_bodies_are_cut_into_statements() {
+    use refactor::rule::load::load_one;
+    // Every shipped Rust rule can cut bodies: `len-zero` looks at the
+    // name of the function around its match, which is in the header.
+    for entry in std::fs::read_dir(root().join("rules/rust")).expect("rules") {
+        let path = entry.expect("entry").path();
+        let name = path.to_string_lossy().into_owned();
+        if name.ends_with(".test.yml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read rule");
+        let rule = load_one(&path, 1, &text).expect("rule compiles");
+        assert!(rule.body_local, "{name}");
+    }
+    // The fixture's matches (after a struct literal's `.build()`, beside an
+    // `else` on its own line, in a body's value) are found by the partial
+    // parse and rewritten as a full parse would; `is_empty` keeps its
+    // `len() == 0`.
+    let root = root();
+    let s = stats(
+        &root,
+        &["--rule", "rules/rust", "fixtures/partial/bodies.rs"],
+        true,
+    );
+    assert_eq!(s["partial_parse_matched_files"], 1, "{s}");
+    let args = [
+        "apply",
+        "--rule",
+        "rules/rust",
+        "fixtures/partial/bodies.rs",
+    ];
+    let diff = stdout(&checked(&root, &args));
+    assert!(diff.contains("+        if items.is_empty() {"), "{diff}");
+    assert!(
+        diff.contains("+    !stack.items.is_empty()\n         && c == 3"),
+        "{diff}"
+    );
+    assert!(!diff.contains("-        self.items.len() == 0"), "{diff}");
+    let whole = refactor(&root, &[&args[..], &["--no-prefilter"]].concat());
+    assert_eq!(stdout(&whole), diff);
+
+    // One function of 400 statements; one spells `len() == 0` in a string.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("pub fn big(v: &[u32]) -> u32 {\n    let mut t = 0;\n");
+    for i in 0..400 {
+        text.push_str(&format!("    t += v[{i} % v.len()] * {i};\n"));
+    }
+    text.push_str("    let s = \"v.len() == 0\";\n    t\n}\n");
+    std::fs::write(dir.path().join("big.rs"), &text).expect("write");
+    std::fs::copy(
+        root.join("rules/rust/len-zero.yml"),
+        dir.path().join("r.yml"),
+    )
+    .expect("copy rule");
+    settled_sparing(dir.path(), "big.rs", text.len(), 95);
+    // A real match there is rewritten, checked against a full parse.
+    let text = text.replace("let s = \"v.len() == 0\";", "let s = v.len() == 0;");
+    std::fs::write(dir.path().join("big.rs"), &text).expect("write");
+    let s = stats(dir.path(), &["--rule", "r.yml", "big.rs"], true);
+    assert_eq!(s["partial_parse_matched_files"], 1, "{s}");
+    let out = checked(dir.path(), &["apply", "--rule", "r.yml", "big.rs"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("+    let s = v.is_empty();"),
         "{}",
         stdout(&out)
     );

@@ -313,7 +313,7 @@ fn item(text: &[u8], lines: &[Line], width: usize) -> Item {
     let kind = if word_at(text, at, b"class") {
         Kind::Block
     } else if word_at(text, at, b"def") || async_def {
-        Kind::Function
+        Kind::Function { keep_last: false }
     } else {
         return it;
     };
@@ -458,7 +458,7 @@ mod tests {
             ]
         );
         let items = items(text.as_bytes()).unwrap();
-        assert_eq!(items.items[0].kind, Kind::Function);
+        assert_eq!(items.items[0].kind, Kind::Function { keep_last: false });
         // The nested function is cut as well.
         assert_eq!(items.items[0].members[3].members.len(), 1);
         // A method's body, one level further down.

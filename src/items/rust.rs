@@ -1,6 +1,6 @@
-//! Rust's top-level items, found by a scanner that follows strings (raw
-//! ones too), char literals (told apart from lifetimes), line and nested
-//! block comments and brackets, without parsing.
+//! Rust's items, found by a scanner that follows strings (raw ones too),
+//! char literals (told apart from lifetimes), line and nested block
+//! comments and brackets, without parsing.
 //!
 //! A new item starts at a line that begins at column 0, outside any string,
 //! comment or bracket, right after an item ended (the last code at the top
@@ -8,27 +8,35 @@
 //! with their item, and comment lines with the item above. An `impl`,
 //! `trait` or `mod` block is cut further into its header, its members (by
 //! the same rule one bracket level down, at the first member's
-//! indentation) and its closing `}` line. Anything the scanner cannot
-//! follow (unclosed strings, comments or brackets, a stray closing bracket)
-//! gives `None`: the file is parsed whole.
+//! indentation) and its closing `}` line, and so is a function's body (top
+//! level or a member) into its statements: there a line only starts a
+//! statement if it starts with a word (not `else` or `as`), an attribute or
+//! a label, so `.method()` after a struct literal stays with its statement.
+//! A body whose closing `}` shares its line, or whose lines do not line up,
+//! is not cut. Anything the scanner cannot follow (unclosed strings,
+//! comments or brackets, a stray closing bracket) gives `None`: the file is
+//! parsed whole.
 
-use super::{Item, Items, Start};
+use super::{Item, Items, Kind, Start};
 use tree_sitter::Point;
 
 fn ident_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// Whether the line at `at` opens a block that is cut into members:
-/// `impl`, `trait` or `mod` after visibility and qualifiers.
-fn opens_block(text: &[u8], at: usize) -> bool {
+/// What the item or member whose first code line starts at `at` is, as far
+/// as cutting goes: an `impl`, `trait` or `mod` block (cut into members) or
+/// a function (its body cut into statements), after visibility and
+/// qualifiers; `None` for anything else.
+fn item_kind(text: &[u8], at: usize) -> Option<Kind> {
     let mut i = at;
     loop {
         let word_end = i + text[i..].iter().take_while(|&&b| ident_byte(b)).count();
         let word = &text[i..word_end];
         match word {
-            b"impl" | b"trait" | b"mod" => return true,
-            b"pub" | b"unsafe" | b"default" | b"auto" => {
+            b"impl" | b"trait" | b"mod" => return Some(Kind::Block),
+            b"fn" => return Some(Kind::Function { keep_last: true }),
+            b"pub" | b"unsafe" | b"default" | b"auto" | b"const" | b"async" | b"extern" => {
                 i = word_end;
                 // `pub(crate)` and the like.
                 if word == b"pub" && text.get(i) == Some(&b'(') {
@@ -38,41 +46,99 @@ fn opens_block(text: &[u8], at: usize) -> bool {
                         .map_or(0, |k| k + 1);
                 }
                 i += text[i..].iter().take_while(|&&b| b == b' ').count();
+                // `extern "C" fn`.
+                if word == b"extern" && text.get(i) == Some(&b'"') {
+                    let close = text[i + 1..].iter().position(|&b| b == b'"')?;
+                    i += close + 2;
+                    i += text[i..].iter().take_while(|&&b| b == b' ').count();
+                }
                 if i == word_end && word != b"pub" {
-                    return false;
+                    return None;
                 }
             }
-            _ => return false,
+            _ => return None,
         }
         if i >= text.len() {
-            return false;
+            return None;
         }
     }
 }
 
-/// The block being cut into members, if the current item is one.
-#[derive(Debug, Clone, Copy)]
-struct Block {
-    /// Leading whitespace of the first member (a byte range), once seen.
+/// Whether a line whose code starts with `first` (at `at`) may start a
+/// statement of a function body. A line that goes on with the statement
+/// above at the same indentation (`.method()` after a struct literal,
+/// `else` after a block, an operator) starts with something else; such a
+/// line is kept with the statement above, so a statement is never cut in
+/// two.
+fn starts_statement(text: &[u8], at: usize, first: u8) -> bool {
+    let word = |w: &[u8]| {
+        text[at..].starts_with(w) && !text.get(at + w.len()).copied().is_some_and(ident_byte)
+    };
+    (first.is_ascii_alphabetic() || matches!(first, b'_' | b'#' | b'\''))
+        && !word(b"else")
+        && !word(b"as")
+}
+
+/// A body being cut into members: the file's top level, an `impl`,
+/// `trait` or `mod` block, or a function body.
+#[derive(Debug)]
+struct Frame {
+    /// Bracket depth of the code directly in the body.
+    depth: u32,
+    /// How the item that owns the body is cut (the top level: a block).
+    kind: Kind,
+    /// Leading whitespace of the members (a byte range), once seen; the
+    /// top level's is empty (items start at column 0).
     indent: Option<(usize, usize)>,
-    /// The last code at member level ended a member (or opened the block).
+    /// The last code at member level ended a member (or opened the body).
     boundary: bool,
+    /// The members so far.
+    members: Vec<Item>,
+    /// The current member's first code line has been looked at.
+    kind_known: bool,
+    /// How the current member's body may be cut, from that line.
+    opens: Option<Kind>,
+    /// The current member's body has been opened already.
+    opened: bool,
+    /// The layout was followed so far (members line up).
+    followed: bool,
+}
+
+impl Frame {
+    fn new(depth: u32, kind: Kind, indent: Option<(usize, usize)>) -> Frame {
+        Frame {
+            depth,
+            kind,
+            indent,
+            boundary: true,
+            members: Vec::new(),
+            kind_known: false,
+            opens: None,
+            opened: false,
+            followed: true,
+        }
+    }
+
+    fn push_member(&mut self, start: Start) {
+        self.members.push(Item::leaf(start));
+        self.kind_known = false;
+        self.opens = None;
+        self.opened = false;
+    }
 }
 
 pub(super) fn items(text: &[u8]) -> Option<Items> {
     let n = text.len();
-    let mut items = vec![Item::leaf(Start { byte: 0, row: 0 })];
+    let mut top = Frame::new(0, Kind::Block, Some((0, 0)));
+    top.push_member(Start { byte: 0, row: 0 });
+    // The frames inside the top level, innermost last.
+    let mut frames: Vec<Frame> = Vec::new();
     let mut depth: u32 = 0;
     let mut row = 0;
     let mut line_start = 0;
+    // Where the current line's code starts.
+    let mut line_code = 0;
     let mut at_line_start = true;
-    // The last top-level code ended an item (true at the file's start).
-    let mut boundary = true;
-    // The current item's first code line has been looked at.
-    let mut kind_known = false;
-    let mut block: Option<Block> = None;
-    // The current item's block may still be cut (no odd layout seen).
-    let mut splittable = false;
     let mut i = 0;
     while i < n {
         if at_line_start {
@@ -81,44 +147,14 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
                 .iter()
                 .take_while(|&&b| matches!(b, b' ' | b'\t'))
                 .count();
+            line_code = code;
             let first = text.get(code).copied().unwrap_or(b'\n');
             let blank = matches!(first, b'\n' | b'\r')
                 || text[code..].starts_with(b"//")
                 || text[code..].starts_with(b"/*");
-            let start = Start { byte: i, row };
-            if !blank && depth == 0 && code == i {
-                if boundary && i > 0 && !matches!(first, b'}' | b')' | b']') {
-                    items.push(Item::leaf(start));
-                    kind_known = false;
-                    block = None;
-                }
-                if !kind_known && first != b'#' {
-                    kind_known = true;
-                    splittable = opens_block(text, i);
-                }
-            } else if !blank && depth == 1 && splittable {
-                if let Some(b) = block.as_mut() {
-                    let item = items.last_mut().expect("an item");
-                    let indent = &text[i..code];
-                    match b.indent {
-                        _ if first == b'}' => {}
-                        None if b.boundary => {
-                            b.indent = Some((i, code));
-                            item.members.push(Item::leaf(start));
-                        }
-                        Some((s, e)) if indent == &text[s..e] => {
-                            if b.boundary {
-                                item.members.push(Item::leaf(start));
-                            }
-                        }
-                        Some((s, e)) if indent.len() > e - s && indent.starts_with(&text[s..e]) => {
-                        }
-                        _ => {
-                            item.members.clear();
-                            splittable = false;
-                        }
-                    }
-                }
+            let frame = frames.last_mut().unwrap_or(&mut top);
+            if !blank && depth == frame.depth && first != b'}' {
+                line_starts_member(text, frame, Start { byte: i, row }, code, first);
             }
         }
         let b = text[i];
@@ -159,19 +195,25 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
                 continue;
             }
             b'"' => {
-                i = skip_string(text, i + 1, 0, &mut row, &mut line_start)?;
+                i = skip_string(text, i + 1, None, &mut row, &mut line_start)?;
             }
             b'r' if i == 0 || !ident_byte(text[i - 1]) || raw_prefix(text, i) => {
                 let hashes = text[i + 1..].iter().take_while(|&&c| c == b'#').count();
                 if text.get(i + 1 + hashes) == Some(&b'"') {
-                    i = skip_string(text, i + 2 + hashes, hashes, &mut row, &mut line_start)?;
+                    i = skip_string(
+                        text,
+                        i + 2 + hashes,
+                        Some(hashes),
+                        &mut row,
+                        &mut line_start,
+                    )?;
                 } else {
                     i += 1;
                     // An identifier that starts with `r`.
                     while i < n && ident_byte(text[i]) {
                         i += 1;
                     }
-                    settle(&mut boundary, &mut block, depth);
+                    settle(frames.last_mut().unwrap_or(&mut top), depth);
                     continue;
                 }
             }
@@ -179,64 +221,60 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
                 i = skip_char_or_lifetime(text, i);
             }
             b'(' | b'[' | b'{' => {
-                depth += 1;
-                if b == b'{' && depth == 1 && splittable {
-                    if block.is_none() {
-                        block = Some(Block {
-                            indent: None,
-                            boundary: true,
-                        });
-                    } else {
-                        // A second top-level body in one item: keep whole.
-                        items.last_mut().expect("an item").members.clear();
-                        splittable = false;
+                let frame = frames.last_mut().unwrap_or(&mut top);
+                let opens = (b == b'{' && depth == frame.depth)
+                    .then_some(frame.opens)
+                    .flatten();
+                match opens {
+                    Some(kind) if !frame.opened => {
+                        frame.opened = true;
+                        frames.push(Frame::new(depth + 1, kind, None));
                     }
-                } else {
-                    settle(&mut boundary, &mut block, depth - 1);
+                    Some(_) => {
+                        // A second body in one member: keep it whole.
+                        frame.opens = None;
+                        if let Some(m) = frame.members.last_mut() {
+                            m.members.clear();
+                            m.tail = None;
+                        }
+                    }
+                    None => settle(frame, depth),
                 }
+                depth += 1;
                 i += 1;
             }
             b')' | b']' | b'}' => {
                 depth = depth.checked_sub(1)?;
-                match depth {
-                    0 => {
-                        boundary = b == b'}';
-                        if b == b'}' && splittable && block.is_some() {
-                            // The block's closing line: `}` at column 0.
-                            let item = items.last_mut().expect("an item");
-                            if i == line_start && !item.members.is_empty() {
-                                item.tail = Some(Start {
-                                    byte: line_start,
-                                    row,
-                                });
-                            } else {
-                                item.members.clear();
-                            }
-                            splittable = false;
-                        }
+                if frames.last().is_some_and(|f| f.depth > depth) {
+                    let closed = frames.pop().expect("a frame");
+                    let alone = b == b'}' && i == line_code;
+                    let parent = frames.last_mut().unwrap_or(&mut top);
+                    let member = parent.members.last_mut().expect("a member");
+                    if alone && closed.followed && !closed.members.is_empty() {
+                        member.kind = closed.kind;
+                        member.members = closed.members;
+                        member.tail = Some(Start {
+                            byte: line_start,
+                            row,
+                        });
                     }
-                    1 => {
-                        if let Some(bl) = block.as_mut() {
-                            bl.boundary = b == b'}';
-                        }
-                    }
-                    _ => {}
+                }
+                let frame = frames.last_mut().unwrap_or(&mut top);
+                if depth == frame.depth {
+                    frame.boundary = b == b'}';
                 }
                 i += 1;
             }
             b';' => {
-                if depth == 0 {
-                    boundary = true;
-                } else if depth == 1 {
-                    if let Some(bl) = block.as_mut() {
-                        bl.boundary = true;
-                    }
+                let frame = frames.last_mut().unwrap_or(&mut top);
+                if depth == frame.depth {
+                    frame.boundary = true;
                 }
                 i += 1;
             }
             b' ' | b'\t' | b'\r' => i += 1,
             _ => {
-                settle(&mut boundary, &mut block, depth);
+                settle(frames.last_mut().unwrap_or(&mut top), depth);
                 i += 1;
             }
         }
@@ -244,29 +282,51 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
     if depth != 0 {
         return None;
     }
-    // A block still open at the end, or one whose `}` was not alone on its
-    // line, is not cut.
-    for item in &mut items {
-        if item.tail.is_none() {
-            item.members.clear();
-        }
-    }
     Some(Items {
-        items,
+        items: top.members,
         end: Point::new(row, n - line_start),
     })
 }
 
-/// Other code at `depth` means the item (or member) there goes on.
-fn settle(boundary: &mut bool, block: &mut Option<Block>, depth: u32) {
-    match depth {
-        0 => *boundary = false,
-        1 => {
-            if let Some(b) = block.as_mut() {
-                b.boundary = false;
-            }
+/// A line whose code (at `code`, starting with `first`) lies directly in
+/// `frame`'s body: it starts a member when the last member ended and it
+/// lines up with the members; a line indented deeper goes on with the
+/// current member, and any other layout leaves the body uncut.
+fn line_starts_member(text: &[u8], frame: &mut Frame, start: Start, code: usize, first: u8) {
+    let indent = &text[start.byte..code];
+    let statement = matches!(frame.kind, Kind::Function { .. });
+    let may_start = if statement {
+        starts_statement(text, code, first)
+    } else {
+        !matches!(first, b')' | b']')
+    };
+    let begins = match frame.indent {
+        None if frame.boundary && may_start => {
+            frame.indent = Some((start.byte, code));
+            true
         }
-        _ => {}
+        None => false,
+        Some((s, e)) if indent == &text[s..e] => frame.boundary && may_start,
+        Some((s, e)) if indent.len() > e - s && indent.starts_with(&text[s..e]) => false,
+        Some(_) => {
+            frame.followed = false;
+            false
+        }
+    };
+    // The top level's first item starts at byte 0.
+    if begins && !(frame.depth == 0 && start.byte == 0) {
+        frame.push_member(start);
+    }
+    if !frame.kind_known && first != b'#' && !statement && !frame.members.is_empty() {
+        frame.kind_known = true;
+        frame.opens = item_kind(text, code);
+    }
+}
+
+/// Other code at `depth` means the member there goes on.
+fn settle(frame: &mut Frame, depth: u32) {
+    if depth == frame.depth {
+        frame.boundary = false;
     }
 }
 
@@ -275,19 +335,21 @@ fn raw_prefix(text: &[u8], at: usize) -> bool {
     at >= 1 && matches!(text[at - 1], b'b' | b'c') && (at < 2 || !ident_byte(text[at - 2]))
 }
 
-/// Skips a string body from `from` to just past its closing quote (followed
-/// by `hashes` `#`s for a raw string; escapes only count in plain ones).
+/// Skips a string body from `from` to just past its closing quote: a plain
+/// string's (`raw` is `None`: escapes count), or a raw one's followed by
+/// its `raw` `#`s (no escapes: `r"\"` is one backslash).
 fn skip_string(
     text: &[u8],
     from: usize,
-    hashes: usize,
+    raw: Option<usize>,
     row: &mut usize,
     line_start: &mut usize,
 ) -> Option<usize> {
+    let hashes = raw.unwrap_or(0);
     let mut i = from;
     loop {
         match *text.get(i)? {
-            b'\\' if hashes == 0 => {
+            b'\\' if raw.is_none() => {
                 if text.get(i + 1) == Some(&b'\n') {
                     *row += 1;
                     *line_start = i + 2;
@@ -381,6 +443,11 @@ mod tests {
         );
         let items = items(text.as_bytes()).unwrap();
         assert_eq!(items.items[1].start.row, 3);
+        // A raw string has no escapes: `r"\"` is one backslash.
+        assert_eq!(
+            cut("const B: &str = r\"\\\";\nfn f() { g(\"}\") }\n"),
+            ["const B: &str = r\"\\\";\n", "fn f() { g(\"}\") }\n"]
+        );
         assert_eq!(items.items[3].start.row, 10);
     }
 
@@ -397,10 +464,66 @@ mod tests {
                 "}\n\n",
             ]
         );
-        // Functions are not cut, nor a block whose `}` shares its line.
-        assert_eq!(parts("fn f() {\n    a();\n    b();\n}\n").len(), 1);
+        // A block whose `}` shares its line is not cut.
         assert_eq!(parts("impl S {\n    fn a() {}\n    fn b() {} }\n").len(), 1);
         assert_eq!(parts("impl S {\n    fn a() {}\n  fn b() {}\n}\n").len(), 1);
+    }
+
+    /// The texts of `item`'s header, members and closing line.
+    fn item_parts<'t>(item: &Item, end: usize, text: &'t str) -> Vec<&'t str> {
+        let mut cuts = vec![item.start.byte];
+        cuts.extend(item.members.iter().map(|m| m.start.byte));
+        cuts.extend(item.tail.map(|t| t.byte));
+        cuts.push(end);
+        cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
+    }
+
+    #[test]
+    fn function_bodies_are_cut_into_statements() {
+        let text = "pub(crate) async fn f(x: u8) -> u8 {\n    let s = S {\n        a: 1,\n    }\n    .build();\n    #[cfg(x)]\n    g();\n    if a {\n        b();\n    }\n    else {\n    }\n    // note\n    'outer: loop {}\n    *p = 1;\n    x\n        + 1\n}\n";
+        let cut = items(text.as_bytes()).expect("followed");
+        assert_eq!(cut.items[0].kind, Kind::Function { keep_last: true });
+        assert_eq!(
+            parts(text),
+            [
+                "pub(crate) async fn f(x: u8) -> u8 {\n",
+                "    let s = S {\n        a: 1,\n    }\n    .build();\n",
+                "    #[cfg(x)]\n    g();\n",
+                "    if a {\n        b();\n    }\n    else {\n    }\n    // note\n",
+                "    'outer: loop {}\n    *p = 1;\n",
+                "    x\n        + 1\n",
+                "}\n",
+            ]
+        );
+        // Methods of an impl block, and functions in a nested module.
+        let text = "impl S {\n    fn a(&self) {\n        one();\n        two();\n    }\n\n    const fn b() {}\n}\nmod m {\n    mod n {\n        extern \"C\" fn c() {\n            three();\n        }\n    }\n}\n";
+        let cut = items(text.as_bytes()).expect("followed");
+        let (s, m) = (&cut.items[0], &cut.items[1]);
+        assert_eq!(s.members.len(), 2);
+        assert_eq!(
+            item_parts(&s.members[0], s.members[1].start.byte, text),
+            [
+                "    fn a(&self) {\n",
+                "        one();\n",
+                "        two();\n",
+                "    }\n\n"
+            ]
+        );
+        assert!(s.members[1].members.is_empty());
+        let c = &m.members[0].members[0];
+        assert_eq!(c.kind, Kind::Function { keep_last: true });
+        assert_eq!(c.members.len(), 1);
+        // Not cut: a one-line body, a body whose `}` shares its line, a
+        // second brace body in one item (a const generic argument), and
+        // lines that do not line up.
+        for text in [
+            "fn f() { a(); }\n",
+            "fn f() {\n    a();\n    b(); }\n",
+            "fn f() -> A<{ N }> {\n    a();\n}\n",
+            "fn f() {\n    a();\n  b();\n}\n",
+        ] {
+            assert_eq!(parts(text).len(), 1, "{text}");
+        }
     }
 
     #[test]

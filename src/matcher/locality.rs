@@ -15,27 +15,39 @@
 //! - every `inside` target (and `stopBy` rule of one, which is tried on
 //!   the same ancestors) either cannot be a container, so what it finds
 //!   lies in the item, or only looks at kinds (`kind`, `not`, `all`, `any`
-//!   and `inside` of such rules): `inside: {kind: class_definition}` holds
-//!   in a partial parse exactly when it holds in the whole one. `has` only
-//!   looks down into the item.
+//!   and `inside` of such rules) and at the container's *header fields*
+//!   (`has` with a `field` such as `name` or `parameters`, one level down:
+//!   a container's header is parsed whenever any of it is):
+//!   `inside: {kind: function_item, has: {field: name, regex: ^is_empty$}}`
+//!   holds in a partial parse exactly when it holds in the whole one. `has`
+//!   only looks down into the item.
 //!
 //! Constraints are checked the same way (they run on nodes the match bound).
 
 use super::{Matcher, StopBy, Utils};
 
+/// The language's kinds that matter to locality: the containers (the
+/// root's included), the fields that only ever name a part of a
+/// container's header, and the error kind.
+pub struct Containers<'a> {
+    pub kinds: &'a [u16],
+    pub header_fields: &'a [u16],
+    pub error_kind: u16,
+}
+
 /// Whether `m` (with its `constraints` and `utils`) is item-local, given
-/// the language's container kinds (the root's included) and its error kind.
+/// the language's containers.
 pub fn item_local(
     m: &Matcher,
     constraints: &[&Matcher],
     utils: &Utils,
-    containers: &[u16],
-    error_kind: u16,
+    containers: &Containers,
 ) -> bool {
     let cx = Cx {
         utils,
-        containers,
-        error_kind,
+        containers: containers.kinds,
+        header_fields: containers.header_fields,
+        error_kind: containers.error_kind,
     };
     let mut seen = vec![false; utils.rules.len()];
     cx.never_container(m)
@@ -46,6 +58,7 @@ pub fn item_local(
 struct Cx<'a> {
     utils: &'a Utils,
     containers: &'a [u16],
+    header_fields: &'a [u16],
     error_kind: u16,
 }
 
@@ -66,10 +79,16 @@ impl Cx<'_> {
     }
 }
 
-/// `m` looks at nothing but the kinds of a node and its ancestors.
+/// `m` looks at nothing but the kinds of a node and its ancestors, and at
+/// the node's header fields (with item-local rules).
 fn kinds_only(m: &Matcher, cx: &Cx, visiting: &mut Vec<usize>) -> bool {
     match m {
         Matcher::Kind(_) => true,
+        Matcher::Has(rel) => {
+            rel.field.is_some_and(|f| cx.header_fields.contains(&f))
+                && matches!(rel.stop_by, StopBy::Neighbor)
+                && local(&rel.rule, cx, &mut vec![false; cx.utils.rules.len()])
+        }
         Matcher::Not(m) => kinds_only(m, cx, visiting),
         Matcher::All(ms) | Matcher::Any(ms) => ms.iter().all(|m| kinds_only(m, cx, visiting)),
         Matcher::Inside(rel) => {

@@ -407,12 +407,20 @@ pub fn load_one_with(
                 .map(|name| grammar.id_for_node_kind(name, true))
                 .filter(|&id| id != 0),
         );
+        let header_fields: Vec<u16> = crate::items::header_fields(lang)
+            .iter()
+            .filter_map(|name| grammar.field_id_for_name(name))
+            .map(|id| id.get())
+            .collect();
         crate::matcher::locality::item_local(
             &matcher,
             &constraint_rules,
             &utils,
-            &containers,
-            u16::MAX,
+            &crate::matcher::locality::Containers {
+                kinds: &containers,
+                header_fields: &header_fields,
+                error_kind: u16::MAX,
+            },
         )
     };
     let item_local = local_at(crate::items::Depth::Items);
