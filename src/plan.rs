@@ -299,7 +299,7 @@ pub fn apply_with_spans(
     edits: &[Edit],
     crlf: bool,
 ) -> (String, Vec<PlacedHole>, Vec<Span>) {
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::with_capacity(rewritten_len(text, edits, crlf));
     let mut placed = Vec::new();
     let mut spans = Vec::new();
     let mut pos = 0;
@@ -331,6 +331,29 @@ pub fn apply_with_spans(
     (out, placed, spans)
 }
 
+/// The length of `text` with `edits` applied, at most (a CRLF file's
+/// replacements are counted with a `\r` before every `\n`). The rewrite is
+/// built in a buffer of this size: one that grew by doubling would hold up
+/// to twice the file for as long as the run keeps the rewrite.
+fn rewritten_len(text: &str, edits: &[Edit], crlf: bool) -> usize {
+    let mut len = text.len();
+    for e in edits.iter().filter(|e| e.is_live()) {
+        let newlines = if crlf {
+            memchr::memchr_iter(b'\n', e.replacement.as_bytes()).count()
+        } else {
+            0
+        };
+        let fills: usize = e
+            .holes
+            .iter()
+            .filter_map(|h| h.fill.as_ref())
+            .map(String::len)
+            .sum();
+        len = (len + e.replacement.len() + newlines + fills).saturating_sub(e.range.len());
+    }
+    len
+}
+
 /// True when most line endings in `text` are CRLF.
 pub fn is_crlf(text: &str) -> bool {
     let crlf = text.matches("\r\n").count();
@@ -352,6 +375,26 @@ mod tests {
             },
             &[],
         )
+    }
+
+    #[test]
+    fn a_rewrite_is_built_in_a_buffer_of_its_size() {
+        let text = "let a: any = 1;\nlet b: any = 2;\n".repeat(64);
+        let edits: Vec<Edit> = (0..128)
+            .map(|i| {
+                let at = i * 16 + 7;
+                edit(0, at..at + 3, "unknown")
+            })
+            .collect();
+        let (out, _, _) = apply_with_spans(&text, &edits, false);
+        assert_eq!(out, text.replace("any", "unknown"));
+        assert_eq!(out.capacity(), out.len());
+        // CRLF: a `\r` goes before each new `\n`; the buffer may be
+        // larger (a replacement's `\r\n` is counted twice), never smaller.
+        let text = "a\r\nb\r\n";
+        let (out, _, _) = apply_with_spans(text, &[edit(0, 0..1, "x\ny")], true);
+        assert_eq!(out, "x\r\ny\r\nb\r\n");
+        assert!(out.capacity() >= out.len() && out.capacity() <= out.len() + 1);
     }
 
     #[test]
