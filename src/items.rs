@@ -392,11 +392,19 @@ impl Items {
     /// The first item's header, members and closing line (just the item
     /// when it is not cut).
     fn first_parts<'t>(&self, text: &'t str) -> Vec<&'t str> {
-        let item = &self.items[0];
-        let mut cuts = vec![item.start.byte];
-        cuts.extend(item.members.iter().map(|m| m.start.byte));
-        cuts.extend(item.tail.map(|t| t.byte));
-        cuts.push(self.items.get(1).map_or(text.len(), |n| n.start.byte));
+        let end = self.items.get(1).map_or(text.len(), |n| n.start.byte);
+        self.items[0].parts(end, text)
+    }
+}
+
+#[cfg(test)]
+impl Item {
+    /// The item's header, members and closing line, given where it ends.
+    fn parts<'t>(&self, end: usize, text: &'t str) -> Vec<&'t str> {
+        let mut cuts = vec![self.start.byte];
+        cuts.extend(self.members.iter().map(|m| m.start.byte));
+        cuts.extend(self.tail.map(|t| t.byte));
+        cuts.push(end);
         cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
     }
 }

@@ -469,15 +469,6 @@ mod tests {
         assert_eq!(parts("impl S {\n    fn a() {}\n  fn b() {}\n}\n").len(), 1);
     }
 
-    /// The texts of `item`'s header, members and closing line.
-    fn item_parts<'t>(item: &Item, end: usize, text: &'t str) -> Vec<&'t str> {
-        let mut cuts = vec![item.start.byte];
-        cuts.extend(item.members.iter().map(|m| m.start.byte));
-        cuts.extend(item.tail.map(|t| t.byte));
-        cuts.push(end);
-        cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
-    }
-
     #[test]
     fn function_bodies_are_cut_into_statements() {
         let text = "pub(crate) async fn f(x: u8) -> u8 {\n    let s = S {\n        a: 1,\n    }\n    .build();\n    #[cfg(x)]\n    g();\n    if a {\n        b();\n    }\n    else {\n    }\n    // note\n    'outer: loop {}\n    *p = 1;\n    x\n        + 1\n}\n";
@@ -501,7 +492,7 @@ mod tests {
         let (s, m) = (&cut.items[0], &cut.items[1]);
         assert_eq!(s.members.len(), 2);
         assert_eq!(
-            item_parts(&s.members[0], s.members[1].start.byte, text),
+            s.members[0].parts(s.members[1].start.byte, text),
             [
                 "    fn a(&self) {\n",
                 "        one();\n",
