@@ -97,20 +97,12 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
     let walk_time = started.elapsed();
 
     let clock = StageClock::default();
-    let (scanned, defs) = scan_all(&files, rules, opts, &clock);
-    let mut results = Vec::new();
-    let mut skipped = Vec::new();
-    let mut read_files = 0;
-    for r in scanned {
-        match r {
-            Ok(Some(f)) => {
-                read_files += 1;
-                results.push(f);
-            }
-            Ok(None) => read_files += 1,
-            Err(s) => skipped.push(s),
-        }
+    let bar = progress_bar(opts, files.len());
+    let (scanned, defs) = scan_all(&files, rules, opts, &clock, bar.as_ref());
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
+    let (mut results, skipped, read_files) = sort_scanned(scanned);
 
     // Files without holes were validated by the scan's workers; those
     // with holes are, once filled (a fill below its threshold leaves its
@@ -147,6 +139,103 @@ pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
         verify: verify_summary,
         stats,
         walked_dirs,
+    })
+}
+
+/// Whether a run can hand its files over as they are done ([`run_each`]):
+/// no rule has holes (the fill stage decodes every hole of every file
+/// together) and no type checker gates fills.
+pub fn streams(rules: &[Rule], opts: &RunOptions) -> bool {
+    !opts.verify.is_on() && rules.iter().all(|r| r.holes.is_empty())
+}
+
+/// Files scanned per batch by [`run_each`]: enough to keep both cores
+/// busy, few enough that a batch's texts stay small.
+const BATCH_FILES: usize = 256;
+
+/// Runs the engine like [`run`] when the run [`streams`], handing `each`
+/// the files of one batch at a time, in path order, as soon as they are
+/// done (a batch's `scanned` counts its files). A run then holds the texts
+/// of one batch, not of every changed file: memory no longer grows with
+/// the size of the tree. Returns the run without its files (`files` and
+/// `skipped` are empty; `scanned` and `stats` are the whole run's).
+pub fn run_each(
+    rules: &[Rule],
+    opts: &RunOptions,
+    each: &mut dyn FnMut(RunResult) -> anyhow::Result<()>,
+) -> anyhow::Result<RunResult> {
+    anyhow::ensure!(
+        streams(rules, opts),
+        "this run cannot hand over its files as it goes"
+    );
+    let started = Instant::now();
+    let files = select_files(rules, opts)?;
+    let walked_dirs: BTreeSet<PathBuf> = files
+        .iter()
+        .filter_map(|(c, _)| c.path.parent().map(Path::to_path_buf))
+        .collect();
+    let walk_time = started.elapsed();
+    let clock = StageClock::default();
+    let bar = progress_bar(opts, files.len());
+    let mut read_files = 0;
+    for batch in files.chunks(BATCH_FILES) {
+        let (scanned, _) = scan_all(batch, rules, opts, &clock, bar.as_ref());
+        let (files, skipped, read) = sort_scanned(scanned);
+        read_files += read;
+        each(RunResult {
+            files,
+            skipped,
+            scanned: read,
+            ..RunResult::default()
+        })?;
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let stats = clock.finish(StageTimes {
+        walk: walk_time,
+        fill: Duration::ZERO,
+        verify: Duration::ZERO,
+        total: started.elapsed(),
+        files: read_files,
+        prefilter: opts.prefilter,
+    });
+    Ok(RunResult {
+        scanned: read_files,
+        stats,
+        walked_dirs,
+        ..RunResult::default()
+    })
+}
+
+/// The files with findings, the skipped files and the number read.
+fn sort_scanned(scanned: Vec<Scanned>) -> (Vec<FileResult>, Vec<Skipped>, usize) {
+    let mut results = Vec::new();
+    let mut skipped = Vec::new();
+    let mut read_files = 0;
+    for r in scanned {
+        match r {
+            Ok(Some(f)) => {
+                read_files += 1;
+                results.push(f);
+            }
+            Ok(None) => read_files += 1,
+            Err(s) => skipped.push(s),
+        }
+    }
+    (results, skipped, read_files)
+}
+
+/// A progress bar on stderr for a run over `files` files, when asked for
+/// and the run is long enough to show one.
+fn progress_bar(opts: &RunOptions, files: usize) -> Option<indicatif::ProgressBar> {
+    (opts.progress && files >= 200).then(|| {
+        let pb = indicatif::ProgressBar::new(files as u64);
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        pb
     })
 }
 
@@ -190,6 +279,7 @@ fn scan_all(
     rules: &[Rule],
     opts: &RunOptions,
     clock: &StageClock,
+    bar: Option<&indicatif::ProgressBar>,
 ) -> (Vec<Scanned>, DefIndex) {
     let want_defs = rules
         .iter()
@@ -199,14 +289,6 @@ fn scan_all(
         .rules_root
         .as_ref()
         .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()));
-    let bar = (opts.progress && files.len() >= 200).then(|| {
-        let pb = indicatif::ProgressBar::new(files.len() as u64);
-        pb.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {elapsed}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        pb
-    });
     let scanned = files
         .par_iter()
         .map(|(c, rel)| {
@@ -237,15 +319,12 @@ fn scan_all(
                 }
                 (!r.findings.is_empty()).then_some(r)
             });
-            if let Some(b) = &bar {
+            if let Some(b) = bar {
                 b.inc(1);
             }
             (r, defs)
         })
         .collect::<Vec<_>>();
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
     let mut index = DefIndex::default();
     let mut out = Vec::with_capacity(scanned.len());
     for (r, defs) in scanned {

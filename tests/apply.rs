@@ -103,6 +103,57 @@ fn dry_run_diff_applies_with_git_to_the_same_files_as_write() {
 }
 
 #[test]
+fn a_dry_run_prints_batch_by_batch_what_a_run_holding_every_file_prints() {
+    // Over 700 files in three folders (batches of 256 in path order), a
+    // third of them rewritten and one skipped (not UTF-8): the dry run
+    // prints each batch as it is done. Its patch must
+    // equal the one `check --format diff` prints from a run that holds
+    // every file, and its summary line that of `apply --json`.
+    let dir = tempfile::tempdir().expect("tempdir");
+    for i in 0..701 {
+        let sub = ["a", "b/c", "d"][i % 3];
+        let text = match i % 3 {
+            0 => format!("def f{i}(x):\n    return x == None\n"),
+            _ => format!("def f{i}(x):\n    return x\n"),
+        };
+        write(&dir.path().join(sub).join(format!("m{i:03}.py")), &text);
+    }
+    std::fs::write(dir.path().join("b/bad.py"), b"x = '\xff\xfe'\n").expect("write");
+    let is_none = rules_arg("rules/python/is-none.yml");
+    let args = ["--rule", is_none.as_str(), "."];
+    let streamed = refactor(dir.path(), &[&["apply"][..], &args].concat());
+    assert_eq!(streamed.status.code(), Some(0), "{}", stderr(&streamed));
+    let held = refactor(
+        dir.path(),
+        &[
+            &["check", "--format", "diff", "--fail-on", "never"][..],
+            &args,
+        ]
+        .concat(),
+    );
+    assert_eq!(held.status.code(), Some(0), "{}", stderr(&held));
+    let patch = stdout(&streamed);
+    assert_eq!(patch.matches("\n+    return x is None\n").count(), 234);
+    assert_eq!(patch, stdout(&held));
+    let json = refactor(dir.path(), &[&["apply", "--json"][..], &args].concat());
+    let last = |o: &std::process::Output| stderr(o).lines().last().unwrap_or("").to_string();
+    assert_eq!(
+        last(&streamed),
+        "refactor: 701 files scanned, 234 matched, 234 changed, 1 skipped, 0 rejected"
+    );
+    assert_eq!(last(&streamed), last(&json));
+    assert!(
+        stderr(&streamed).contains("note: skipped"),
+        "{}",
+        stderr(&streamed)
+    );
+    // Nothing was written.
+    assert!(std::fs::read_to_string(dir.path().join("a/m000.py"))
+        .unwrap()
+        .contains("x == None"));
+}
+
+#[test]
 fn every_language_is_rewritten() {
     let dir = copy_fixture("langs");
     let rules = fixture("langs").join("rules.yml");

@@ -29,6 +29,9 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
         false => None,
     };
     let opts = run_options(&args.common, root.clone(), project.as_ref())?;
+    if !writing && !args.json && pipeline::streams(&rules, &opts) {
+        return print_as_it_goes(&args, &rules, &opts);
+    }
     let mut result = pipeline::run(&rules, &opts)?;
     if args.interactive {
         interactive_review(&args, &mut result, &rules, &root)?;
@@ -94,6 +97,32 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<i32> {
         text::print_suggestions(&report, &mut std::io::stderr().lock())?;
     }
     summary::print(&result, args.common.quiet);
+    Ok(EXIT_OK)
+}
+
+/// A dry run with nothing to fill: each batch of files is printed as a
+/// patch as soon as it is done, in path order, and then dropped, so memory
+/// does not grow with the number of changed files. Same output as a run
+/// that holds every file (the time spent printing counts in the engine's).
+fn print_as_it_goes(
+    args: &ApplyArgs,
+    rules: &[crate::rule::Rule],
+    opts: &pipeline::RunOptions,
+) -> anyhow::Result<i32> {
+    let color = use_color(args.common.color);
+    let quiet = args.common.quiet;
+    let mut stdout = std::io::stdout().lock();
+    let mut tally = summary::Tally::default();
+    let result = pipeline::run_each(rules, opts, &mut |batch| {
+        diff::print(&Report::new(&batch, rules), color, &mut stdout)?;
+        tally.add(&batch, quiet);
+        Ok(())
+    })?;
+    if args.common.stats {
+        summary::print_stats(&result.stats, std::time::Duration::ZERO);
+    }
+    stdout.flush()?;
+    tally.print(&result, quiet);
     Ok(EXIT_OK)
 }
 

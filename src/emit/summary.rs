@@ -8,86 +8,128 @@ use std::time::Duration;
 
 /// Notes about skipped and rejected files, and the one-line summary.
 pub fn print(run: &RunResult, quiet: bool) {
-    if quiet {
-        return;
+    let mut tally = Tally::default();
+    tally.add(run, quiet);
+    tally.print(run, quiet);
+}
+
+/// What a run did to its files, added up over the batches a streaming run
+/// hands over ([`crate::pipeline::run_each`]); each batch's notes and
+/// warnings are printed as it is added.
+#[derive(Debug, Default)]
+pub struct Tally {
+    matched: usize,
+    changed: usize,
+    skipped: usize,
+    rejected: usize,
+    overlaps: usize,
+    unresolved: usize,
+}
+
+impl Tally {
+    /// Counts `run`'s files and prints their notes and warnings.
+    pub fn add(&mut self, run: &RunResult, quiet: bool) {
+        self.skipped += run.skipped.len();
+        for f in &run.files {
+            if !f.findings.is_empty() {
+                self.matched += 1;
+            }
+            if f.new_text.is_some() {
+                self.changed += 1;
+            }
+            if f.rejected.is_some() {
+                self.rejected += 1;
+            }
+            for e in &f.edits {
+                match &e.status {
+                    EditStatus::Overlap { .. } => self.overlaps += 1,
+                    EditStatus::Unresolved => self.unresolved += 1,
+                    _ => {}
+                }
+            }
+        }
+        if !quiet {
+            print_notes(run);
+        }
     }
+
+    /// The one-line summary (`run` gives the files scanned, and the fill
+    /// and type-check summaries).
+    pub fn print(&self, run: &RunResult, quiet: bool) {
+        if quiet {
+            return;
+        }
+        let Tally {
+            matched,
+            changed,
+            skipped,
+            rejected,
+            overlaps,
+            unresolved,
+        } = *self;
+        let mut line = format!(
+            "refactor: {} files scanned, {} matched, {} changed, {} skipped, {} rejected",
+            run.scanned, matched, changed, skipped, rejected
+        );
+        if overlaps > 0 {
+            line.push_str(&format!(", {overlaps} overlapping edits skipped"));
+        }
+        if let Some(fs) = &run.fill {
+            line.push_str(&format!(
+                "; holes: {} filled of {} ({} unresolved edits) by {} in {} forward passes, {:.2}s",
+                fs.accepted,
+                fs.holes,
+                unresolved,
+                fs.stats.engine,
+                fs.stats.forward_passes,
+                fs.stats.seconds
+            ));
+        }
+        if let Some(v) = &run.verify {
+            for (file, why) in &v.unchecked {
+                eprintln!("note: --verify: {file} not type-checked: {why}");
+            }
+            line.push_str(&format!(
+                "; type check ({}): {} fill(s) in {} file(s) checked, {} dropped, {:.2}s",
+                v.checkers.join(", "),
+                v.fills,
+                v.files,
+                v.dropped,
+                v.seconds
+            ));
+        }
+        eprintln!("{line}");
+    }
+}
+
+/// A note for each skipped file, and warnings for rejected files and for
+/// comments a written fix deletes.
+fn print_notes(run: &RunResult) {
     for s in &run.skipped {
         eprintln!("note: skipped {}: {}", s.path.display(), s.reason);
     }
-    let mut matched = 0;
-    let mut changed = 0;
-    let mut rejected = 0;
-    let mut overlaps = 0;
-    let mut unresolved = 0;
     for f in &run.files {
-        if !f.findings.is_empty() {
-            matched += 1;
-        }
-        if f.new_text.is_some() {
-            changed += 1;
-        }
         if let Some(why) = &f.rejected {
-            rejected += 1;
             eprintln!("warning: {}: {why}", f.rel);
         }
-        for e in &f.edits {
-            if f.new_text.is_some() && e.is_live() {
-                for c in &e.dropped_comments {
-                    let (line, _) = f.line_col(c.start);
-                    eprintln!(
-                        "warning: {}:{line}: the fix deletes a comment no metavariable carries: {}",
-                        f.rel,
-                        f.original[c.clone()]
-                            .lines()
-                            .next()
-                            .unwrap_or("")
-                            .trim_end()
-                    );
-                }
-            }
-            match &e.status {
-                EditStatus::Overlap { .. } => overlaps += 1,
-                EditStatus::Unresolved => unresolved += 1,
-                _ => {}
+        if f.new_text.is_none() {
+            continue;
+        }
+        for e in f.edits.iter().filter(|e| e.is_live()) {
+            for c in &e.dropped_comments {
+                let (line, _) = f.line_col(c.start);
+                eprintln!(
+                    "warning: {}:{line}: the fix deletes a comment no metavariable carries: {}",
+                    f.rel,
+                    f.original[c.clone()]
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .trim_end()
+                );
             }
         }
     }
-    let mut line = format!(
-        "refactor: {} files scanned, {} matched, {} changed, {} skipped, {} rejected",
-        run.scanned,
-        matched,
-        changed,
-        run.skipped.len(),
-        rejected
-    );
-    if overlaps > 0 {
-        line.push_str(&format!(", {overlaps} overlapping edits skipped"));
-    }
-    if let Some(fs) = &run.fill {
-        line.push_str(&format!(
-            "; holes: {} filled of {} ({} unresolved edits) by {} in {} forward passes, {:.2}s",
-            fs.accepted,
-            fs.holes,
-            unresolved,
-            fs.stats.engine,
-            fs.stats.forward_passes,
-            fs.stats.seconds
-        ));
-    }
-    if let Some(v) = &run.verify {
-        for (file, why) in &v.unchecked {
-            eprintln!("note: --verify: {file} not type-checked: {why}");
-        }
-        line.push_str(&format!(
-            "; type check ({}): {} fill(s) in {} file(s) checked, {} dropped, {:.2}s",
-            v.checkers.join(", "),
-            v.fills,
-            v.files,
-            v.dropped,
-            v.seconds
-        ));
-    }
-    eprintln!("{line}");
 }
 
 /// `--stats`: where the run's time went, on stderr. `output` is the time the
