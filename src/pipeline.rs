@@ -581,11 +581,11 @@ fn scan_file_and_defs(
     match partial {
         Partial::Whole => {}
         Partial::Settled => settled = true,
-        Partial::Found(t) => {
+        Partial::Found(t, depth) => {
             // Keyword candidates need every definition: only a whole tree.
             if !want_defs {
                 let time = Instant::now();
-                found = partial_findings(&t, &f.text, rules, &active);
+                found = partial_findings(&t, depth, &f, rules, &active);
                 clock.add(&clock.matching, time);
             }
             match &found {
@@ -685,8 +685,9 @@ enum Partial {
     Whole,
     /// The parsed units hold no match: the file has none.
     Settled,
-    /// The parsed units hold a match and no syntax error: the partial tree.
-    Found(tree_sitter::Tree),
+    /// The parsed units hold a match and no syntax error: the partial tree
+    /// and how finely the file was cut.
+    Found(tree_sitter::Tree, crate::items::Depth),
 }
 
 /// Parses only the units (top-level items, class members, with
@@ -729,7 +730,7 @@ fn partial_scan(f: &SourceFile, rules: &[Rule], active: &[usize], clock: &StageC
         let found = any_match(&tree, &f.text, rules, active);
         clock.add(&clock.matching, t);
         if found {
-            return Partial::Found(tree);
+            return Partial::Found(tree, depth);
         }
     }
     if check_items() {
@@ -750,17 +751,20 @@ fn partial_scan(f: &SourceFile, rules: &[Rule], active: &[usize], clock: &StageC
 /// The findings of a partial tree that held a match, when they are those
 /// a full parse would give: no active rule's fix expands over siblings
 /// (`expandStart` / `expandEnd`: a unit's siblings differ in a partial
-/// tree), and no finding's range or label reaches outside its matched node
-/// (an `inside` rule's ancestor may be a class or function, whose extent
-/// differs in a partial tree). Every match and what it looks at lies in
-/// one parsed unit (item locality), which parses as it does in the file.
-/// `None`: parse the file whole.
+/// tree), no finding's range reaches outside its matched node, and every
+/// label outside it is a node of one unit (an `inside` rule's ancestor
+/// may be a class or function, a container whose extent differs in a
+/// partial tree). Every match and what it looks at lies in one parsed unit
+/// (item locality), which parses as it does in the file. `None`: parse the
+/// file whole.
 fn partial_findings(
     tree: &tree_sitter::Tree,
-    src: &str,
+    depth: crate::items::Depth,
+    f: &SourceFile,
     rules: &[Rule],
     active: &[usize],
 ) -> Option<(Vec<Edit>, Vec<Finding>)> {
+    let src = f.text.as_str();
     let expands = |ri: usize| {
         rules[ri]
             .fix
@@ -774,11 +778,49 @@ fn partial_findings(
     let within = |r: &std::ops::Range<usize>, n: &std::ops::Range<usize>| {
         n.start <= r.start && r.end <= n.end
     };
+    let grammar = f.lang.grammar();
+    let containers: Vec<u16> = crate::items::containers(f.lang, depth)
+        .iter()
+        .map(|name| grammar.id_for_node_kind(name, true))
+        .filter(|&id| id != 0)
+        .collect();
     let confined = findings.iter().all(|fd| {
         within(&fd.range, &fd.node_range)
-            && fd.labels.iter().all(|l| within(&l.range, &fd.node_range))
+            && fd.labels.iter().all(|l| {
+                within(&l.range, &fd.node_range) || in_one_unit(tree, &l.range, &containers)
+            })
     });
     confined.then_some((edits, findings))
+}
+
+/// Whether the node that spans exactly `range` lies in one unit of a
+/// partial parse: neither it nor any node with the same extent (a
+/// container with a single child) is a container or the root. Such a node
+/// has the same extent in a full parse.
+fn in_one_unit(
+    tree: &tree_sitter::Tree,
+    range: &std::ops::Range<usize>,
+    containers: &[u16],
+) -> bool {
+    let Some(mut node) = tree
+        .root_node()
+        .descendant_for_byte_range(range.start, range.end)
+    else {
+        return false;
+    };
+    if range.is_empty() || node.byte_range() != *range {
+        return false;
+    }
+    loop {
+        if containers.contains(&node.kind_id()) {
+            return false;
+        }
+        match node.parent() {
+            None => return false,
+            Some(p) if p.byte_range() == *range => node = p,
+            Some(_) => return true,
+        }
+    }
 }
 
 /// Every active rule's matches in `tree`, as edits and findings: one

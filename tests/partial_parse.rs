@@ -592,4 +592,34 @@ fn typescript_items_far_from_the_match_are_not_parsed() {
         &["apply", "--no-prefilter", "--rule", "r.yml", "a.ts"],
     );
     assert_eq!(stdout(&whole), stdout(&out));
+
+    // A match labelled with an ancestor in its unit (`ts-any-to-unknown`
+    // labels the `type_annotation` around `any`): reported from the
+    // partial parse, labels included, as a full parse reports it.
+    let text = text.replace("f7(x: string)", "f7(x: any)");
+    std::fs::write(dir.path().join("a.ts"), &text).expect("write");
+    let rule = root().join("rules/typescript/any-to-unknown.yml");
+    let rule = rule.to_str().expect("utf-8 path");
+    let s = stats(dir.path(), &["--rule", rule, "a.ts"], false);
+    assert_eq!(s["partial_parse_matched_files"], 1, "{s}");
+    assert_eq!(s["partial_parse_reparsed_files"], 0, "{s}");
+    let report = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--rule",
+            rule,
+        ];
+        args.extend_from_slice(extra);
+        args.push("a.ts");
+        let out = checked(dir.path(), &args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let partial = report(&[]);
+    assert!(partial.contains("\"labels\""), "{partial}");
+    assert_eq!(partial, report(&["--no-prefilter"]));
 }
