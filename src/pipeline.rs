@@ -90,10 +90,7 @@ pub fn stable_hash(s: &str) -> u64 {
 pub fn run(rules: &[Rule], opts: &RunOptions) -> anyhow::Result<RunResult> {
     let started = Instant::now();
     let files = select_files(rules, opts)?;
-    let walked_dirs: BTreeSet<PathBuf> = files
-        .iter()
-        .filter_map(|(c, _)| c.path.parent().map(Path::to_path_buf))
-        .collect();
+    let walked_dirs = folders_of(&files);
     let walk_time = started.elapsed();
 
     let clock = StageClock::default();
@@ -170,10 +167,7 @@ pub fn run_each(
     );
     let started = Instant::now();
     let files = select_files(rules, opts)?;
-    let walked_dirs: BTreeSet<PathBuf> = files
-        .iter()
-        .filter_map(|(c, _)| c.path.parent().map(Path::to_path_buf))
-        .collect();
+    let walked_dirs = folders_of(&files);
     let walk_time = started.elapsed();
     let clock = StageClock::default();
     let bar = progress_bar(opts, files.len());
@@ -206,6 +200,14 @@ pub fn run_each(
         walked_dirs,
         ..RunResult::default()
     })
+}
+
+/// The folders of `files` (a writing run cleans them of stale temporaries).
+fn folders_of(files: &[(walk::Candidate, String)]) -> BTreeSet<PathBuf> {
+    files
+        .iter()
+        .filter_map(|(c, _)| c.path.parent().map(Path::to_path_buf))
+        .collect()
 }
 
 /// The files with findings, the skipped files and the number read.
