@@ -70,6 +70,20 @@ fn settled_sparing(dir: &Path, file: &str, len: usize, percent: usize) {
     assert!(skipped * 100 > len * percent, "{skipped} of {len}");
 }
 
+/// Asserts that `r.yml` on `file` in `dir` is matched from the partial
+/// parse (self-check on), and that the dry run's patch holds `line` and is
+/// the patch of a run that parses every file whole.
+fn rewritten_from_partial(dir: &Path, file: &str, line: &str) {
+    let s = stats(dir, &["--rule", "r.yml", file], true);
+    assert_eq!(s["partial_parse_matched_files"], 1, "{s}");
+    let out = checked(dir, &["apply", "--rule", "r.yml", file]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let diff = stdout(&out);
+    assert!(diff.contains(line), "{diff}");
+    let whole = refactor(dir, &["apply", "--no-prefilter", "--rule", "r.yml", file]);
+    assert_eq!(stdout(&whole), diff);
+}
+
 /// The stats line of a `--stats --format json` run.
 fn stats(dir: &Path, args: &[&str], check: bool) -> serde_json::Value {
     let mut all = vec!["check", "--format", "json", "--fail-on", "never", "--stats"];
@@ -459,15 +473,7 @@ fn rust_function_bodies_are_cut_into_statements() {
     // A real match there is rewritten, checked against a full parse.
     let text = text.replace("let s = \"v.len() == 0\";", "let s = v.len() == 0;");
     std::fs::write(dir.path().join("big.rs"), &text).expect("write");
-    let s = stats(dir.path(), &["--rule", "r.yml", "big.rs"], true);
-    assert_eq!(s["partial_parse_matched_files"], 1, "{s}");
-    let out = checked(dir.path(), &["apply", "--rule", "r.yml", "big.rs"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("+    let s = v.is_empty();"),
-        "{}",
-        stdout(&out)
-    );
+    rewritten_from_partial(dir.path(), "big.rs", "+    let s = v.is_empty();");
 }
 
 #[test]
@@ -578,20 +584,7 @@ fn typescript_items_far_from_the_match_are_not_parsed() {
     // as a full parse would.
     let text = text.replace("return x + 7;", "return x == null ? 0 : 7;");
     std::fs::write(dir.path().join("a.ts"), &text).expect("write");
-    let s = stats(dir.path(), &["--rule", "r.yml", "a.ts"], true);
-    assert_eq!(s["partial_parse_matched_files"], 1, "{s}");
-    let out = checked(dir.path(), &["apply", "--rule", "r.yml", "a.ts"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("+  return x === null ? 0 : 7;"),
-        "{}",
-        stdout(&out)
-    );
-    let whole = refactor(
-        dir.path(),
-        &["apply", "--no-prefilter", "--rule", "r.yml", "a.ts"],
-    );
-    assert_eq!(stdout(&whole), stdout(&out));
+    rewritten_from_partial(dir.path(), "a.ts", "+  return x === null ? 0 : 7;");
 
     // A match labelled with an ancestor in its unit (`ts-any-to-unknown`
     // labels the `type_annotation` around `any`): reported from the
