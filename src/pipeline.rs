@@ -701,7 +701,7 @@ fn partial_scan(f: &SourceFile, rules: &[Rule], active: &[usize], clock: &StageC
     if !active.iter().all(|&ri| rules[ri].item_local) {
         return Partial::Whole;
     }
-    let holds = |item: &[u8]| active.iter().any(|&ri| rules[ri].needles.holds(item));
+    let holds = |item: &[u8]| active.iter().any(|&ri| rules[ri].unit_needles.holds(item));
     // The check mode splits even files that are nearly all kept, so small
     // test files exercise the partial path.
     let most = if check_items() {

@@ -616,3 +616,37 @@ fn typescript_items_far_from_the_match_are_not_parsed() {
     assert!(partial.contains("\"labels\""), "{partial}");
     assert_eq!(partial, report(&["--no-prefilter"]));
 }
+
+#[test]
+fn a_unit_is_kept_for_its_own_literals_not_those_of_the_block_around_it() {
+    // The rule needs `check_` in the file, but the statement that holds
+    // the match does not spell it: the function's name lies in the header
+    // around it. The statement must still be parsed (a unit is chosen by
+    // what the match itself needs, not an `inside` target's literals).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("def check_value(x):\n");
+    for i in 0..300 {
+        text.push_str(&format!("    y{i} = x + {i}\n"));
+    }
+    text.push_str("    return x == None\n\n\ndef other(x):\n    return x == None\n");
+    std::fs::write(dir.path().join("a.py"), &text).expect("write");
+    std::fs::write(
+        dir.path().join("r.yml"),
+        "id: t\nlanguage: python\nrule:\n  pattern: $A == None\n  inside:\n    kind: function_definition\n    stopBy: end\n    has:\n      field: name\n      regex: ^check_\nfix: $A is None\n",
+    )
+    .expect("write");
+    let out = checked(dir.path(), &["apply", "--rule", "r.yml", "a.py"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let diff = stdout(&out);
+    assert_eq!(diff.matches("+    return x is None").count(), 1, "{diff}");
+    let whole = refactor(
+        dir.path(),
+        &["apply", "--no-prefilter", "--rule", "r.yml", "a.py"],
+    );
+    assert_eq!(stdout(&whole), diff);
+    // The partial parse found the match (and, the function around it
+    // being a block whose extent it does not know, sent the file on to a
+    // whole parse).
+    let s = stats(dir.path(), &["--rule", "r.yml", "a.py"], false);
+    assert_eq!(s["partial_parse_reparsed_files"], 1, "{s}");
+}

@@ -85,7 +85,8 @@ fn literals_follow_the_rule_structure() {
         py("  pattern: $A == None\n"),
         Literals::All(vec![has("=="), word("None")])
     );
-    // `any` needs one side; `not` and `kind` need nothing.
+    // `any` needs one side; `not` needs nothing, and `kind` needs the
+    // keywords its grammar rule spells (none for a call).
     assert_eq!(
         py("  any:\n    - pattern: $A == None\n    - pattern: $A != None\n"),
         Literals::OneOf(vec![
@@ -117,6 +118,68 @@ fn literals_follow_the_rule_structure() {
     assert_eq!(
         py("  pattern: f('abc')\n"),
         Literals::All(vec![word("f"), has("("), has("'"), has("abc"), has(")")])
+    );
+}
+
+/// A `kind` needs the keywords every node of that kind spells, as whole
+/// words; files without them are skipped, with the same results.
+#[test]
+fn kinds_need_their_keywords() {
+    let lit = |lang: &str, rule: &str| literals(&format!("id: t\nlanguage: {lang}\nrule:\n{rule}"));
+    assert_eq!(lit("typescript", "  kind: module\n"), word("module"));
+    assert_eq!(
+        lit("typescript", "  kind: internal_module\n"),
+        word("namespace")
+    );
+    assert_eq!(
+        lit("python", "  kind: for_statement\n"),
+        Literals::All(vec![word("for"), word("in")])
+    );
+    assert_eq!(lit("rust", "  kind: match_expression\n"), word("match"));
+    // Kinds that spell no keyword, and languages without word boundaries.
+    assert_eq!(lit("python", "  kind: string\n"), Literals::Any);
+    assert_eq!(lit("ruby", "  kind: if\n"), Literals::Any);
+    // `any` of kinds needs one of their keywords.
+    assert_eq!(
+        lit(
+            "typescript",
+            "  any:\n    - kind: module\n    - kind: internal_module\n"
+        ),
+        Literals::OneOf(vec![word("module"), word("namespace")])
+    );
+    let module = lit("typescript", "  kind: module\n");
+    assert!(!module.holds(b"const modules = module_x;\n"));
+    assert!(module.holds(b"declare module Foo {}\n"));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("a.ts"),
+        "module Foo {\n  export const x = 1;\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.ts"),
+        "namespace Bar {\n  export const modules = 1;\n}\n",
+    )
+    .unwrap();
+    let rule = root().join("rules/typescript/namespace-keyword.yml");
+    let rule = rule.to_str().unwrap();
+    let out = refactor(
+        dir.path(),
+        &["apply", "--json", "--stats", "--rule", rule, "."],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stats: serde_json::Value = stdout(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| v.get("stats").cloned())
+        .expect("a stats line");
+    assert_eq!(stats["prefilter_skipped_files"], 1, "{stats}");
+    let report = json_report(dir.path(), &[], rule, &["."]);
+    assert!(report.contains("a.ts"), "{report}");
+    assert_eq!(
+        report,
+        json_report(dir.path(), &["--no-prefilter"], rule, &["."])
     );
 }
 

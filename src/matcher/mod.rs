@@ -6,6 +6,7 @@
 //! keeps its bindings, or fails and leaves `env` exactly as it found it.
 
 pub mod env;
+mod kind_keywords;
 pub mod locality;
 pub mod pattern;
 pub mod prefilter;

@@ -13,10 +13,16 @@
 //! or identifier terminal is a whole word in the file: `None` inside
 //! `NoneType` does not count. A `regex` needs what every match of the
 //! regex contains (literal runs, small classes expanded, alternatives as
-//! `any`). A relational rule (`inside`, `has`, ...) needs a related node that
-//! matches its own rule, in the same file. `all` needs every part, `any`
-//! one of them; `not`, `kind`, `nthChild`, `range` and patterns
-//! under `signature` strictness (which ignores text) need nothing.
+//! `any`). A `kind` needs the keywords every node of that kind spells
+//! (`kind: module` in TypeScript needs the word `module`), as the
+//! grammar's rules say (`kind_keywords.rs`, generated from them and
+//! checked by `tests/kind_keywords.rs`). A relational rule (`inside`,
+//! `has`, ...) needs a related node that matches its own rule, in the same
+//! file; in a unit of a partial parse, an `inside` target needs nothing
+//! ([`required_in_unit`]). `all` needs every part, `any` one of them; `not`, `nthChild`, `range` and patterns under
+//! `signature` strictness (which ignores text) need nothing. As with any
+//! literal, a token the parser made up to recover from a syntax error (a
+//! MISSING node, which spells nothing) is not counted on.
 //! `tests/prefilter.rs` and `scripts/differential.py` check that runs with
 //! and without the prefilter give the same results.
 
@@ -231,13 +237,32 @@ fn word_kind(kind: &str) -> bool {
 
 /// What a file must contain for `m` (compiled for `lang`) to match in it.
 pub fn required(m: &Matcher, utils: &Utils, lang: Lang) -> Literals {
-    let cx = Cx { utils, lang };
+    let cx = Cx {
+        utils,
+        lang,
+        unit: false,
+    };
+    required_with(m, &cx, &mut vec![false; utils.rules.len()])
+}
+
+/// What the unit of a partial parse (`crate::items`) that holds a match of
+/// `m` must contain: what [`required`] asks, but nothing of an `inside`
+/// target, which may be a block around the unit (a class whose `class`
+/// keyword lies in its header, a function whose name a rule looks at).
+pub fn required_in_unit(m: &Matcher, utils: &Utils, lang: Lang) -> Literals {
+    let cx = Cx {
+        utils,
+        lang,
+        unit: true,
+    };
     required_with(m, &cx, &mut vec![false; utils.rules.len()])
 }
 
 struct Cx<'a> {
     utils: &'a Utils,
     lang: Lang,
+    /// Literals for a unit of a partial parse ([`required_in_unit`]).
+    unit: bool,
 }
 
 fn required_with(m: &Matcher, cx: &Cx, visiting: &mut Vec<bool>) -> Literals {
@@ -268,6 +293,7 @@ fn required_with(m: &Matcher, cx: &Cx, visiting: &mut Vec<bool>) -> Literals {
         Matcher::Any(ms) => {
             Literals::one_of(ms.iter().map(|m| required_with(m, cx, visiting)).collect())
         }
+        Matcher::Inside(_) if cx.unit => Literals::Any,
         Matcher::Inside(r) | Matcher::Has(r) | Matcher::Precedes(r) | Matcher::Follows(r) => {
             required_with(&r.rule, cx, visiting)
         }
@@ -281,9 +307,40 @@ fn required_with(m: &Matcher, cx: &Cx, visiting: &mut Vec<bool>) -> Literals {
             visiting[*i] = false;
             req
         }
-        Matcher::Not(_) | Matcher::Kind(_) | Matcher::NthChild(_) | Matcher::Range { .. } => {
-            Literals::Any
-        }
+        Matcher::Kind(k) => kind(*k, cx.lang),
+        Matcher::Not(_) | Matcher::NthChild(_) | Matcher::Range { .. } => Literals::Any,
+    }
+}
+
+/// The keywords every node of kind `k` spells, as whole words.
+fn kind(k: u16, lang: Lang) -> Literals {
+    use super::kind_keywords as table;
+    let words: table::Table = match lang {
+        Lang::Go => table::GO,
+        Lang::Java => table::JAVA,
+        Lang::JavaScript => table::JAVASCRIPT,
+        Lang::Python => table::PYTHON,
+        Lang::Rust => table::RUST,
+        Lang::Tsx => table::TSX,
+        Lang::TypeScript => table::TYPESCRIPT,
+        _ => return Literals::Any,
+    };
+    let grammar = lang.grammar();
+    let Some(name) = grammar
+        .node_kind_for_id(k)
+        .filter(|_| grammar.node_kind_is_named(k))
+    else {
+        return Literals::Any;
+    };
+    match words.binary_search_by(|(kind, _)| kind.cmp(&name)) {
+        Ok(i) => Literals::all(
+            words[i]
+                .1
+                .iter()
+                .map(|w| Literals::token(w, true, lang))
+                .collect(),
+        ),
+        Err(_) => Literals::Any,
     }
 }
 

@@ -433,8 +433,11 @@ pub fn load_one_with(
                 .to_string()
         })
         .collect();
+    let unit_needles =
+        crate::matcher::prefilter::required_in_unit(&matcher, &utils, lang).compile();
     Ok(Rule {
         needles: literals.compile(),
+        unit_needles,
         literals,
         item_local,
         body_local,

@@ -133,6 +133,10 @@ pub struct Rule {
     pub literals: matcher::prefilter::Literals,
     /// `literals`, compiled for searching.
     pub needles: matcher::prefilter::Needles,
+    /// What the unit of a partial parse that holds a match must contain
+    /// (`prefilter::required_in_unit`: less than `literals` when the rule
+    /// looks at ancestors), compiled for searching.
+    pub unit_needles: matcher::prefilter::Needles,
     /// Every node a match looks at lies in the matched node's top-level
     /// item (`matcher::locality`), so a parse of only the items that hold
     /// the rule's literals finds all its matches.
