@@ -56,6 +56,22 @@ pub fn containers(lang: Lang, depth: Depth) -> &'static [&'static str] {
             "function_item",
             "block",
         ],
+        // Cut blocks at either depth (function bodies are not cut), and
+        // what wraps them: `export`, `declare`, and the expression statement
+        // tree-sitter puts around a top-level `namespace`.
+        (Lang::TypeScript, _) => &[
+            "interface_declaration",
+            "interface_body",
+            "class_declaration",
+            "abstract_class_declaration",
+            "class",
+            "class_body",
+            "internal_module",
+            "statement_block",
+            "ambient_declaration",
+            "export_statement",
+            "expression_statement",
+        ],
         _ => &[],
     }
 }

@@ -40,6 +40,7 @@ fn partial_parsing_changes_no_report_and_no_diff() {
     let rule_sets = [
         "rules/python",
         "rules/rust",
+        "rules/typescript",
         "scripts/differential-rules",
         "fixtures/langs/rules.yml",
     ];
@@ -615,6 +616,48 @@ fn typescript_items_far_from_the_match_are_not_parsed() {
     let partial = report(&[]);
     assert!(partial.contains("\"labels\""), "{partial}");
     assert_eq!(partial, report(&["--no-prefilter"]));
+}
+
+#[test]
+fn typescript_interface_class_and_namespace_members_far_from_the_match_are_not_parsed() {
+    // A declaration file shaped like TypeScript's own: one namespace of
+    // interfaces and classes, each of many members.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = String::from("declare namespace lib {\n");
+    for i in 0..100 {
+        text.push_str(&format!("    export interface I{i} extends Base {{\n"));
+        for k in 0..20 {
+            text.push_str(&format!("        f{k}(x: string, y: number): I{i};\n"));
+        }
+        text.push_str("    }\n");
+        text.push_str(&format!("    class C{i} {{\n        a{i}: string = 'x';\n        m{i}(): void {{\n            run();\n        }}\n    }}\n"));
+    }
+    text.push_str("}\n");
+    std::fs::write(dir.path().join("lib.d.ts"), &text).expect("write");
+    let rule = root().join("rules/typescript/any-to-unknown.yml");
+    std::fs::copy(&rule, dir.path().join("r.yml")).expect("copy");
+    // The word `any` in one member, but not as a type: only that member
+    // (with the headers around it) is parsed, and it holds no match.
+    let text = text.replace(
+        "f3(x: string, y: number): I42;",
+        "f3(x: \"any\", y: number): I42;",
+    );
+    std::fs::write(dir.path().join("lib.d.ts"), &text).expect("write");
+    settled_sparing(dir.path(), "lib.d.ts", text.len(), 98);
+    // A real match in one member: found and rewritten from the partial
+    // parse, as a whole parse would.
+    let text = text.replace(
+        "f7(x: string, y: number): I61;",
+        "f7(x: any, y: number): I61;",
+    );
+    std::fs::write(dir.path().join("lib.d.ts"), &text).expect("write");
+    rewritten_from_partial(
+        dir.path(),
+        "lib.d.ts",
+        "+        f7(x: unknown, y: number): I61;",
+    );
+    let s = stats(dir.path(), &["--rule", "r.yml", "lib.d.ts"], false);
+    assert_eq!(s["partial_parse_matched_files"], 1, "{s}");
 }
 
 #[test]
