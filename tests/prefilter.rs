@@ -183,6 +183,46 @@ fn kinds_need_their_keywords() {
     );
 }
 
+/// A unit of a partial parse is kept for what the match needs, without what
+/// an `inside` target that may be a block around the unit needs (its
+/// keyword or name lies in the block's header, outside the unit).
+#[test]
+fn unit_literals_leave_out_blocks_around_the_unit() {
+    let unit = |lang: &str, rule: &str| {
+        let yaml = format!("id: t\nlanguage: {lang}\nrule:\n{rule}");
+        let rule = load_one(Path::new("t.yml"), 1, &yaml).expect("rule compiles");
+        (rule.literals, rule.unit_literals)
+    };
+    let (file, in_unit) = unit(
+        "python",
+        "  pattern: $A == None\n  inside:\n    kind: function_definition\n    stopBy: end\n    has: {field: name, regex: ^check_}\n",
+    );
+    assert_eq!(
+        file,
+        Literals::All(vec![has("=="), word("None"), word("def"), has("check_")])
+    );
+    assert_eq!(in_unit, Literals::All(vec![has("=="), word("None")]));
+    // An ancestor that is never such a block lies in the unit.
+    let (file, in_unit) = unit(
+        "python",
+        "  kind: integer\n  inside: {pattern: print($$$A), stopBy: end}\n",
+    );
+    assert_eq!(file, in_unit);
+    let (file, in_unit) = unit(
+        "typescript",
+        "  kind: type_annotation\n  inside:\n    kind: variable_declarator\n    inside: {kind: variable_declaration}\n",
+    );
+    assert_eq!(file, word("var"));
+    assert_eq!(in_unit, word("var"));
+    // A class around a TypeScript member is one.
+    let (file, in_unit) = unit(
+        "typescript",
+        "  kind: predefined_type\n  inside: {kind: class_declaration, stopBy: end}\n",
+    );
+    assert_eq!(file, word("class"));
+    assert_eq!(in_unit, Literals::Any);
+}
+
 /// A `regex` needs the literal text every match of it contains.
 #[test]
 fn regex_literals_are_required() {

@@ -18,8 +18,8 @@
 //! grammar's rules say (`kind_keywords.rs`, generated from them and
 //! checked by `tests/kind_keywords.rs`). A relational rule (`inside`,
 //! `has`, ...) needs a related node that matches its own rule, in the same
-//! file; in a unit of a partial parse, an `inside` target needs nothing
-//! ([`required_in_unit`]). `all` needs every part, `any` one of them; `not`, `nthChild`, `range` and patterns under
+//! file; in a unit of a partial parse, an `inside` target that may be a
+//! block around the unit needs nothing ([`required_in_unit`]). `all` needs every part, `any` one of them; `not`, `nthChild`, `range` and patterns under
 //! `signature` strictness (which ignores text) need nothing. As with any
 //! literal, a token the parser made up to recover from a syntax error (a
 //! MISSING node, which spells nothing) is not counted on.
@@ -240,20 +240,23 @@ pub fn required(m: &Matcher, utils: &Utils, lang: Lang) -> Literals {
     let cx = Cx {
         utils,
         lang,
-        unit: false,
+        unit: None,
     };
     required_with(m, &cx, &mut vec![false; utils.rules.len()])
 }
 
 /// What the unit of a partial parse (`crate::items`) that holds a match of
 /// `m` must contain: what [`required`] asks, but nothing of an `inside`
-/// target, which may be a block around the unit (a class whose `class`
-/// keyword lies in its header, a function whose name a rule looks at).
-pub fn required_in_unit(m: &Matcher, utils: &Utils, lang: Lang) -> Literals {
+/// target that may be one of the `containers` (node kinds that enclose a
+/// unit without lying in it, the root's included): such a block's keyword
+/// or name lies in its header, outside the unit (`class`, or the name of
+/// the function a rule looks at). An ancestor of any other kind lies in
+/// the unit.
+pub fn required_in_unit(m: &Matcher, utils: &Utils, lang: Lang, containers: &[u16]) -> Literals {
     let cx = Cx {
         utils,
         lang,
-        unit: true,
+        unit: Some(containers),
     };
     required_with(m, &cx, &mut vec![false; utils.rules.len()])
 }
@@ -261,8 +264,9 @@ pub fn required_in_unit(m: &Matcher, utils: &Utils, lang: Lang) -> Literals {
 struct Cx<'a> {
     utils: &'a Utils,
     lang: Lang,
-    /// Literals for a unit of a partial parse ([`required_in_unit`]).
-    unit: bool,
+    /// Literals for a unit of a partial parse, given the kinds that may
+    /// enclose one ([`required_in_unit`]).
+    unit: Option<&'a [u16]>,
 }
 
 fn required_with(m: &Matcher, cx: &Cx, visiting: &mut Vec<bool>) -> Literals {
@@ -293,7 +297,15 @@ fn required_with(m: &Matcher, cx: &Cx, visiting: &mut Vec<bool>) -> Literals {
         Matcher::Any(ms) => {
             Literals::one_of(ms.iter().map(|m| required_with(m, cx, visiting)).collect())
         }
-        Matcher::Inside(_) if cx.unit => Literals::Any,
+        Matcher::Inside(r)
+            if cx.unit.is_some_and(|containers| {
+                r.rule
+                    .potential_kinds(utils)
+                    .is_none_or(|ks| ks.iter().any(|k| containers.contains(k)))
+            }) =>
+        {
+            Literals::Any
+        }
         Matcher::Inside(r) | Matcher::Has(r) | Matcher::Precedes(r) | Matcher::Follows(r) => {
             required_with(&r.rule, cx, visiting)
         }

@@ -400,13 +400,7 @@ pub fn load_one_with(
     let local_at = |depth: crate::items::Depth| {
         let constraint_rules: Vec<&Matcher> = constraints.iter().map(|(_, m)| m).collect();
         let grammar = lang.grammar();
-        let mut containers = vec![lang.parse("").root_node().kind_id()];
-        containers.extend(
-            crate::items::containers(lang, depth)
-                .iter()
-                .map(|name| grammar.id_for_node_kind(name, true))
-                .filter(|&id| id != 0),
-        );
+        let containers = container_ids(lang, depth);
         let header_fields: Vec<u16> = crate::items::header_fields(lang)
             .iter()
             .filter_map(|name| grammar.field_id_for_name(name))
@@ -433,11 +427,16 @@ pub fn load_one_with(
                 .to_string()
         })
         .collect();
-    let unit_needles =
-        crate::matcher::prefilter::required_in_unit(&matcher, &utils, lang).compile();
+    let unit_literals = crate::matcher::prefilter::required_in_unit(
+        &matcher,
+        &utils,
+        lang,
+        &container_ids(lang, crate::items::Depth::Bodies),
+    );
     Ok(Rule {
         needles: literals.compile(),
-        unit_needles,
+        unit_needles: unit_literals.compile(),
+        unit_literals,
         literals,
         item_local,
         body_local,
@@ -811,4 +810,18 @@ impl Doc<'_> {
             .map(Some)
             .map_err(|e| self.err(1, format!("invalid `{key}` globs: {e}")))
     }
+}
+
+/// The node kinds that may enclose a unit of a partial parse cut down to
+/// `depth` without lying in it: the root's and `items::containers`'.
+fn container_ids(lang: Lang, depth: crate::items::Depth) -> Vec<u16> {
+    let grammar = lang.grammar();
+    let mut ids = vec![lang.parse("").root_node().kind_id()];
+    ids.extend(
+        crate::items::containers(lang, depth)
+            .iter()
+            .map(|name| grammar.id_for_node_kind(name, true))
+            .filter(|&id| id != 0),
+    );
+    ids
 }

@@ -135,7 +135,9 @@ pub struct Rule {
     pub needles: matcher::prefilter::Needles,
     /// What the unit of a partial parse that holds a match must contain
     /// (`prefilter::required_in_unit`: less than `literals` when the rule
-    /// looks at ancestors), compiled for searching.
+    /// looks at an ancestor that may be a block around the unit).
+    pub unit_literals: matcher::prefilter::Literals,
+    /// `unit_literals`, compiled for searching.
     pub unit_needles: matcher::prefilter::Needles,
     /// Every node a match looks at lies in the matched node's top-level
     /// item (`matcher::locality`), so a parse of only the items that hold
