@@ -15,7 +15,8 @@ test: CI does not run it.
     python3 benches/vs_ast_grep.py --runs 5
     python3 benches/vs_ast_grep.py --runs 5 --only scaling   # one group
 
-Groups: `single` (each Python rule alone on sympy), `combined` (all rules of
+Groups: `single` (each rule alone: Python on sympy, Rust on the vendored
+crates, TypeScript on the npm packages; `--lang` picks some), `combined` (all rules of
 a language in one run: sympy, vendored crates, npm TypeScript), `scaling`
 (the combined sympy run on 1x, 2x and 4x copies of the corpus, and with 1,
 8 and 32 rules).
@@ -141,6 +142,8 @@ def main():
     ap.add_argument("--refactor", default=str(ROOT / "target" / "release" / "refactor"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", default=None, help="single, combined or scaling")
+    ap.add_argument("--lang", action="append", default=[],
+                    help="single: only this language's rules (python, rust, typescript)")
     ap.add_argument("--no-check-files", dest="check_files", action="store_false",
                     help="skip the identical-files comparison")
     args = ap.parse_args()
@@ -154,9 +157,12 @@ def main():
     groups = [args.only] if args.only else ["single", "combined", "scaling"]
     py = rule_files("rules/python")
     if "single" in groups:
-        for f in py:
-            rows.append(run_case("single", f"{f.stem} (sympy)", f, WORK / "corpus" / "sympy",
-                                 args, sg))
+        for lang, corpus in (("python", "sympy"), ("rust", "crates"), ("typescript", "npm")):
+            if args.lang and lang not in args.lang:
+                continue
+            for f in rule_files(f"rules/{lang}"):
+                rows.append(run_case("single", f"{f.stem} ({corpus})", f, WORK / "corpus" / corpus,
+                                     args, sg))
     if "combined" in groups:
         for lang, corpus in (("python", "sympy"), ("rust", "crates"), ("typescript", "npm")):
             files = rule_files(f"rules/{lang}")
@@ -167,8 +173,10 @@ def main():
         rule = combined_rule(py, "all-python")
         for n in (1, 2, 4):
             rows.append(run_case("scaling", f"files x{n}", rule, corpus_copies("sympy", n), args, sg))
-        for copies, label in ((None, 1), (1, len(py)), (4, 4 * len(py))):
-            r = py[0] if copies is None else combined_rule(py, f"python-x{copies}", copies)
+        # 1, 8 and 32 rules: the first rule, the first eight, and the 16
+        # rules twice over (each copy under its own id).
+        for label, r in ((1, py[0]), (8, combined_rule(py[:8], "python-8")),
+                         (2 * len(py), combined_rule(py, "python-x2", 2))):
             rows.append(run_case("scaling", f"{label} rules", r, WORK / "corpus" / "sympy",
                                  args, sg))
     print("\n| group | case | ast-grep median | refactor median | ratio | peak RSS ast-grep / refactor | identical files |")
