@@ -19,6 +19,7 @@
 //! (`rust.rs`) and TypeScript (`typescript.rs`, top-level items only) are
 //! split; other languages are parsed whole.
 
+mod frames;
 mod python;
 mod rust;
 mod typescript;

@@ -17,7 +17,8 @@
 //! comments or brackets, a stray closing bracket) gives `None`: the file is
 //! parsed whole.
 
-use super::{Item, Items, Kind, Start};
+use super::frames::{Frame, Stack};
+use super::{Items, Kind, Start};
 use tree_sitter::Point;
 
 fn ident_byte(b: u8) -> bool {
@@ -79,60 +80,9 @@ fn starts_statement(text: &[u8], at: usize, first: u8) -> bool {
         && !word(b"as")
 }
 
-/// A body being cut into members: the file's top level, an `impl`,
-/// `trait` or `mod` block, or a function body.
-#[derive(Debug)]
-struct Frame {
-    /// Bracket depth of the code directly in the body.
-    depth: u32,
-    /// How the item that owns the body is cut (the top level: a block).
-    kind: Kind,
-    /// Leading whitespace of the members (a byte range), once seen; the
-    /// top level's is empty (items start at column 0).
-    indent: Option<(usize, usize)>,
-    /// The last code at member level ended a member (or opened the body).
-    boundary: bool,
-    /// The members so far.
-    members: Vec<Item>,
-    /// The current member's first code line has been looked at.
-    kind_known: bool,
-    /// How the current member's body may be cut, from that line.
-    opens: Option<Kind>,
-    /// The current member's body has been opened already.
-    opened: bool,
-    /// The layout was followed so far (members line up).
-    followed: bool,
-}
-
-impl Frame {
-    fn new(depth: u32, kind: Kind, indent: Option<(usize, usize)>) -> Frame {
-        Frame {
-            depth,
-            kind,
-            indent,
-            boundary: true,
-            members: Vec::new(),
-            kind_known: false,
-            opens: None,
-            opened: false,
-            followed: true,
-        }
-    }
-
-    fn push_member(&mut self, start: Start) {
-        self.members.push(Item::leaf(start));
-        self.kind_known = false;
-        self.opens = None;
-        self.opened = false;
-    }
-}
-
 pub(super) fn items(text: &[u8]) -> Option<Items> {
     let n = text.len();
-    let mut top = Frame::new(0, Kind::Block, Some((0, 0)));
-    top.push_member(Start { byte: 0, row: 0 });
-    // The frames inside the top level, innermost last.
-    let mut frames: Vec<Frame> = Vec::new();
+    let mut stack = Stack::new(Kind::Block);
     let mut depth: u32 = 0;
     let mut row = 0;
     let mut line_start = 0;
@@ -152,7 +102,7 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
             let blank = matches!(first, b'\n' | b'\r')
                 || text[code..].starts_with(b"//")
                 || text[code..].starts_with(b"/*");
-            let frame = frames.last_mut().unwrap_or(&mut top);
+            let frame = stack.current();
             if !blank && depth == frame.depth && first != b'}' {
                 line_starts_member(text, frame, Start { byte: i, row }, code, first);
             }
@@ -213,7 +163,7 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
                     while i < n && ident_byte(text[i]) {
                         i += 1;
                     }
-                    settle(frames.last_mut().unwrap_or(&mut top), depth);
+                    stack.current().settle(depth);
                     continue;
                 }
             }
@@ -221,60 +171,26 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
                 i = skip_char_or_lifetime(text, i);
             }
             b'(' | b'[' | b'{' => {
-                let frame = frames.last_mut().unwrap_or(&mut top);
-                let opens = (b == b'{' && depth == frame.depth)
-                    .then_some(frame.opens)
-                    .flatten();
-                match opens {
-                    Some(kind) if !frame.opened => {
-                        frame.opened = true;
-                        frames.push(Frame::new(depth + 1, kind, None));
-                    }
-                    Some(_) => {
-                        // A second body in one member: keep it whole.
-                        frame.opens = None;
-                        if let Some(m) = frame.members.last_mut() {
-                            m.members.clear();
-                            m.tail = None;
-                        }
-                    }
-                    None => settle(frame, depth),
-                }
+                stack.open(b, depth);
                 depth += 1;
                 i += 1;
             }
             b')' | b']' | b'}' => {
                 depth = depth.checked_sub(1)?;
-                if frames.last().is_some_and(|f| f.depth > depth) {
-                    let closed = frames.pop().expect("a frame");
-                    let alone = b == b'}' && i == line_code;
-                    let parent = frames.last_mut().unwrap_or(&mut top);
-                    let member = parent.members.last_mut().expect("a member");
-                    if alone && closed.followed && !closed.members.is_empty() {
-                        member.kind = closed.kind;
-                        member.members = closed.members;
-                        member.tail = Some(Start {
-                            byte: line_start,
-                            row,
-                        });
-                    }
-                }
-                let frame = frames.last_mut().unwrap_or(&mut top);
-                if depth == frame.depth {
-                    frame.boundary = b == b'}';
-                }
+                let tail = Start {
+                    byte: line_start,
+                    row,
+                };
+                stack.close(b, depth, b == b'}' && i == line_code, tail, |k| k);
                 i += 1;
             }
             b';' => {
-                let frame = frames.last_mut().unwrap_or(&mut top);
-                if depth == frame.depth {
-                    frame.boundary = true;
-                }
+                stack.current().separator(depth, true);
                 i += 1;
             }
             b' ' | b'\t' | b'\r' => i += 1,
             _ => {
-                settle(frames.last_mut().unwrap_or(&mut top), depth);
+                stack.current().settle(depth);
                 i += 1;
             }
         }
@@ -283,50 +199,26 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
         return None;
     }
     Some(Items {
-        items: top.members,
+        items: stack.finish(),
         end: Point::new(row, n - line_start),
     })
 }
 
 /// A line whose code (at `code`, starting with `first`) lies directly in
-/// `frame`'s body: it starts a member when the last member ended and it
-/// lines up with the members; a line indented deeper goes on with the
-/// current member, and any other layout leaves the body uncut.
-fn line_starts_member(text: &[u8], frame: &mut Frame, start: Start, code: usize, first: u8) {
-    let indent = &text[start.byte..code];
+/// `frame`'s body: in a function body only a line that
+/// [`starts_statement`] may start a member, elsewhere any but a closing
+/// bracket; the first code line of a block member tells whether it opens
+/// a body to cut.
+fn line_starts_member(text: &[u8], frame: &mut Frame<Kind>, start: Start, code: usize, first: u8) {
     let statement = matches!(frame.kind, Kind::Function { .. });
     let may_start = if statement {
         starts_statement(text, code, first)
     } else {
         !matches!(first, b')' | b']')
     };
-    let begins = match frame.indent {
-        None if frame.boundary && may_start => {
-            frame.indent = Some((start.byte, code));
-            true
-        }
-        None => false,
-        Some((s, e)) if indent == &text[s..e] => frame.boundary && may_start,
-        Some((s, e)) if indent.len() > e - s && indent.starts_with(&text[s..e]) => false,
-        Some(_) => {
-            frame.followed = false;
-            false
-        }
-    };
-    // The top level's first item starts at byte 0.
-    if begins && !(frame.depth == 0 && start.byte == 0) {
-        frame.push_member(start);
-    }
-    if !frame.kind_known && first != b'#' && !statement && !frame.members.is_empty() {
-        frame.kind_known = true;
-        frame.opens = item_kind(text, code);
-    }
-}
-
-/// Other code at `depth` means the member there goes on.
-fn settle(frame: &mut Frame, depth: u32) {
-    if depth == frame.depth {
-        frame.boundary = false;
+    frame.line(text, start, code, may_start);
+    if frame.kind_unknown() && first != b'#' && !statement {
+        frame.learn(item_kind(text, code));
     }
 }
 

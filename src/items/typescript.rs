@@ -26,7 +26,8 @@
 //! division and a regular expression literal cannot be told apart without
 //! parsing; declaration files, the big ones, have neither).
 
-use super::{Item, Items, Start};
+use super::frames::{Frame, Stack};
+use super::{Items, Kind, Start};
 use tree_sitter::Point;
 
 fn ident_byte(b: u8) -> bool {
@@ -205,71 +206,9 @@ fn opens_block(text: &[u8], at: usize) -> Option<Commas> {
 #[derive(Debug, Clone, Copy)]
 struct Commas(bool);
 
-/// A body being cut into members: the file's top level, or an
-/// `interface`, `class` or `namespace` block.
-#[derive(Debug)]
-struct Frame {
-    /// Bracket depth of the code directly in the body.
-    depth: u32,
-    /// Whether a `,` ends a member.
-    commas: Commas,
-    /// Leading whitespace of the members (a byte range), once seen; the
-    /// top level's is empty (items start at column 0).
-    indent: Option<(usize, usize)>,
-    /// The last code at member level ended a member (or opened the body).
-    boundary: bool,
-    /// That end was a `;` or `,` (or the body's start), not a `}`: a `[`
-    /// after a `}` may index the type before it.
-    hard_boundary: bool,
-    /// The members so far.
-    members: Vec<Item>,
-    /// The current member's first code line has been looked at.
-    kind_known: bool,
-    /// The current member is a block that may be cut, from that line.
-    opens: Option<Commas>,
-    /// The current member's body has been opened already.
-    opened: bool,
-    /// The layout was followed so far (members line up).
-    followed: bool,
-}
-
-impl Frame {
-    fn new(depth: u32, commas: Commas, indent: Option<(usize, usize)>) -> Frame {
-        Frame {
-            depth,
-            commas,
-            indent,
-            boundary: true,
-            hard_boundary: true,
-            members: Vec::new(),
-            kind_known: false,
-            opens: None,
-            opened: false,
-            followed: true,
-        }
-    }
-
-    fn push_member(&mut self, start: Start) {
-        self.members.push(Item::leaf(start));
-        self.kind_known = false;
-        self.opens = None;
-        self.opened = false;
-    }
-
-    /// Other code at `depth`: the member there goes on.
-    fn settle(&mut self, depth: u32) {
-        if depth == self.depth {
-            self.boundary = false;
-        }
-    }
-}
-
 pub(super) fn items(text: &[u8]) -> Option<Items> {
     let n = text.len();
-    let mut top = Frame::new(0, Commas(false), Some((0, 0)));
-    top.push_member(Start { byte: 0, row: 0 });
-    // The blocks inside the top level, innermost last.
-    let mut frames: Vec<Frame> = Vec::new();
+    let mut stack = Stack::new(Commas(false));
     let mut c = Cursor {
         text,
         i: 0,
@@ -293,13 +232,14 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
             let blank = matches!(first, b'\n' | b'\r')
                 || text[code..].starts_with(b"//")
                 || text[code..].starts_with(b"/*");
-            let frame = frames.last_mut().unwrap_or(&mut top);
+            let top = stack.at_top();
+            let frame = stack.current();
             if !blank && depth == frame.depth && first != b'}' {
                 let start = Start {
                     byte: c.i,
                     row: c.row,
                 };
-                line_starts_member(text, frame, start, code, first);
+                line_starts_member(text, frame, top, start, code, first);
             }
         }
         let b = text[c.i];
@@ -312,70 +252,37 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
             b' ' | b'\t' | b'\r' => c.i += 1,
             b'/' => c.comment()?,
             b'\'' | b'"' => {
-                frames.last_mut().unwrap_or(&mut top).settle(depth);
+                stack.current().settle(depth);
                 c.string()?;
             }
             b'`' => {
-                frames.last_mut().unwrap_or(&mut top).settle(depth);
+                stack.current().settle(depth);
                 c.template()?;
             }
             b'(' | b'[' | b'{' => {
-                let frame = frames.last_mut().unwrap_or(&mut top);
-                frame.settle(depth);
-                let opens = (b == b'{' && depth == frame.depth)
-                    .then_some(frame.opens)
-                    .flatten();
-                match opens {
-                    Some(commas) if !frame.opened => {
-                        frame.opened = true;
-                        frames.push(Frame::new(depth + 1, commas, None));
-                    }
-                    Some(_) => {
-                        // A second brace body in one member (the first was
-                        // in its type parameters): keep it whole.
-                        frame.opens = None;
-                        if let Some(m) = frame.members.last_mut() {
-                            m.members.clear();
-                            m.tail = None;
-                        }
-                    }
-                    None => {}
-                }
+                stack.open(b, depth);
                 depth += 1;
                 c.i += 1;
             }
             b')' | b']' | b'}' => {
                 depth = depth.checked_sub(1)?;
-                if frames.last().is_some_and(|f| f.depth > depth) {
-                    let closed = frames.pop().expect("a frame");
-                    let alone = b == b'}' && c.i == line_code;
-                    let parent = frames.last_mut().unwrap_or(&mut top);
-                    let member = parent.members.last_mut().expect("a member");
-                    if alone && closed.followed && !closed.members.is_empty() {
-                        member.members = closed.members;
-                        member.tail = Some(Start {
-                            byte: c.line_start,
-                            row: c.row,
-                        });
-                    }
-                }
-                let frame = frames.last_mut().unwrap_or(&mut top);
-                if depth == frame.depth {
-                    frame.boundary = b == b'}';
-                    frame.hard_boundary = false;
-                }
+                let tail = Start {
+                    byte: c.line_start,
+                    row: c.row,
+                };
+                stack.close(b, depth, b == b'}' && c.i == line_code, tail, |_| {
+                    Kind::Block
+                });
                 c.i += 1;
             }
             b';' | b',' => {
-                let frame = frames.last_mut().unwrap_or(&mut top);
-                if depth == frame.depth {
-                    frame.boundary = b == b';' || frame.commas.0;
-                    frame.hard_boundary = frame.boundary;
-                }
+                let frame = stack.current();
+                let ends = b == b';' || frame.kind.0;
+                frame.separator(depth, ends);
                 c.i += 1;
             }
             _ => {
-                frames.last_mut().unwrap_or(&mut top).settle(depth);
+                stack.current().settle(depth);
                 c.i += 1;
             }
         }
@@ -384,48 +291,35 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
         return None;
     }
     Some(Items {
-        items: top.members,
+        items: stack.finish(),
         end: Point::new(c.row, n - c.line_start),
     })
 }
 
 /// A line whose code (at `code`, starting with `first`) lies directly in
-/// `frame`'s body: it starts a member when the last member ended, it lines
-/// up with the members and it starts with a name or keyword (not one that
-/// continues the code above: `else`, `extends`, ...), a decorator, a
-/// private name, a quoted name, or after a `;` or `,` an index signature.
+/// `frame`'s body (the top level's with `top`): it may start a member if
+/// it starts with a name or keyword (not one that continues the code
+/// above: `else`, `extends`, ...) or a decorator, and inside a block also
+/// with a private or quoted name, or after a `;` or `,` an index signature.
 /// Anything else (an operator, a bracket, a dot) goes on with the member
-/// above, whatever automatic semicolon insertion would do. A line indented
-/// deeper goes on with the current member; any other layout leaves the
-/// body uncut.
-fn line_starts_member(text: &[u8], frame: &mut Frame, start: Start, code: usize, first: u8) {
-    let indent = &text[start.byte..code];
+/// above, whatever automatic semicolon insertion would do. The first code
+/// line of a member tells whether it opens a block to cut.
+fn line_starts_member(
+    text: &[u8],
+    frame: &mut Frame<Commas>,
+    top: bool,
+    start: Start,
+    code: usize,
+    first: u8,
+) {
     let word_end = code + text[code..].iter().take_while(|&&b| ident_byte(b)).count();
-    let top = frame.depth == 0;
     let may_start = (first.is_ascii_alphabetic() || matches!(first, b'_' | b'$' | b'@'))
         && !CONTINUATIONS.contains(&&text[code..word_end])
         || (!top && matches!(first, b'#' | b'"' | b'\''))
-        || (!top && first == b'[' && frame.hard_boundary);
-    let begins = match frame.indent {
-        None if frame.boundary && may_start => {
-            frame.indent = Some((start.byte, code));
-            true
-        }
-        None => false,
-        Some((s, e)) if indent == &text[s..e] => frame.boundary && may_start,
-        Some((s, e)) if indent.len() > e - s && indent.starts_with(&text[s..e]) => false,
-        Some(_) => {
-            frame.followed = false;
-            false
-        }
-    };
-    // The top level's first item starts at byte 0.
-    if begins && !(top && start.byte == 0) {
-        frame.push_member(start);
-    }
-    if !frame.kind_known && first != b'@' && !frame.members.is_empty() {
-        frame.kind_known = true;
-        frame.opens = opens_block(text, code);
+        || (!top && first == b'[' && !frame.brace_ended);
+    frame.line(text, start, code, may_start);
+    if frame.kind_unknown() && first != b'@' {
+        frame.learn(opens_block(text, code));
     }
 }
 
