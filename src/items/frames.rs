@@ -9,6 +9,22 @@
 
 use super::{Item, Kind, Start};
 
+/// Where a line's code starts, its first byte, and whether it is blank or
+/// a comment line (`//`, `/*`), which never starts a member: the line of
+/// `text` that starts at `at`.
+pub(super) fn line_code(text: &[u8], at: usize) -> (usize, u8, bool) {
+    let code = at
+        + text[at..]
+            .iter()
+            .take_while(|&&b| matches!(b, b' ' | b'\t'))
+            .count();
+    let first = text.get(code).copied().unwrap_or(b'\n');
+    let blank = matches!(first, b'\n' | b'\r')
+        || text[code..].starts_with(b"//")
+        || text[code..].starts_with(b"/*");
+    (code, first, blank)
+}
+
 /// A body being cut into members. `K` is how the scanner tells bodies
 /// apart (Rust: a block or a function body; TypeScript: whether a `,` ends
 /// a member).

@@ -17,7 +17,7 @@
 //! comments or brackets, a stray closing bracket) gives `None`: the file is
 //! parsed whole.
 
-use super::frames::{Frame, Stack};
+use super::frames::{self, Frame, Stack};
 use super::{Items, Kind, Start};
 use tree_sitter::Point;
 
@@ -93,15 +93,8 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
     while i < n {
         if at_line_start {
             at_line_start = false;
-            let code = i + text[i..]
-                .iter()
-                .take_while(|&&b| matches!(b, b' ' | b'\t'))
-                .count();
+            let (code, first, blank) = frames::line_code(text, i);
             line_code = code;
-            let first = text.get(code).copied().unwrap_or(b'\n');
-            let blank = matches!(first, b'\n' | b'\r')
-                || text[code..].starts_with(b"//")
-                || text[code..].starts_with(b"/*");
             let frame = stack.current();
             if !blank && depth == frame.depth && first != b'}' {
                 line_starts_member(text, frame, Start { byte: i, row }, code, first);

@@ -26,7 +26,7 @@
 //! division and a regular expression literal cannot be told apart without
 //! parsing; declaration files, the big ones, have neither).
 
-use super::frames::{Frame, Stack};
+use super::frames::{self, Frame, Stack};
 use super::{Items, Kind, Start};
 use tree_sitter::Point;
 
@@ -222,16 +222,8 @@ pub(super) fn items(text: &[u8]) -> Option<Items> {
     while c.i < n {
         if at_line_start {
             at_line_start = false;
-            let code = c.i
-                + text[c.i..]
-                    .iter()
-                    .take_while(|&&b| matches!(b, b' ' | b'\t'))
-                    .count();
+            let (code, first, blank) = frames::line_code(text, c.i);
             line_code = code;
-            let first = text.get(code).copied().unwrap_or(b'\n');
-            let blank = matches!(first, b'\n' | b'\r')
-                || text[code..].starts_with(b"//")
-                || text[code..].starts_with(b"/*");
             let top = stack.at_top();
             let frame = stack.current();
             if !blank && depth == frame.depth && first != b'}' {
